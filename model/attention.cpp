@@ -1,0 +1,130 @@
+// Attention paths, rotary positions and the attention module (DESIGN.md §3, "Attention paths").
+#include "model/attention.h"
+
+#include <cmath>
+
+#include "model/compat.h"
+
+namespace hg {
+namespace {
+
+torch::Tensor causal_mask(int64_t t, const torch::Device& device) {
+  return torch::ones({t, t}, torch::dtype(torch::kBool).device(device)).tril();  // (T, T)
+}
+
+// Explicit scores with the mask applied, before the softmax: (B, H, Tq, Tk) in float32 at least,
+// so that bf16 inputs still get an accurate softmax.
+torch::Tensor masked_scores(const torch::Tensor& q, const torch::Tensor& k,
+                            const AttentionMask& mask) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  auto scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat) * scale;  // (B,H,Tq,Tk)
+  torch::Tensor allowed = mask.allowed;
+  if (mask.causal) {
+    TORCH_CHECK(q.size(2) == k.size(2), "attend: a causal mask needs Tq == Tk, got ", q.size(2),
+                " and ", k.size(2));
+    allowed = causal_mask(q.size(2), q.device());
+  }
+  if (allowed.defined())
+    scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+  return scores;
+}
+
+}  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> attend_with_weights(const torch::Tensor& q,
+                                                            const torch::Tensor& k,
+                                                            const torch::Tensor& v,
+                                                            const AttentionMask& mask) {
+  auto weights = torch::softmax(masked_scores(q, k, mask), -1);  // (B, H, Tq, Tk)
+  auto out = torch::matmul(weights.to(v.scalar_type()), v);      // (B, H, Tq, hd)
+  return {out, weights};
+}
+
+torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                     const AttentionMask& mask, double dropout, AttentionPath path) {
+#if HOURGLASS_HAS_SDPA
+  if (path != AttentionPath::kExplicit) {
+    std::optional<at::Tensor> attn_mask;
+    if (mask.allowed.defined()) attn_mask = mask.allowed;
+    return at::scaled_dot_product_attention(q, k, v, attn_mask, dropout, mask.causal);  // (B,H,Tq,hd)
+  }
+#else
+  TORCH_CHECK(path != AttentionPath::kSdpa,
+              "attend: scaled_dot_product_attention needs libtorch >= 2.0; this is ",
+              TORCH_VERSION);
+#endif
+  auto weights = torch::softmax(masked_scores(q, k, mask), -1).to(v.scalar_type());
+  if (dropout > 0.0) weights = torch::dropout(weights, dropout, /*train=*/true);
+  return torch::matmul(weights, v);  // (B, H, Tq, hd)
+}
+
+torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& positions, double base) {
+  const int64_t half = x.size(-1) / 2;
+  auto options = torch::dtype(torch::kFloat).device(x.device());
+  auto inv_freq = torch::pow(base, -torch::arange(0, half, options) / static_cast<double>(half));
+  auto angles = positions.to(torch::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // (T, hd/2)
+  auto cos = angles.cos(), sin = angles.sin();                                    // (T, hd/2)
+  auto xf = x.to(torch::kFloat);
+  auto x1 = xf.narrow(-1, 0, half), x2 = xf.narrow(-1, half, half);  // (B, H, T, hd/2)
+  return torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1).to(x.scalar_type());
+}
+
+torch::Tensor level_positions(int64_t start, int64_t count, int64_t factor,
+                              const torch::Device& device) {
+  return torch::arange(start, start + count, torch::dtype(torch::kFloat).device(device)) *
+         static_cast<double>(factor);  // (count)
+}
+
+AttentionImpl::AttentionImpl(int d_model, int n_heads, double dropout, double rotary_base)
+    : n_heads_(n_heads), dropout_(dropout), rotary_base_(rotary_base) {
+  qkv_ = register_module("qkv", torch::nn::Linear(
+                                    torch::nn::LinearOptions(d_model, 3 * d_model).bias(false)));
+  out_ = register_module("out",
+                         torch::nn::Linear(torch::nn::LinearOptions(d_model, d_model).bias(false)));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tensor& kv_new,
+                                     const torch::Tensor& pos_q, const torch::Tensor& pos_k,
+                                     const AttentionMask& mask, KVCache* cache, Trace* trace,
+                                     const std::string& name) {
+  const int64_t b = xq.size(0), tq = xq.size(1), d = xq.size(2), hd = d / n_heads_;
+  auto heads = [&](const torch::Tensor& t) {
+    return t.view({b, t.size(1), n_heads_, hd}).transpose(1, 2);  // (B, H, T, hd)
+  };
+  torch::Tensor q, k, v;
+  if (!kv_new.defined()) {
+    auto qkv = qkv_(xq).chunk(3, -1);  // 3 x (B, Tq, D)
+    q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
+  } else {
+    const auto& w = qkv_->weight;  // (3D, D)
+    q = heads(torch::linear(xq, w.narrow(0, 0, d)));  // (B, H, Tq, hd)
+    if (kv_new.size(1) > 0) {
+      auto kv = torch::linear(kv_new, w.narrow(0, d, 2 * d)).chunk(2, -1);  // 2 x (B, Tk, D)
+      k = heads(kv[0]), v = heads(kv[1]);
+    }
+  }
+  q = apply_rotary(q, pos_q, rotary_base_);
+  if (k.defined()) k = apply_rotary(k, pos_k, rotary_base_);
+  if (cache) {
+    if (cache->k.defined() && k.defined()) {
+      k = torch::cat({cache->k, k}, 2);  // (B, H, t + Tk, hd)
+      v = torch::cat({cache->v, v}, 2);
+    } else if (cache->k.defined()) {
+      k = cache->k, v = cache->v;
+    }
+    cache->k = k, cache->v = v;
+  }
+  TORCH_CHECK(k.defined(), "Attention(", name, "): no keys to attend to");
+  if (tq == 0) return torch::zeros({b, 0, d}, xq.options());  // cache update only
+  torch::Tensor out;
+  if (trace) {
+    auto [o, weights] = attend_with_weights(q, k, v, mask);
+    trace->attention.emplace_back(name, weights);
+    out = o;
+  } else {
+    out = attend(q, k, v, mask, is_training() ? dropout_ : 0.0, path);
+  }
+  return out_(out.transpose(1, 2).reshape({b, tq, d}));  // (B, Tq, D)
+}
+
+}  // namespace hg

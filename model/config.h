@@ -1,0 +1,80 @@
+// Model configuration and the hierarchy notation of the paper ("2@1 4@3 2@1").
+// Torch-free on purpose: the studio's Run panel parses, validates and costs configs as the user
+// types, without linking the network. Not the training config (see train_config.h).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace hg {
+
+// One pair of the notation: `layers` transformer blocks at cumulative shortening `factor`.
+struct HierarchyPair {
+  int layers = 0;
+  int factor = 1;
+};
+
+// A parsed hierarchy: pairs as written, plus the levels they describe. Level 0 is full resolution;
+// level i has pre_layers before its shortening and post_layers after its upsampling, except the
+// innermost level, which only has `pre_layers` (the middle pair).
+struct Level {
+  int factor = 1;          // cumulative, in original tokens (DESIGN.md §3)
+  int shorten_factor = 1;  // k from this level to the next; 1 for the innermost level
+  int pre_layers = 0;
+  int post_layers = 0;
+};
+
+struct Hierarchy {
+  std::vector<HierarchyPair> pairs;
+  std::vector<Level> levels;
+
+  int total_factor() const { return levels.empty() ? 1 : levels.back().factor; }
+  int num_layers() const;  // all transformer blocks, every level
+  std::string to_string() const;
+};
+
+// Parses and validates the notation; throws std::invalid_argument naming the bad pair.
+Hierarchy parse_hierarchy(const std::string& text);
+
+enum class ShortenKind { kAvg, kLinear, kAttention };
+enum class UpsampleKind { kRepeat, kLinear, kAttention };
+
+std::string to_string(ShortenKind kind);
+std::string to_string(UpsampleKind kind);
+ShortenKind parse_shorten(const std::string& text);    // throws std::invalid_argument
+UpsampleKind parse_upsample(const std::string& text);  // throws std::invalid_argument
+
+// Tokens: bytes for text, sub-pixels for images (DESIGN.md §3), plus one BOS id.
+constexpr int kVocabSize = 256;
+constexpr int kBosToken = 256;
+
+struct ModelConfig {
+  std::string hierarchy = "2@1 4@3 2@1";  // the paper's notation; "8@1" is the vanilla baseline
+  ShortenKind shorten = ShortenKind::kLinear;    // the paper's best shortening for text
+  UpsampleKind upsample = UpsampleKind::kLinear;  // linear upsampling beat repeat in the paper
+  int d_model = 256;      // width of every level (the paper keeps it constant across levels)
+  int n_heads = 4;        // d_model must divide by it; head size d_model / n_heads must be even
+  int mlp_ratio = 4;      // MLP hidden width = mlp_ratio * d_model, as in GPT-2
+  int seq_len = 256;      // tokens per training sequence, BOS included
+  double dropout = 0.0;   // on attention weights and residual branches; 0 for small data
+  bool tie_embeddings = true;    // output projection shares the token embedding
+  double rotary_base = 10000.0;  // rotary frequency base (RoFormer)
+
+  // Throws std::invalid_argument naming the field, the value and what would be valid.
+  void validate() const;
+  Hierarchy parsed_hierarchy() const { return parse_hierarchy(hierarchy); }
+  int head_dim() const { return d_model / n_heads; }
+  // The vanilla transformer of the same depth and width: one level with all the layers.
+  ModelConfig vanilla_twin() const;
+};
+
+nlohmann::json to_json(const ModelConfig& config);
+// Unknown keys are errors, not silently ignored (CONVENTIONS.md); missing keys keep defaults.
+// The result is validated.
+ModelConfig model_config_from_json(const nlohmann::json& json);
+// A stable 64-bit hash of the fields that decide the weights' shapes, as 16 hex digits.
+std::string architecture_hash(const ModelConfig& config);
+
+}  // namespace hg

@@ -1,0 +1,57 @@
+// Pre-norm transformer blocks (DESIGN.md §3): the causal self-attention block every level stacks,
+// and the cross-attention block that attention shortening and attention upsampling use.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "model/attention.h"
+
+namespace hg {
+
+class MlpImpl : public torch::nn::Module {
+ public:
+  MlpImpl(int d_model, int mlp_ratio);
+  torch::Tensor forward(const torch::Tensor& x);  // (B, T, D) -> (B, T, D)
+
+ private:
+  torch::nn::Linear fc_{nullptr};    // (rD, D)
+  torch::nn::Linear proj_{nullptr};  // (D, rD)
+};
+TORCH_MODULE(Mlp);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  BlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout, double rotary_base);
+  // x (B, T, D) at positions pos (T); the mask says which cached + new keys each query sees.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pos, const AttentionMask& mask,
+                        KVCache* cache, Trace* trace, const std::string& name);
+
+ private:
+  double dropout_;
+  torch::nn::LayerNorm ln_attn_{nullptr}, ln_mlp_{nullptr};
+  Attention attn_{nullptr};
+  Mlp mlp_{nullptr};
+};
+TORCH_MODULE(Block);
+
+class CrossBlockImpl : public torch::nn::Module {
+ public:
+  CrossBlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout, double rotary_base);
+  // q = q + Attn(norm(q), norm(kv)); q = q + MLP(norm(q)). kv_new (B, Tk, D) are appended to the
+  // cache, when there is one.
+  torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& kv_new,
+                        const torch::Tensor& pos_q, const torch::Tensor& pos_k,
+                        const AttentionMask& mask, KVCache* cache, Trace* trace,
+                        const std::string& name);
+
+ private:
+  double dropout_;
+  torch::nn::LayerNorm ln_q_{nullptr}, ln_kv_{nullptr}, ln_mlp_{nullptr};
+  Attention attn_{nullptr};
+  Mlp mlp_{nullptr};
+};
+TORCH_MODULE(CrossBlock);
+
+}  // namespace hg

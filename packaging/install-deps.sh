@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Hourglass Studio needs to build, test and run, and the packages
+# that hold its default data. Installs only what is missing; needs root (or sudo) only then.
+set -euo pipefail
+
+packages=(
+  cmake g++ ninja-build pkg-config
+  qt6-base-dev libqt6opengl6-dev
+  libtorch-dev libopenblas0-pthread
+  libimgui-dev libstb-dev libgtest-dev
+  zlib1g-dev nlohmann-json3-dev libcli11-dev
+  xvfb xauth libgl1-mesa-dri imagemagick xdotool
+  fortunes dataset-fashion-mnist tango-icon-theme
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"

@@ -1,0 +1,140 @@
+// Hierarchy notation, config validation, JSON round trips, and the cost model's parameter counts.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "model/config.h"
+#include "model/cost.h"
+
+namespace hg {
+namespace {
+
+// Runs f, expects std::invalid_argument, and returns its message.
+template <typename F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no std::invalid_argument was thrown";
+  return "";
+}
+
+TEST(Hierarchy, ParsesThePapersNotation) {
+  const Hierarchy h = parse_hierarchy("2@1 4@3 2@1");
+  ASSERT_EQ(h.levels.size(), 2u);
+  EXPECT_EQ(h.levels[0].factor, 1);
+  EXPECT_EQ(h.levels[0].shorten_factor, 3);
+  EXPECT_EQ(h.levels[0].pre_layers, 2);
+  EXPECT_EQ(h.levels[0].post_layers, 2);
+  EXPECT_EQ(h.levels[1].factor, 3);
+  EXPECT_EQ(h.levels[1].pre_layers, 4);
+  EXPECT_EQ(h.num_layers(), 8);
+  EXPECT_EQ(h.total_factor(), 3);
+  EXPECT_EQ(h.to_string(), "2@1 4@3 2@1");
+}
+
+TEST(Hierarchy, ParsesNestedAndVanilla) {
+  const Hierarchy nested = parse_hierarchy("  2@1 2@3   4@9 2@3 2@1 ");
+  ASSERT_EQ(nested.levels.size(), 3u);
+  EXPECT_EQ(nested.levels[1].shorten_factor, 3);
+  EXPECT_EQ(nested.levels[2].factor, 9);
+  EXPECT_EQ(nested.total_factor(), 9);
+  const Hierarchy vanilla = parse_hierarchy("8@1");
+  ASSERT_EQ(vanilla.levels.size(), 1u);
+  EXPECT_EQ(vanilla.levels[0].pre_layers, 8);
+  EXPECT_EQ(vanilla.levels[0].shorten_factor, 1);
+}
+
+TEST(Hierarchy, BadStringsNameTheBadPair) {
+  EXPECT_NE(error_of([] { parse_hierarchy(""); }).find("empty"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_hierarchy("2@1 4@3"); }).find("odd number"), std::string::npos);
+  const std::string mirror = error_of([] { parse_hierarchy("2@1 4@3 3@1"); });
+  EXPECT_NE(mirror.find("not a palindrome"), std::string::npos) << mirror;
+  EXPECT_NE(mirror.find("'3@1'"), std::string::npos) << mirror;
+  const std::string divide = error_of([] { parse_hierarchy("2@1 2@2 2@3 2@2 2@1"); });
+  EXPECT_NE(divide.find("pair 3 '2@3'"), std::string::npos) << divide;
+  EXPECT_NE(divide.find("multiple"), std::string::npos) << divide;
+  EXPECT_NE(error_of([] { parse_hierarchy("2@2 4@4 2@2"); }).find("factor 1"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_hierarchy("2x1"); }).find("LAYERS@FACTOR"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_hierarchy("a@1"); }).find("not a whole number"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_hierarchy("0@1"); }).find("at least 1 layer"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_hierarchy("2@1 2@1 2@1"); }).find("larger multiple"),
+            std::string::npos);
+}
+
+TEST(ModelConfig, ImpossibleConfigsNameTheField) {
+  ModelConfig c;
+  c.d_model = 100;
+  c.n_heads = 3;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("n_heads = 3"), std::string::npos);
+  c.n_heads = 20;  // head size 5: odd, no rotary
+  EXPECT_NE(error_of([&] { c.validate(); }).find("odd head size"), std::string::npos);
+  c = ModelConfig();
+  c.dropout = 1.5;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("dropout"), std::string::npos);
+  c = ModelConfig();
+  c.hierarchy = "2@1 4@3";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("palindrome"), std::string::npos);
+  c = ModelConfig();
+  c.seq_len = 1;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("seq_len"), std::string::npos);
+}
+
+TEST(ModelConfig, JsonRoundTripAndUnknownKeys) {
+  ModelConfig c;
+  c.hierarchy = "1@1 2@4 1@1";
+  c.shorten = ShortenKind::kAttention;
+  c.upsample = UpsampleKind::kRepeat;
+  c.d_model = 48;
+  c.n_heads = 6;
+  c.dropout = 0.125;
+  c.tie_embeddings = false;
+  const ModelConfig back = model_config_from_json(nlohmann::json::parse(to_json(c).dump()));
+  EXPECT_EQ(to_json(back), to_json(c));
+  EXPECT_EQ(architecture_hash(back), architecture_hash(c));
+
+  auto j = to_json(c);
+  j["d_modle"] = 64;
+  EXPECT_NE(error_of([&] { model_config_from_json(j); }).find("unknown key 'd_modle'"),
+            std::string::npos);
+  j = to_json(c);
+  j["d_model"] = "wide";
+  EXPECT_NE(error_of([&] { model_config_from_json(j); }).find("'d_model'"), std::string::npos);
+  j = to_json(c);
+  j["shorten"] = "max";
+  EXPECT_NE(error_of([&] { model_config_from_json(j); }).find("avg, linear, attention"),
+            std::string::npos);
+}
+
+TEST(ModelConfig, ArchitectureHashSeesShapesOnly) {
+  ModelConfig a, b;
+  b.dropout = 0.3;  // not a shape
+  EXPECT_EQ(architecture_hash(a), architecture_hash(b));
+  b.d_model = 128;
+  EXPECT_NE(architecture_hash(a), architecture_hash(b));
+}
+
+TEST(Cost, VanillaTwinAndShorteningSavings) {
+  ModelConfig c;
+  c.hierarchy = "2@1 8@3 2@1";
+  c.d_model = 512;
+  c.n_heads = 8;
+  c.seq_len = 2048;
+  const ModelCost hier = model_cost(c);
+  const ModelCost vanilla = model_cost(c.vanilla_twin());
+  EXPECT_EQ(c.vanilla_twin().hierarchy, "12@1");
+  ASSERT_EQ(hier.levels.size(), 2u);
+  EXPECT_EQ(hier.levels[1].factor, 3);
+  // The 8 middle layers run on a third of the tokens: the hierarchy must be well under vanilla,
+  // but above the 4 full-resolution layers alone.
+  EXPECT_LT(hier.flops_per_token, 0.6 * vanilla.flops_per_token);
+  EXPECT_GT(hier.flops_per_token, 4.0 / 12.0 * vanilla.flops_per_token);
+  // Linear shortening and upsampling add 2 * 3 * D^2 parameters over the vanilla twin.
+  EXPECT_EQ(hier.params - vanilla.params, 2 * 3 * 512 * 512);
+}
+
+}  // namespace
+}  // namespace hg

@@ -1,0 +1,204 @@
+// The network's defining properties: causality for every shortening x upsampling x hierarchy,
+// ragged lengths, the weight-returning path, parameter counts, cached decoding, and learning.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "model/compat.h"
+#include "model/cost.h"
+#include "model/hourglass.h"
+
+namespace hg {
+namespace {
+
+constexpr double kCausalTol = 1e-5;  // fp32: logits before t must not move
+constexpr double kCacheTol = 1e-4;   // fp32: cached decoding vs the full pass (DESIGN.md §3)
+
+const char* const kHierarchies[] = {
+    "2@1",                    // one level: the vanilla transformer
+    "1@1 1@2 1@1",            // two levels, k = 2
+    "1@1 1@3 1@1",            // two levels, k = 3
+    "1@1 1@4 1@1",            // two levels, k = 4
+    "1@1 1@2 1@4 1@2 1@1",    // three levels, k = 2, 2
+    "1@1 1@3 2@6 1@3 1@1",    // three levels, k = 3, 2
+    "1@1 1@4 1@12 1@4 1@1",   // three levels, k = 4, 3
+};
+
+struct Variant {
+  std::string hierarchy;
+  ShortenKind shorten;
+  UpsampleKind upsample;
+};
+
+void PrintTo(const Variant& v, std::ostream* os) {
+  *os << '"' << v.hierarchy << "\" " << to_string(v.shorten) << "/" << to_string(v.upsample);
+}
+
+std::vector<Variant> all_variants() {
+  std::vector<Variant> out;
+  for (const char* h : kHierarchies)
+    for (auto s : {ShortenKind::kAvg, ShortenKind::kLinear, ShortenKind::kAttention})
+      for (auto u : {UpsampleKind::kRepeat, UpsampleKind::kLinear, UpsampleKind::kAttention})
+        out.push_back({h, s, u});
+  return out;
+}
+
+std::string variant_name(const testing::TestParamInfo<Variant>& info) {
+  std::string name = info.param.hierarchy + "_" + to_string(info.param.shorten) + "_" +
+                     to_string(info.param.upsample);
+  for (char& ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return name;
+}
+
+ModelConfig tiny_config(const Variant& v) {
+  ModelConfig c;
+  c.hierarchy = v.hierarchy;
+  c.shorten = v.shorten;
+  c.upsample = v.upsample;
+  c.d_model = 16;
+  c.n_heads = 2;
+  c.mlp_ratio = 2;
+  c.seq_len = 64;
+  return c;
+}
+
+Hourglass tiny_model(const Variant& v, uint64_t seed = 1) {
+  torch::manual_seed(seed);
+  Hourglass model(tiny_config(v));
+  model->eval();
+  return model;
+}
+
+torch::Tensor random_tokens(int64_t b, int64_t t, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto tokens = torch::randint(0, kVocabSize, {b, t}, torch::kLong);  // (B, T)
+  tokens.select(1, 0).fill_(kBosToken);
+  return tokens;
+}
+
+class EveryVariant : public testing::TestWithParam<Variant> {};
+
+TEST_P(EveryVariant, ChangingTokenTLeavesEarlierLogitsAlone) {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model(GetParam());
+  const int64_t t_len = 29;  // a multiple of no factor: the ragged last group is covered too
+  // Row 0 is the base sequence; row t + 1 differs from it at position t only.
+  auto base = random_tokens(1, t_len, 11);
+  auto batch = base.repeat({t_len + 1, 1});  // (T+1, T)
+  for (int64_t t = 0; t < t_len; ++t)
+    batch[t + 1][t] = (batch[t + 1][t].item<int64_t>() + 1 + 37 * t) % kVocabSize;
+  auto logits = model(batch);  // (T+1, T, 256)
+  for (int64_t t = 0; t < t_len; ++t) {
+    auto diff = (logits[t + 1] - logits[0]).abs().amax(-1);  // (T)
+    if (t > 0)
+      EXPECT_LT(diff.narrow(0, 0, t).max().item<double>(), kCausalTol) << "changed token " << t;
+    EXPECT_GT(diff.narrow(0, t, t_len - t).max().item<double>(), 1e-4) << "changed token " << t;
+  }
+}
+
+TEST_P(EveryVariant, RaggedLengthEqualsThePaddedSequence) {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model(GetParam());
+  auto padded = random_tokens(2, 36, 5);  // 36: a multiple of every total factor used here
+  for (int64_t t_len : {1, 7, 23, 35}) {
+    auto short_logits = model(padded.narrow(1, 0, t_len));
+    auto long_logits = model(padded).narrow(1, 0, t_len);
+    EXPECT_TRUE(torch::allclose(short_logits, long_logits, kCausalTol, kCausalTol))
+        << "length " << t_len;
+  }
+}
+
+TEST_P(EveryVariant, ParameterCountMatchesTheCostModel) {
+  for (bool tied : {true, false}) {
+    ModelConfig c = tiny_config(GetParam());
+    c.tie_embeddings = tied;
+    Hourglass model(c);
+    EXPECT_EQ(model->num_parameters(), model_cost(c).params) << "tied " << tied;
+  }
+}
+
+TEST_P(EveryVariant, CachedDecodingEqualsTheFullPass) {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model(GetParam());
+  auto tokens = random_tokens(2, 50, 9);  // many groups of the largest factor (12)
+  auto full = model(tokens);              // (B, T, 256)
+  // One token at a time, and in ragged chunks (a prompt, then pieces that straddle groups).
+  for (std::vector<int64_t> chunks : {std::vector<int64_t>(50, 1),
+                                      std::vector<int64_t>{7, 1, 2, 5, 1, 11, 3, 20}}) {
+    auto state = model->make_state();
+    int64_t at = 0;
+    for (int64_t c : chunks) {
+      auto logits = model->forward_chunk(tokens.narrow(1, at, c), state);  // (B, c, 256)
+      auto expected = full.narrow(1, at, c);
+      EXPECT_TRUE(torch::allclose(logits, expected, kCacheTol, kCacheTol))
+          << "chunk at " << at << " of size " << c << ", max diff "
+          << (logits - expected).abs().max().item<double>();
+      at += c;
+    }
+    EXPECT_EQ(state.position(), 50);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Network, EveryVariant, testing::ValuesIn(all_variants()), variant_name);
+
+TEST(Network, WeightPathGivesTheSameLogitsAndNamesEveryAttention) {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model({"1@1 1@3 1@1", ShortenKind::kAttention, UpsampleKind::kAttention});
+  auto tokens = random_tokens(1, 17, 2);
+  Trace trace;
+  auto traced = model(tokens, &trace);
+  EXPECT_TRUE(torch::allclose(traced, model(tokens), kCausalTol, kCausalTol));
+  std::vector<std::string> names;
+  for (const auto& [name, weights] : trace.attention) names.push_back(name);
+  const std::vector<std::string> expected = {"level0_layer0", "level0_shorten", "level1_layer0",
+                                             "level0_upsample", "level0_layer1"};
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(trace.attention[1].second.sizes(), (std::vector<int64_t>{1, 2, 6, 19}));
+  EXPECT_EQ(trace.attention[3].second.sizes(), (std::vector<int64_t>{1, 2, 17, 6}));
+  ASSERT_EQ(trace.activations.size(), 2u);
+  EXPECT_EQ(trace.activations[1].second.sizes(), (std::vector<int64_t>{1, 6, 16}));
+}
+
+TEST(Network, ExplicitPathMatchesSdpaInTheModel) {
+  if (!kHasSdpa) GTEST_SKIP() << "no scaled_dot_product_attention in libtorch " << TORCH_VERSION;
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model({"1@1 1@2 1@1", ShortenKind::kAttention, UpsampleKind::kAttention});
+  auto tokens = random_tokens(2, 21, 3);
+  model->set_attention_path(AttentionPath::kSdpa);
+  auto sdpa = model(tokens);
+  model->set_attention_path(AttentionPath::kExplicit);
+  EXPECT_TRUE(torch::allclose(sdpa, model(tokens), kCausalTol, kCausalTol));
+}
+
+TEST(Network, TinyModelOverfitsOneBatch) {
+  // 2 x 48 bytes of text; from ln(256) = 5.55 nats the loss must fall below 0.1 in 150 steps.
+  const std::string text =
+      "Hierarchical transformers shorten the sequence, then lengthen it again before predicting.";
+  auto tokens = torch::empty({2, 49}, torch::kLong);
+  tokens.select(1, 0).fill_(kBosToken);
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t i = 0; i < 48; ++i) tokens[b][i + 1] = static_cast<uint8_t>(text[b * 40 + i]);
+  ModelConfig c;
+  c.hierarchy = "1@1 2@3 1@1";
+  c.d_model = 64;
+  c.n_heads = 4;
+  c.seq_len = 48;
+  torch::manual_seed(0);
+  Hourglass model(c);
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(3e-3));
+  auto inputs = tokens.narrow(1, 0, 48), targets = tokens.narrow(1, 1, 48);
+  double first = 0, last = 0;
+  for (int step = 0; step < 150; ++step) {
+    auto logits = model(inputs);  // (B, T, 256)
+    auto loss = torch::cross_entropy_loss(logits.reshape({-1, kVocabSize}), targets.reshape(-1));
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    (step == 0 ? first : last) = loss.item<double>();
+  }
+  EXPECT_GT(first, 5.0);
+  EXPECT_LT(last, 0.1);
+}
+
+}  // namespace
+}  // namespace hg
