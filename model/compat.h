@@ -16,3 +16,38 @@ namespace hg {
 constexpr bool kHasSdpa = HOURGLASS_HAS_SDPA != 0;
 
 }  // namespace hg
+
+#if HOURGLASS_HAS_SDPA
+#include <ATen/autocast_mode.h>
+#endif
+
+namespace hg {
+
+// bf16 autocast on CUDA for the guard's lifetime (libtorch 2.x); a no-op on Debian's CPU 1.13,
+// where there is no CUDA to cast for.
+class CudaAutocast {
+ public:
+  explicit CudaAutocast(bool enable) : enabled_(enable && kHasSdpa) {
+#if HOURGLASS_HAS_SDPA
+    if (enabled_) {
+      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+      at::autocast::set_autocast_enabled(at::kCUDA, true);
+    }
+#endif
+  }
+  ~CudaAutocast() {
+#if HOURGLASS_HAS_SDPA
+    if (enabled_) {
+      at::autocast::set_autocast_enabled(at::kCUDA, false);
+      at::autocast::clear_cache();
+    }
+#endif
+  }
+  CudaAutocast(const CudaAutocast&) = delete;
+  CudaAutocast& operator=(const CudaAutocast&) = delete;
+
+ private:
+  bool enabled_;
+};
+
+}  // namespace hg

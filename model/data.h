@@ -1,0 +1,80 @@
+// Datasets (DESIGN.md §4): text as bytes, IDX (MNIST, Fashion-MNIST), CIFAR-10 binary batches and
+// folders of PNG/JPEG, each opened by a path, validated, and split into train/val/test tokens.
+// Torch-free (standard library, zlib, stb). Not batching or tokenising for the network: a split
+// here is plain bytes, which are the tokens (DESIGN.md §3).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hg {
+
+enum class DataFormat { kText, kIdx, kCifar, kImages };
+
+std::string to_string(DataFormat format);  // "text", "idx", "cifar", "images"
+// Inverse of to_string; throws std::invalid_argument naming the word and the valid ones.
+DataFormat parse_format(const std::string& word);
+
+// The format a path most likely holds, from names only (nothing is decoded):
+//   file:   *.gz or a name with "idx" -> idx; *.bin -> cifar; *.png/.jpg/.jpeg -> images;
+//   folder: data_batch_*.bin -> cifar; *-images-idx3-ubyte[.gz] -> idx; any PNG/JPEG below it
+//           -> images; anything else (a file, a folder of text files, a missing path) -> text.
+DataFormat guess_format(const std::string& path);
+
+// The defaults a fresh Debian machine can install (DESIGN.md §4).
+inline const char kDefaultTextPath[] = "/usr/share/games/fortunes";  // fortunes
+inline const char kDefaultGrayPath[] =
+    "/usr/share/datasets/fashion-mnist";                                 // dataset-fashion-mnist
+inline const char kDefaultColorPath[] = "/usr/share/icons/Tango/32x32";  // tango-icon-theme
+
+enum class Split { kTrain, kVal, kTest };
+std::string to_string(Split split);  // "train", "val", "test"
+
+struct Dataset {
+  DataFormat format = DataFormat::kText;
+  std::string path;
+  std::string description;  // one line for logs and the Run panel, e.g. "fortunes: text, 2.5 MB"
+  // Images only, else 0: every image is height*width*channels bytes, raster order,
+  // channel-interleaved (R,G,B of pixel 0, then pixel 1...).
+  int height = 0, width = 0, channels = 0;
+  // Text: consecutive stretches of the bytes, in this order. Images: whole images back to back.
+  std::vector<uint8_t> train, val, test;
+  // Image folders: files that could not be decoded, skipped rather than fatal.
+  int skipped = 0;
+  std::vector<std::string> skipped_files;
+
+  bool is_image() const { return channels > 0; }
+  size_t image_bytes() const { return static_cast<size_t>(height) * width * channels; }
+  const std::vector<uint8_t>& split(Split which) const;
+  // Images in a split, or bytes for text.
+  size_t count(Split which) const;
+};
+
+// Opens `path` as `format` (guessed when absent) and splits it. Throws std::runtime_error whose
+// message names the file or folder, what is wrong with it, and a HINT of what to do.
+Dataset load_dataset(const std::string& path, std::optional<DataFormat> format = std::nullopt);
+
+// The split rules, public so that they can be tested and shown without loading data.
+// Text: train [0, val_begin), val [val_begin, test_begin), test [test_begin, size): 90/5/5 % by
+// position, which is enwik8's 90M/5M/5M when size is 100,000,000.
+struct TextBounds {
+  size_t val_begin = 0, test_begin = 0;
+};
+TextBounds text_bounds(size_t size);
+// The least bytes a text val/test split may hold: fewer gives a meaningless validation loss.
+constexpr size_t kMinTextSplitBytes = 64;
+
+// Images split 90/5/5 %, with at least one image in val and in test once there are 3 or more.
+struct ImageCounts {
+  size_t train = 0, val = 0, test = 0;
+};
+ImageCounts image_counts(size_t count);
+// Images held out of a train file for validation when a separate test file exists: the customary
+// last 5000 (MNIST 55000/5000, CIFAR-10 45000/5000) when the file holds at least 10x that, else 5%
+// (at least one).
+size_t held_out_count(size_t train_file_count);
+
+}  // namespace hg

@@ -1,0 +1,60 @@
+// CUDA memory statistics go through c10's CUDA allocator, which only exists in CUDA builds of
+// libtorch; Debian's CPU build reports 0.
+#include "model/device.h"
+
+#include <stdexcept>
+#include <thread>
+
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>) && defined(HOURGLASS_WITH_CUDA)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define HOURGLASS_CUDA_STATS 1
+#else
+#define HOURGLASS_CUDA_STATS 0
+#endif
+
+namespace hg {
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  const bool have_cuda = torch::cuda::is_available();
+  if (name == "cuda") {
+    if (!have_cuda)
+      throw std::invalid_argument(
+          "--device cuda: no CUDA device is available (this libtorch " +
+          std::string(torch::hasCUDA() ? "has CUDA but sees no GPU" : "is a CPU-only build") +
+          "). HINT: use --device cpu, or build against CUDA libtorch (README: GPU build)");
+    return torch::Device(torch::kCUDA, 0);
+  }
+  if (name == "auto") return have_cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  throw std::invalid_argument("--device '" + name + "' must be one of auto, cpu, cuda");
+}
+
+std::string describe_device(const torch::Device& device) {
+  if (device.is_cuda()) return "cuda:" + std::to_string(device.index());
+  return "cpu (" + std::to_string(torch::get_num_threads()) + " threads)";
+}
+
+int64_t peak_memory_bytes(const torch::Device& device) {
+#if HOURGLASS_CUDA_STATS
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    return stats.allocated_bytes[0].peak;  // aggregate over pool types
+  }
+#endif
+  (void)device;
+  return 0;
+}
+
+void reset_peak_memory(const torch::Device& device) {
+#if HOURGLASS_CUDA_STATS
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#endif
+  (void)device;
+}
+
+void set_cpu_threads(int threads) {
+  const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(n);
+}
+
+}  // namespace hg

@@ -1,0 +1,20 @@
+// Device choice and memory figures: "auto" means CUDA when libtorch sees a GPU.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+namespace hg {
+
+// Throws std::invalid_argument when "cuda" is asked for and there is none, saying why.
+torch::Device resolve_device(const std::string& name);
+std::string describe_device(const torch::Device& device);  // "cuda:0 (NVIDIA H200)" / "cpu (2 threads)"
+// Peak bytes allocated on a CUDA device since the last reset; 0 on the CPU.
+int64_t peak_memory_bytes(const torch::Device& device);
+void reset_peak_memory(const torch::Device& device);
+// torch starts with one thread on Debian: use them all unless told otherwise (BUILDING.md).
+void set_cpu_threads(int threads);
+
+}  // namespace hg

@@ -1,0 +1,124 @@
+// The decoding loop. Random numbers come from one std::mt19937_64 per sample, drawn once per
+// sampled position on the CPU, so that both decoding paths consume them identically.
+#include "model/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+
+#include "model/config.h"
+
+namespace hg {
+
+void validate(const SampleOptions& o) {
+  auto fail = [](const std::string& m) { throw std::invalid_argument(m); };
+  if (o.n < 1 || o.n > 4096) fail("--n " + std::to_string(o.n) + " must be in 1..4096");
+  if (o.length < 1) fail("--length " + std::to_string(o.length) + " must be at least 1");
+  if (!(o.temperature >= 0.0)) fail("--temperature must be 0 or more");
+  if (o.top_k < 0 || o.top_k > kVocabSize) fail("--top-k must be in 0..256 (0: off)");
+  if (!(o.top_p > 0.0 && o.top_p <= 1.0)) fail("--top-p must be in (0, 1]");
+  if (o.stop_byte < -1 || o.stop_byte > 255) fail("stop byte must be -1 (none) or 0..255");
+}
+
+std::pair<int, float> pick_token(const float* logits, const SampleOptions& o, double u) {
+  std::vector<int> order(kVocabSize);
+  std::iota(order.begin(), order.end(), 0);
+  // Stable order by logit, ties by token id, so that both decoding paths agree exactly.
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return logits[a] > logits[b]; });
+  if (o.temperature == 0.0) return {order[0], 1.0f};
+  std::vector<double> p(kVocabSize);
+  const double top = logits[order[0]];
+  double sum = 0.0;
+  for (int i = 0; i < kVocabSize; ++i)
+    sum += p[i] = std::exp((logits[order[i]] - top) / o.temperature);
+  int keep = o.top_k > 0 ? o.top_k : kVocabSize;
+  double mass = 0.0;
+  for (int i = 0; i < keep; ++i) {
+    mass += p[i] / sum;
+    if (mass >= o.top_p) {
+      keep = i + 1;
+      break;
+    }
+  }
+  double kept = 0.0;
+  for (int i = 0; i < keep; ++i) kept += p[i];
+  double target = u * kept, acc = 0.0;
+  for (int i = 0; i < keep; ++i) {
+    acc += p[i];
+    if (target < acc || i == keep - 1) return {order[i], static_cast<float>(p[i] / kept)};
+  }
+  return {order[0], 1.0f};
+}
+
+SampleResult sample(Hourglass& model, const SampleRequest& request,
+                    const SampleCallback& on_token) {
+  const SampleOptions& o = request.options;
+  validate(o);
+  if (static_cast<int64_t>(request.known.size()) > o.length)
+    throw std::invalid_argument("the prompt (" + std::to_string(request.known.size()) +
+                                " tokens) is longer than --length " + std::to_string(o.length));
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const auto device = model->parameters().front().device();
+  const int n = o.n;
+  int64_t prompt = 0;
+  while (prompt < static_cast<int64_t>(request.known.size()) && request.known[prompt] >= 0)
+    ++prompt;
+
+  SampleResult result;
+  result.tokens.assign(n, {});
+  result.probs.assign(n, {});
+  std::vector<std::mt19937_64> rngs;
+  for (int i = 0; i < n; ++i) rngs.emplace_back(o.seed * 1000003ull + static_cast<uint64_t>(i));
+  std::vector<bool> stopped(n, false);
+
+  // Sequence so far, BOS first: (n, 1 + prompt).
+  auto seq = torch::full({n, 1 + prompt}, kBosToken, torch::kLong);
+  for (int64_t i = 0; i < prompt; ++i) seq.select(1, i + 1).fill_(request.known[i]);
+  for (int s = 0; s < n; ++s)
+    for (int64_t i = 0; i < prompt; ++i) {
+      result.tokens[s].push_back(static_cast<uint8_t>(request.known[i]));
+      result.probs[s].push_back(1.0f);
+    }
+
+  DecodeState state = model->make_state();
+  // Logits for the next position, from the prompt in one pass.
+  torch::Tensor next = o.full_recompute ? model(seq.to(device)).select(1, prompt)
+                                        : model->forward_chunk(seq.to(device), state).select(1, prompt);
+  for (int64_t pos = prompt; pos < o.length; ++pos) {
+    auto logits = next.to(torch::kCPU, torch::kFloat).contiguous();  // (n, 256)
+    std::vector<int> chosen(n);
+    std::vector<float> chosen_p(n);
+    const int forced = pos < static_cast<int64_t>(request.known.size()) ? request.known[pos] : -1;
+    for (int s = 0; s < n; ++s) {
+      if (forced >= 0) {
+        chosen[s] = forced, chosen_p[s] = 1.0f;
+      } else {
+        const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rngs[s]);
+        std::tie(chosen[s], chosen_p[s]) = pick_token(logits[s].data_ptr<float>(), o, u);
+      }
+      if (!stopped[s]) {
+        result.tokens[s].push_back(static_cast<uint8_t>(chosen[s]));
+        result.probs[s].push_back(chosen_p[s]);
+        if (chosen[s] == o.stop_byte) stopped[s] = true;
+      }
+    }
+    ++result.decoded;
+    if (on_token && !on_token(pos, chosen, chosen_p)) break;
+    if (std::all_of(stopped.begin(), stopped.end(), [](bool b) { return b; })) break;
+    if (pos + 1 == o.length) break;
+    auto column = torch::tensor(std::vector<int64_t>(chosen.begin(), chosen.end())).view({n, 1});
+    if (o.full_recompute) {
+      seq = torch::cat({seq, column}, 1);  // (n, t+1)
+      next = model(seq.to(device)).select(1, -1);
+    } else {
+      next = model->forward_chunk(column.to(device), state).select(1, 0);  // (n, 256)
+    }
+  }
+  return result;
+}
+
+}  // namespace hg

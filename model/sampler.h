@@ -1,0 +1,54 @@
+// Sampling with the incremental decoder (DESIGN.md §3, issue 4): a prompt or the known prefix of
+// an image goes through in one pass, then one token at a time, each level running once every K
+// tokens through its caches. Known sub-pixels after the prefix (image completion with a mask) are
+// forced rather than sampled. `full_recompute` runs the whole sequence again per token instead,
+// for comparison: on the CPU in fp32 both give the same tokens for the same seed.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "model/hourglass.h"
+
+namespace hg {
+
+struct SampleOptions {
+  int n = 1;                 // independent samples, decoded together as one batch
+  int64_t length = 256;      // tokens in all, prompt included
+  double temperature = 1.0;  // 0 picks the most likely token
+  int top_k = 0;             // keep the k most likely tokens; 0 keeps all
+  double top_p = 1.0;        // nucleus: the smallest set with this much probability
+  uint64_t seed = 0;         // sample i draws from its own generator seeded with (seed, i)
+  int stop_byte = -1;        // text: a sample ends after this byte (e.g. '\n'); -1 never
+  bool full_recompute = false;
+};
+void validate(const SampleOptions& options);  // throws std::invalid_argument naming the option
+
+// known[i] is the forced token at position i, or -1 to sample it. Its length may be shorter than
+// options.length (a plain prompt); the leading run of known tokens is the prompt.
+struct SampleRequest {
+  std::vector<int> known;
+  SampleOptions options;
+};
+
+struct SampleResult {
+  std::vector<std::vector<uint8_t>> tokens;  // per sample, prompt included (stops included)
+  std::vector<std::vector<float>> probs;     // probability each token had (1 for forced ones)
+  int64_t decoded = 0;                       // positions produced after the prompt
+};
+
+// Called after every position with the token just chosen for each sample; return false to stop.
+using SampleCallback = std::function<bool(int64_t position, const std::vector<int>& tokens,
+                                          const std::vector<float>& probs)>;
+
+SampleResult sample(Hourglass& model, const SampleRequest& request,
+                    const SampleCallback& on_token = nullptr);
+
+// Picks a token from logits (256) with temperature / top-k / top-p, using u in [0, 1).
+// Returns the token and the probability it had under the filtered distribution.
+std::pair<int, float> pick_token(const float* logits, const SampleOptions& options, double u);
+
+}  // namespace hg

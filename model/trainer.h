@@ -1,0 +1,97 @@
+// The training loop (DESIGN.md §4, issue 3): AdamW with warm-up and cosine decay, gradient
+// clipping and accumulation, bf16 autocast on CUDA, validation in bits per token, metrics.jsonl,
+// checkpoints and samples in a run directory, and exact resumption. One thread owns a Trainer;
+// the studio's worker and the CLI both drive it. Not the sampler (sampler.h).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "model/batches.h"
+#include "model/checkpoint.h"
+#include "model/data.h"
+#include "model/hourglass.h"
+#include "model/optim.h"
+#include "model/run_config.h"
+
+namespace hg {
+
+// One line of metrics.jsonl.
+struct Metrics {
+  int64_t step = 0;           // optimizer steps done
+  double time_s = 0.0;        // training time since the run started (across resumes)
+  std::string split;          // "train" or "val"
+  double loss = 0.0;          // nats per token
+  double bits_per_token = 0.0;
+  double tokens_per_s = 0.0;
+  double lr = 0.0;
+  int64_t mem_bytes = 0;      // peak CUDA memory; 0 on the CPU
+  std::string to_json_line() const;
+};
+
+// The loss went NaN or infinite: training stopped, nothing was saved after the last good step.
+class TrainingDiverged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Trainer {
+ public:
+  // A new run in run_dir, which must not exist (or be empty) unless force. Writes config.json.
+  static std::unique_ptr<Trainer> create(RunConfig config, const std::string& run_dir, bool force);
+  // Continues run_dir from its newest checkpoint; `steps` raises the total step count.
+  static std::unique_ptr<Trainer> resume(const std::string& run_dir,
+                                         std::optional<int64_t> steps = std::nullopt);
+  // A trainer without a run directory (benchmarks, tests): writes nothing.
+  Trainer(RunConfig config, std::shared_ptr<const Dataset> data);
+
+  Metrics train_step();            // one optimizer step; throws TrainingDiverged
+  Metrics evaluate(Split split);   // fixed batches of the split, model in eval mode
+  CheckpointInfo save();           // checkpoint at the current step (run directory only)
+  void write_sample();             // a text or PNG sample into samples/ (run directory only)
+
+  // Trains to config().train.steps with evaluation, checkpoints and samples on schedule,
+  // appending every metrics line; on_metrics sees each line. Returns early when stop is set,
+  // after saving a checkpoint.
+  void run(const std::atomic<bool>* stop, const std::function<void(const Metrics&)>& on_metrics);
+
+  int64_t step() const { return step_; }
+  bool done() const { return step_ >= config_.train.steps; }
+  const RunConfig& config() const { return config_; }
+  const Dataset& data() const { return *data_; }
+  Hourglass& model() { return model_; }
+  const torch::Device& device() const { return device_; }
+  const std::string& run_dir() const { return run_dir_; }
+  double time_s() const;
+
+ private:
+  void append_metrics(const Metrics& m);
+  // Loss over a (B, T+1) token batch, in nats per token, with autocast as configured.
+  torch::Tensor loss_of(const torch::Tensor& tokens);
+
+  RunConfig config_;
+  std::shared_ptr<const Dataset> data_;
+  std::unique_ptr<Batcher> batcher_;
+  torch::Device device_;
+  Hourglass model_{nullptr};
+  std::unique_ptr<AdamW> optimizer_;
+  int64_t step_ = 0;
+  double time_before_ = 0.0;  // time_s at the checkpoint this trainer resumed from
+  std::chrono::steady_clock::time_point started_;
+  std::string run_dir_;
+  std::ofstream metrics_;
+  int64_t last_good_checkpoint_ = -1;
+};
+
+// Bits per token from nats per token.
+inline double bits_from_nats(double nats) { return nats / 0.6931471805599453; }
+
+}  // namespace hg
