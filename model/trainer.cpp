@@ -51,16 +51,6 @@ std::string step_name(int64_t step) {
 
 }  // namespace
 
-std::string Metrics::to_json_line() const {
-  nlohmann::json j = {{"step", step},       {"time_s", time_s},
-                      {"split", split},     {"loss", loss},
-                      {"bits_per_token", bits_per_token},
-                      {"tokens_per_s", tokens_per_s},
-                      {"lr", lr}};
-  if (mem_bytes > 0) j["mem_bytes"] = mem_bytes;
-  return j.dump();
-}
-
 Trainer::Trainer(RunConfig config, std::shared_ptr<const Dataset> data)
     : config_(std::move(config)),
       data_(std::move(data)),

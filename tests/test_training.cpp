@@ -1,0 +1,313 @@
+// Training, checkpoints and sampling: resume gives the same curve, metrics lines carry their
+// fields, checkpoints round-trip and refuse other architectures, a NaN stops the run without
+// losing what was saved, and cached decoding samples what full recomputation samples.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "model/checkpoint.h"
+#include "model/sampler.h"
+#include "model/trainer.h"
+
+namespace hg {
+namespace {
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("hg_train_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+// 24 KB of word salad: structured enough to learn from, made here so the test needs no package.
+std::string write_text(const TempDir& dir) {
+  const char* words[] = {"the ", "hourglass ", "shortens ", "and ", "lengthens ", "a ",
+                         "sequence ", "of ", "tokens.\n", "model ", "learns ", "bytes "};
+  std::mt19937 rng(42);
+  std::string text;
+  while (text.size() < 24000) text += words[rng() % 12];
+  const std::string path = dir / "corpus.txt";
+  std::ofstream(path) << text;
+  return path;
+}
+
+RunConfig tiny_run(const std::string& data) {
+  RunConfig c;
+  c.model.hierarchy = "1@1 1@3 1@1";
+  c.model.d_model = 32;
+  c.model.n_heads = 2;
+  c.model.seq_len = 48;
+  c.model.dropout = 0.1;  // dropout on, so resume must repeat its random draws too
+  c.train.data = data;
+  c.train.steps = 12;
+  c.train.batch = 4;
+  c.train.grad_accum = 2;
+  c.train.warmup_steps = 3;
+  c.train.eval_every = 4;
+  c.train.eval_batches = 2;
+  c.train.save_every = 6;
+  c.train.sample_every = 100;
+  c.train.device = "cpu";
+  return c;
+}
+
+std::vector<nlohmann::json> read_metrics(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+std::map<int64_t, double> train_losses(const std::string& run_dir) {
+  std::map<int64_t, double> out;
+  for (const auto& j : read_metrics(run_dir))
+    if (j["split"] == "train") out[j["step"].get<int64_t>()] = j["loss"].get<double>();
+  return out;
+}
+
+TEST(Training, ResumeGivesTheSameCurve) {
+  TempDir dir;
+  const RunConfig config = tiny_run(write_text(dir));
+  Trainer::create(config, dir / "whole", false)->run(nullptr, nullptr);
+
+  {  // Interrupted after the step-6 checkpoint, with two more steps whose lines must vanish.
+    auto trainer = Trainer::create(config, dir / "split", false);
+    std::atomic<bool> stop{false};
+    trainer->run(&stop, [&](const Metrics& m) {
+      if (m.step == 6) stop = true;
+    });
+    ASSERT_EQ(trainer->step(), 6);
+  }
+  std::ofstream(dir / "split/metrics.jsonl", std::ios::app)
+      << "{\"step\": 7, \"split\": \"train\", \"loss\": 99}\n{\"step\": 8, \"spl";
+  Trainer::resume(dir / "split")->run(nullptr, nullptr);
+
+  const auto whole = train_losses(dir / "whole"), split = train_losses(dir / "split");
+  ASSERT_EQ(whole.size(), 12u);
+  ASSERT_EQ(split.size(), 12u);
+  for (const auto& [step, loss] : whole)
+    EXPECT_DOUBLE_EQ(split.at(step), loss) << "step " << step;  // bit-identical on the CPU
+  EXPECT_LT(whole.at(12), whole.at(1));  // and it learned something
+}
+
+TEST(Training, MetricsLinesCarryTheirFields) {
+  TempDir dir;
+  Trainer::create(tiny_run(write_text(dir)), dir / "run", false)->run(nullptr, nullptr);
+  const auto lines = read_metrics(dir / "run");
+  int val = 0;
+  double last_time = -1;
+  for (const auto& j : lines) {
+    for (const char* key : {"step", "time_s", "split", "loss", "bits_per_token", "tokens_per_s",
+                            "lr"})
+      EXPECT_TRUE(j.contains(key)) << key << " missing in " << j.dump();
+    EXPECT_NEAR(j["bits_per_token"].get<double>(), j["loss"].get<double>() / std::log(2.0), 1e-9);
+    EXPECT_GE(j["time_s"].get<double>(), last_time);
+    last_time = j["time_s"];
+    val += j["split"] == "val";
+  }
+  EXPECT_EQ(val, 3);  // steps 4, 8 and 12
+  EXPECT_TRUE(fs::exists(dir / "run/config.json"));
+  EXPECT_TRUE(fs::exists(dir / "run/checkpoints/step_00000012.safetensors"));
+  EXPECT_TRUE(fs::exists(dir / "run/checkpoints/step_00000006.optim.safetensors"));
+  EXPECT_TRUE(fs::exists(dir / "run/samples/step_00000012.txt"));
+}
+
+TEST(Training, ExistingRunDirIsRefusedAndKept) {
+  TempDir dir;
+  const RunConfig config = tiny_run(write_text(dir));
+  fs::create_directories(dir / "run");
+  std::ofstream(dir / "run/notes.txt") << "precious";
+  try {
+    Trainer::create(config, dir / "run", false);
+    FAIL() << "an existing run directory was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--force"), std::string::npos) << e.what();
+  }
+  // --force only deletes run directories, never some other folder.
+  EXPECT_THROW(Trainer::create(config, dir / "run", true), std::invalid_argument);
+  std::ifstream in(dir / "run/notes.txt");
+  std::string kept;
+  in >> kept;
+  EXPECT_EQ(kept, "precious");
+}
+
+TEST(Training, BadDataPathLeavesTheOldRunAlone) {
+  TempDir dir;
+  RunConfig config = tiny_run(write_text(dir));
+  config.train.steps = 2;
+  Trainer::create(config, dir / "run", false)->run(nullptr, nullptr);
+  config.train.data = dir / "missing.txt";
+  EXPECT_THROW(Trainer::create(config, dir / "run", true), std::runtime_error);
+  EXPECT_TRUE(fs::exists(dir / "run/checkpoints/step_00000002.safetensors"));
+}
+
+TEST(Training, NanLossStopsAndKeepsTheLastCheckpoint) {
+  TempDir dir;
+  auto trainer = Trainer::create(tiny_run(write_text(dir)), dir / "run", false);
+  trainer->train_step();
+  trainer->save();
+  {
+    torch::NoGradGuard no_grad;
+    trainer->model()->parameters()[3].fill_(std::numeric_limits<float>::quiet_NaN());
+  }
+  try {
+    trainer->train_step();
+    FAIL() << "a NaN loss went unnoticed";
+  } catch (const TrainingDiverged& e) {
+    EXPECT_NE(std::string(e.what()).find("step 1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--lr"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(latest_checkpoint(dir / "run/checkpoints")->step, 1);
+}
+
+TEST(Checkpoint, WeightsRoundTripInFp32AndBf16) {
+  TempDir dir;
+  ModelConfig c;
+  c.hierarchy = "1@1 1@2 1@1";
+  c.d_model = 16;
+  c.n_heads = 2;
+  torch::manual_seed(1);
+  Hourglass a(c);
+  save_weights(dir / "a.safetensors", a);
+  torch::manual_seed(2);
+  Hourglass b(c);
+  load_weights(b, dir / "a.safetensors");
+  for (size_t i = 0; i < a->parameters().size(); ++i)
+    EXPECT_TRUE(torch::equal(a->parameters()[i], b->parameters()[i]));
+  EXPECT_EQ(to_json(read_checkpoint_config(dir / "a.safetensors")), to_json(c));
+
+  // bf16 copies: a tensor survives the trip exactly as bf16.
+  auto bf = torch::randn({3, 5}).to(torch::kBFloat16);
+  write_safetensors(dir / "bf.safetensors", {to_raw("x", bf)});
+  auto back = from_raw(read_safetensors(dir / "bf.safetensors").tensors[0]);
+  EXPECT_EQ(back.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(back, bf));
+}
+
+TEST(Checkpoint, AnotherArchitectureIsRefusedWithoutChangingTheModel) {
+  TempDir dir;
+  ModelConfig c;
+  c.hierarchy = "1@1 1@2 1@1";
+  c.d_model = 16;
+  c.n_heads = 2;
+  Hourglass a(c);
+  save_weights(dir / "a.safetensors", a);
+  ModelConfig other = c;
+  other.shorten = ShortenKind::kAttention;  // extra tensors
+  Hourglass b(other);
+  auto before = b->parameters()[0].clone();
+  try {
+    load_weights(b, dir / "a.safetensors");
+    FAIL() << "loaded a checkpoint of another architecture";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("another architecture"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(torch::equal(before, b->parameters()[0]));
+  // A file that is not a checkpoint at all.
+  std::ofstream(dir / "junk.safetensors") << "not a checkpoint";
+  EXPECT_THROW(load_weights(b, dir / "junk.safetensors"), std::runtime_error);
+}
+
+Hourglass sampling_model(const std::string& hierarchy, ShortenKind s, UpsampleKind u) {
+  ModelConfig c;
+  c.hierarchy = hierarchy;
+  c.shorten = s;
+  c.upsample = u;
+  c.d_model = 32;
+  c.n_heads = 2;
+  torch::manual_seed(5);
+  Hourglass model(c);
+  {  // Larger weights than the init gives, so the distributions are far from uniform.
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters())
+      if (p.dim() >= 2) p.mul_(8.0);
+  }
+  return model;
+}
+
+TEST(Sampler, CachedDecodingSamplesWhatFullRecomputationSamples) {
+  for (auto [s, u] : {std::pair{ShortenKind::kLinear, UpsampleKind::kLinear},
+                      std::pair{ShortenKind::kAttention, UpsampleKind::kAttention},
+                      std::pair{ShortenKind::kAvg, UpsampleKind::kRepeat}}) {
+    auto model = sampling_model("1@1 1@2 1@6 1@2 1@1", s, u);
+    SampleRequest request;
+    request.known = {'T', 'h', 'e', ' '};
+    request.options.n = 3;
+    request.options.length = 40;
+    request.options.seed = 77;
+    request.options.top_p = 0.95;
+    const SampleResult fast = sample(model, request);
+    request.options.full_recompute = true;
+    const SampleResult slow = sample(model, request);
+    EXPECT_EQ(fast.tokens, slow.tokens) << to_string(s) << "/" << to_string(u);
+    EXPECT_EQ(fast.tokens[0].size(), 40u);
+    EXPECT_NE(fast.tokens[0], fast.tokens[1]);  // independent samples differ
+  }
+}
+
+TEST(Sampler, CompletionKeepsKnownTokensAndSeedsRepeat) {
+  auto model = sampling_model("1@1 1@3 1@1", ShortenKind::kLinear, UpsampleKind::kLinear);
+  SampleRequest request;
+  request.options.n = 2;
+  request.options.length = 30;
+  request.options.seed = 3;
+  request.known.assign(30, -1);
+  for (int i = 0; i < 6; ++i) request.known[i] = 10 * i;  // the prompt
+  request.known[17] = 200, request.known[18] = 201;       // known pixels further on
+  const SampleResult a = sample(model, request);
+  for (const auto& tokens : a.tokens) {
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(tokens[i], 10 * i);
+    EXPECT_EQ(tokens[17], 200);
+    EXPECT_EQ(tokens[18], 201);
+  }
+  EXPECT_EQ(sample(model, request).tokens, a.tokens);  // same seed, same samples
+  request.options.seed = 4;
+  EXPECT_NE(sample(model, request).tokens, a.tokens);
+}
+
+TEST(Sampler, TopKOneIsGreedyAndStopByteEnds) {
+  auto model = sampling_model("1@1 1@2 1@1", ShortenKind::kAvg, UpsampleKind::kLinear);
+  SampleRequest request;
+  request.options.length = 25;
+  request.options.top_k = 1;
+  const auto greedy_k = sample(model, request).tokens;
+  request.options.top_k = 0;
+  request.options.temperature = 0.0;
+  EXPECT_EQ(sample(model, request).tokens, greedy_k);
+  // Stop at the 5th token's value: the sample ends right there.
+  request.options.stop_byte = greedy_k[0][4];
+  const auto stopped = sample(model, request).tokens[0];
+  EXPECT_LE(stopped.size(), 5u);
+  EXPECT_EQ(stopped.back(), greedy_k[0][4]);
+}
+
+TEST(Sampler, PickTokenRespectsTopKAndTopP) {
+  std::vector<float> logits(256, -10.0f);
+  logits[7] = 3.0f, logits[9] = 2.0f, logits[11] = 1.0f;
+  SampleOptions o;
+  o.top_k = 2;
+  for (double u : {0.0, 0.3, 0.6, 0.999}) {
+    const int t = pick_token(logits.data(), o, u).first;
+    EXPECT_TRUE(t == 7 || t == 9) << t;
+  }
+  o.top_k = 0;
+  o.top_p = 0.5;  // token 7 alone holds ~66%
+  EXPECT_EQ(pick_token(logits.data(), o, 0.99).first, 7);
+  EXPECT_FLOAT_EQ(pick_token(logits.data(), o, 0.99).second, 1.0f);
+}
+
+}  // namespace
+}  // namespace hg
