@@ -89,6 +89,10 @@ void train_loop(hg::Trainer& trainer) {
             << hg::to_string(cfg.model.upsample) << "), D " << cfg.model.d_model << ", "
             << hg::model_cost(cfg.model).params << " parameters, on "
             << hg::describe_device(trainer.device()) << "\n";
+  if (trainer.data().skipped > 0) {
+    std::cerr << "skipped " << trainer.data().skipped << " unreadable file(s), e.g. "
+              << trainer.data().skipped_files.front() << "\n";
+  }
   const bool tty = isatty(STDERR_FILENO);
   const int64_t first = trainer.step();
   const double start_time = trainer.time_s();
@@ -159,6 +163,9 @@ int main(int argc, char** argv) {
   train->add_option("--format", format, "text, idx, cifar or images (guessed from the path)")
       ->check(CLI::IsMember({"text", "idx", "cifar", "images"}));
   train->add_option("--steps", steps, "Optimizer steps")->check(CLI::PositiveNumber);
+  std::optional<double> max_time;
+  train->add_option("--max-time", max_time, "Stop after this many seconds of training")
+      ->check(CLI::PositiveNumber);
   train->add_option("--seed", seed, "One seed for weights, data order and dropout");
   train->add_option("--eval-every", eval_every, "Steps between validation passes (0: at the end)")
       ->check(CLI::NonNegativeNumber);
@@ -241,6 +248,16 @@ int main(int argc, char** argv) {
   bench->add_option("--iters", bench_options.iters, "Timed iterations")->check(CLI::PositiveNumber);
   bench->add_option("--warmup", bench_options.warmup, "Untimed iterations first")
       ->check(CLI::NonNegativeNumber);
+  bench->add_option("--text-length", bench_options.text_length, "Tokens per text sample")
+      ->check(CLI::PositiveNumber);
+  bench->add_option("--image-length", bench_options.image_length,
+                    "Tokens per image sample (3072: 32x32 RGB)")
+      ->check(CLI::PositiveNumber);
+  bench->add_option("--image-batch", bench_options.image_batch, "Images decoded together")
+      ->check(CLI::PositiveNumber);
+  bench->add_option("--peak-tflops", bench_options.peak_tflops,
+                    "Device peak TFLOP/s for MFU (default: 989 on CUDA with bf16)");
+  bench->add_flag("!--no-bf16", bench_options.bf16, "Measure in fp32 on CUDA");
 
   try {
     app.parse(argc, argv);
@@ -268,6 +285,7 @@ int main(int argc, char** argv) {
       if (!format.empty()) config.train.format = format;
       if (steps) config.train.steps = *steps;
       if (seed) config.train.seed = *seed;
+      if (max_time) config.train.max_time_s = *max_time;
       if (eval_every) config.train.eval_every = *eval_every;
       if (save_every) config.train.save_every = *save_every;
       auto trainer = hg::Trainer::create(config, out, force);

@@ -87,11 +87,17 @@ AttentionMap describe_attention(const std::string& name, const Hierarchy& hierar
   map.key_limit.resize(map.queries);
   for (int64_t a = 0; a < map.queries; ++a) {
     switch (map.kind) {
-      case AttentionKind::kSelf: map.key_limit[a] = a; break;
+      case AttentionKind::kSelf:
+        map.key_limit[a] = a;
+        break;
       // Shortened query j sees shifted rows <= jk + k - 1, i.e. finer rows <= jk (resampling.cpp).
-      case AttentionKind::kShorten: map.key_limit[a] = a * k + k - 1; break;
+      case AttentionKind::kShorten:
+        map.key_limit[a] = a * k + k - 1;
+        break;
       // Full-resolution query i sees shortened rows <= floor(i / k).
-      case AttentionKind::kUpsample: map.key_limit[a] = a / k; break;
+      case AttentionKind::kUpsample:
+        map.key_limit[a] = a / k;
+        break;
     }
   }
   return map;

@@ -24,8 +24,8 @@ struct PositionSpan {
 // and sits at rotary position jK.
 struct LevelRows {
   int level = 0;
-  int factor = 1;                  // K, cumulative, in original tokens
-  int64_t count = 0;               // floor((T-1)/K) + 1
+  int factor = 1;                    // K, cumulative, in original tokens
+  int64_t count = 0;                 // floor((T-1)/K) + 1
   std::vector<PositionSpan> covers;  // per index
 };
 
@@ -37,12 +37,12 @@ std::string to_string(AttentionKind kind);  // "self", "shorten", "upsample"
 
 // One attention layer's softmax weights, every head: heads x queries x keys.
 struct AttentionMap {
-  std::string name;   // as the network names it: level0_layer1, level0_shorten, level0_upsample
+  std::string name;  // as the network names it: level0_layer1, level0_shorten, level0_upsample
   AttentionKind kind = AttentionKind::kSelf;
-  int level = 0;      // the level it belongs to; shorten/upsample: the finer of the two
-  int block = -1;     // self: the block's index in its level (pre-layers first), else -1
-  int factor = 1;     // that level's cumulative factor K
-  int step = 1;       // shorten/upsample: k, from this level to the next; self: 1
+  int level = 0;   // the level it belongs to; shorten/upsample: the finer of the two
+  int block = -1;  // self: the block's index in its level (pre-layers first), else -1
+  int factor = 1;  // that level's cumulative factor K
+  int step = 1;    // shorten/upsample: k, from this level to the next; self: 1
   int query_level = 0, key_level = 0;
   // Keys of a shortening are the shifted rows: key b is row b - key_offset of key_level, and the
   // first key_offset (= k-1) keys are zero padding. 0 for the other kinds.
@@ -77,8 +77,8 @@ struct InspectResult {
   int64_t positions = 0;        // T = min(tokens + 1, seq_len): BOS + what the model saw
   std::vector<float> logits;    // T x 256, row-major, float32 (row p: the distribution of p+1)
   std::vector<LevelRows> levels;
-  std::vector<AttentionMap> attention;         // in the order the forward pass ran them
-  std::vector<LevelActivations> activations;   // by level
+  std::vector<AttentionMap> attention;        // in the order the forward pass ran them
+  std::vector<LevelActivations> activations;  // by level
   InspectOrigin origin;
 };
 

@@ -23,16 +23,18 @@ std::string covers_formula(const std::string& var, int factor, int64_t offset) {
   const std::string row = offset > 0 ? "(" + var + "-" + std::to_string(offset) + ")" : var;
   std::string text;
   if (offset > 0)
-    text = var + " < " + std::to_string(offset) + ": zero padding from the shift, covers nothing; " +
-           "else ";
-  if (factor == 1) return text + "position " + (offset > 0 ? var + "-" + std::to_string(offset) : var);
+    text = var + " < " + std::to_string(offset) +
+           ": zero padding from the shift, covers nothing; " + "else ";
+  if (factor == 1)
+    return text + "position " + (offset > 0 ? var + "-" + std::to_string(offset) : var);
   const std::string last = std::to_string(factor) + "*" + row;
   return text + "positions max(0, " + last + "-" + std::to_string(factor - 1) + ") .. " + last;
 }
 
 std::string mask_formula(const AttentionMap& m) {
   switch (m.kind) {
-    case AttentionKind::kSelf: return "query a may attend to keys b <= a (causal)";
+    case AttentionKind::kSelf:
+      return "query a may attend to keys b <= a (causal)";
     case AttentionKind::kShorten:
       return "query a may attend to keys b <= " + std::to_string(m.step) + "*a+" +
              std::to_string(m.step - 1) + " (finer rows up to " + std::to_string(m.step) + "*a)";
@@ -56,32 +58,32 @@ std::string activations_file(int level) {
 json attention_json(const AttentionMap& m, const InspectResult& r) {
   const LevelRows& q = r.levels[m.query_level];
   const LevelRows& k = r.levels[m.key_level];
-  json j = {{"file", attention_file(m)},
-            {"name", m.name},
-            {"kind", to_string(m.kind)},
-            {"level", m.level},
-            {"factor", m.factor},
-            {"shape", {m.heads, m.queries, m.keys}},
-            {"dtype", "float32"},
-            {"axes", "heads x queries x keys, softmax over keys"},
-            {"queries",
-             {{"level", q.level},
-              {"factor", q.factor},
-              {"count", m.queries},
-              {"row", "query a is row a of level " + std::to_string(q.level)},
-              {"covers", covers_formula("a", q.factor, 0)}}},
-            {"keys",
-             {{"level", k.level},
-              {"factor", k.factor},
-              {"count", m.keys},
-              {"padding", m.key_offset},
-              {"row", m.key_offset > 0 ? "key b is row b-" + std::to_string(m.key_offset) +
-                                             " of level " + std::to_string(k.level) +
-                                             " (the shifted rows)"
-                                       : "key b is row b of level " + std::to_string(k.level)},
-              {"covers", covers_formula("b", k.factor, m.key_offset)}}},
-            {"mask", mask_formula(m)},
-            {"key_limit", m.key_limit}};
+  json j = {
+      {"file", attention_file(m)},
+      {"name", m.name},
+      {"kind", to_string(m.kind)},
+      {"level", m.level},
+      {"factor", m.factor},
+      {"shape", {m.heads, m.queries, m.keys}},
+      {"dtype", "float32"},
+      {"axes", "heads x queries x keys, softmax over keys"},
+      {"queries",
+       {{"level", q.level},
+        {"factor", q.factor},
+        {"count", m.queries},
+        {"row", "query a is row a of level " + std::to_string(q.level)},
+        {"covers", covers_formula("a", q.factor, 0)}}},
+      {"keys",
+       {{"level", k.level},
+        {"factor", k.factor},
+        {"count", m.keys},
+        {"padding", m.key_offset},
+        {"row", m.key_offset > 0 ? "key b is row b-" + std::to_string(m.key_offset) + " of level " +
+                                       std::to_string(k.level) + " (the shifted rows)"
+                                 : "key b is row b of level " + std::to_string(k.level)},
+        {"covers", covers_formula("b", k.factor, m.key_offset)}}},
+      {"mask", mask_formula(m)},
+      {"key_limit", m.key_limit}};
   if (m.kind == AttentionKind::kSelf) {
     const Hierarchy h = parse_hierarchy(r.hierarchy);
     j["block"] = m.block;
@@ -122,8 +124,9 @@ json meta_json(const InspectResult& r) {
          {"factor", r.levels[a.level].factor},
          {"shape", {a.rows, a.width}},
          {"dtype", "float32"},
-         {"what", innermost ? "the output of the innermost level's layers"
-                            : "the output of this level's pre-layers (the input to its shortening)"},
+         {"what", innermost
+                      ? "the output of the innermost level's layers"
+                      : "the output of this level's pre-layers (the input to its shortening)"},
          {"covers", "row j: levels[" + std::to_string(a.level) + "].covers[j]"}});
     files.push_back(activations_file(a.level));
   }
@@ -155,8 +158,9 @@ json meta_json(const InspectResult& r) {
            {{"file", "logits.npy"},
             {"shape", {r.positions, kVocabSize}},
             {"dtype", "float32"},
-            {"rows", "row p: unnormalised log-probabilities of the token at position p+1, "
-                     "i.e. of input.tokens[p]"}}},
+            {"rows",
+             "row p: unnormalised log-probabilities of the token at position p+1, "
+             "i.e. of input.tokens[p]"}}},
           {"attention", attention},
           {"activations", activations},
           {"files", files}};
@@ -166,8 +170,7 @@ json meta_json(const InspectResult& r) {
 // so the per-row arrays of a 3072-token image stay readable.
 void write_json(std::ostream& out, const json& j, int indent) {
   const bool nested_array =
-      j.is_array() &&
-      std::any_of(j.begin(), j.end(), [](const json& e) { return e.is_object(); });
+      j.is_array() && std::any_of(j.begin(), j.end(), [](const json& e) { return e.is_object(); });
   if (!j.is_object() && !nested_array) {
     out << j.dump();
     return;
@@ -196,9 +199,10 @@ void make_folder(const fs::path& path) {
   std::error_code error;
   fs::create_directories(path, error);
   if (error || !fs::is_directory(path))
-    throw std::runtime_error("write_inspection: cannot create the folder " + path.string() +
-                             (error ? ": " + error.message() : ": a file of that name is in the way") +
-                             ". HINT: pick an --out folder you can write to");
+    throw std::runtime_error(
+        "write_inspection: cannot create the folder " + path.string() +
+        (error ? ": " + error.message() : ": a file of that name is in the way") +
+        ". HINT: pick an --out folder you can write to");
 }
 
 }  // namespace
@@ -215,9 +219,12 @@ LevelRows level_rows(int level, int factor, int64_t positions) {
 
 std::string to_string(AttentionKind kind) {
   switch (kind) {
-    case AttentionKind::kSelf: return "self";
-    case AttentionKind::kShorten: return "shorten";
-    case AttentionKind::kUpsample: return "upsample";
+    case AttentionKind::kSelf:
+      return "self";
+    case AttentionKind::kShorten:
+      return "shorten";
+    case AttentionKind::kUpsample:
+      return "upsample";
   }
   return "?";
 }
@@ -231,7 +238,8 @@ void write_inspection(const InspectResult& r, const std::string& out_dir) {
     write_npy((root / attention_file(m)).string(),
               float_tensor({m.heads, m.queries, m.keys}, m.weights));
   for (const LevelActivations& a : r.activations)
-    write_npy((root / activations_file(a.level)).string(), float_tensor({a.rows, a.width}, a.values));
+    write_npy((root / activations_file(a.level)).string(),
+              float_tensor({a.rows, a.width}, a.values));
   // Last: a meta.json on disk means every file it names is complete.
   std::ostringstream meta;
   write_json(meta, meta_json(r), 0);

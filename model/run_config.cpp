@@ -32,6 +32,7 @@ fs::path executable_dir() {
 
 void TrainConfig::validate() const {
   if (steps < 1) fail(field("steps", steps) + " must be at least 1");
+  if (!(max_time_s >= 0.0)) fail(field("max_time_s", max_time_s) + " must be 0 (off) or more");
   if (batch < 1) fail(field("batch", batch) + " must be at least 1");
   if (grad_accum < 1 || batch % grad_accum != 0)
     fail(field("grad_accum", grad_accum) + " must be at least 1 and divide batch = " +
@@ -61,6 +62,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"format", c.format},
           {"preset", c.preset},
           {"steps", c.steps},
+          {"max_time_s", c.max_time_s},
           {"batch", c.batch},
           {"grad_accum", c.grad_accum},
           {"lr", c.lr},
@@ -104,6 +106,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j, TrainConfig c) {
     c.format = merged["format"];
     c.preset = merged["preset"];
     c.steps = merged["steps"];
+    c.max_time_s = merged["max_time_s"];
     c.batch = merged["batch"];
     c.grad_accum = merged["grad_accum"];
     c.lr = merged["lr"];

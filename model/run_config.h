@@ -15,6 +15,7 @@ struct TrainConfig {
   std::string format;          // text|idx|cifar|images; empty: guessed from the path
   std::string preset;          // the preset this run started from, for the record
   int64_t steps = 2000;        // optimizer steps in all (resume may extend it)
+  double max_time_s = 0.0;     // stop (with a checkpoint) after this much training time; 0: off
   int batch = 16;              // sequences per optimizer step (split over grad_accum)
   int grad_accum = 1;          // micro-batches per step; batch must divide by it
   double lr = 1e-3;            // peak learning rate after warm-up

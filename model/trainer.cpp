@@ -267,8 +267,13 @@ void Trainer::run(const std::atomic<bool>* stop,
     if (on_metrics) on_metrics(m);
   };
   const int64_t sample_every = t.sample_every > 0 ? t.sample_every : t.save_every;
+  const double started = time_s();
   while (!done()) {
     if (stop && stop->load()) break;
+    if (t.max_time_s > 0 && time_s() - started >= t.max_time_s) {
+      if (t.eval_every == 0 || step_ % t.eval_every != 0) emit(evaluate(Split::kVal));
+      break;
+    }
     emit(train_step());
     const bool last = done();
     if ((t.eval_every > 0 && step_ % t.eval_every == 0) || last) emit(evaluate(Split::kVal));

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash packaging/install-deps.sh
 bash packaging/build.sh
 cd build
-xvfb-run -a -s "-screen 0 1280x800x24" ctest --output-on-failure --timeout 600
+xvfb-run -a -s "-screen 0 1280x800x24" ctest --output-on-failure --timeout 900 -j "$(nproc)"

@@ -202,3 +202,34 @@ TEST(Network, TinyModelOverfitsOneBatch) {
 
 }  // namespace
 }  // namespace hg
+
+namespace hg {
+namespace {
+
+// On a machine with CUDA (the GPU build), the same model gives the same logits there, through
+// SDPA, and cached decoding still equals the full pass. Skipped on CPU-only libtorch.
+TEST(NetworkCuda, MatchesTheCpuAndDecodesIncrementally) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  at::globalContext().setAllowTF32CuBLAS(false);  // compare fp32 with fp32
+  torch::NoGradGuard no_grad;
+  for (const Variant& v : all_variants()) {
+    auto model = tiny_model(v);
+    auto tokens = random_tokens(2, 40, 4);
+    auto cpu = model(tokens);
+    model->to(torch::kCUDA);
+    auto gpu_tokens = tokens.to(torch::kCUDA);
+    auto gpu = model(gpu_tokens).cpu();
+    EXPECT_TRUE(torch::allclose(gpu, cpu, kCacheTol, kCacheTol))
+        << v.hierarchy << " " << to_string(v.shorten) << "/" << to_string(v.upsample);
+    auto state = model->make_state();
+    auto first = model->forward_chunk(gpu_tokens.narrow(1, 0, 13), state);
+    std::vector<torch::Tensor> pieces{first};
+    for (int64_t i = 13; i < 40; ++i)
+      pieces.push_back(model->forward_chunk(gpu_tokens.narrow(1, i, 1), state));
+    EXPECT_TRUE(torch::allclose(torch::cat(pieces, 1).cpu(), cpu, kCacheTol, kCacheTol))
+        << v.hierarchy << " " << to_string(v.shorten) << "/" << to_string(v.upsample);
+  }
+}
+
+}  // namespace
+}  // namespace hg

@@ -1,0 +1,280 @@
+// The training worker and its controller (issue 5). The worker is a QObject moved to the
+// controller's thread; it owns the Trainer and runs Trainer::run with an interrupt flag, so every
+// request (pause, stop, save) lands between two optimizer steps. Results go back to the GUI
+// thread as queued calls that emit the controller's signals. Not the window, not the curves.
+#include "app/controller.h"
+
+#include <torch/version.h>
+
+#include <QDateTime>
+#include <QDir>
+#include <QStandardPaths>
+#include <algorithm>
+#include <atomic>
+#include <new>
+#include <stdexcept>
+
+#include "model/cost.h"
+#include "model/device.h"
+#include "model/trainer.h"
+
+namespace hg {
+namespace {
+
+// Torch threads for a run whose config says 0 (all): all cores but one, which the GUI keeps. On
+// 2 cores, two OpenMP threads fighting the GUI for the CPU train ~4x slower than one that does not.
+int studio_threads() { return std::max(1, QThread::idealThreadCount() - 1); }
+
+// libtorch's words for a failed allocation: "CUDA out of memory", "C10 Out of Memory", and
+// 1.13's CPU allocator "DefaultCPUAllocator: can't allocate memory".
+bool is_out_of_memory(const std::string& message) {
+  for (const char* words : {"out of memory", "Out of Memory", "can't allocate memory"})
+    if (message.find(words) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+// Lives in Controller::thread_. Its member functions run there (posted by the controller); the
+// atomic flags are the only members the GUI thread touches.
+class TrainingWorker : public QObject {
+ public:
+  explicit TrainingWorker(Controller* controller) : controller_(controller) {}
+
+  // Trainer::run's stop flag: set for any request, so run() returns at the next step boundary
+  // (saving a checkpoint); the request flags then say what was asked. The GUI thread sets a
+  // request flag before the interrupt, and train() clears the interrupt before reading them, so
+  // no request is lost and a stray interrupt only costs one extra turn of the loop.
+  std::atomic<bool> interrupt{false};
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> pause_requested{false};
+  std::atomic<bool> save_requested{false};
+  std::atomic<bool> quitting{false};  // the controller is being destroyed; never cleared
+
+  void start(const RunConfig& config, const std::string& run_dir) {
+    begin(run_dir, [&] { trainer_ = Trainer::create(config, run_dir, /*force=*/false); });
+  }
+
+  void continue_run(const std::string& run_dir) {
+    begin(run_dir, [&] { trainer_ = Trainer::resume(run_dir); });
+  }
+
+  // Trains until the run is done, paused or stopped, handling requests between steps. Every
+  // request posts a call of this, so one that finds no run just clears the flags.
+  void train() {
+    if (!trainer_) return clear_requests();
+    guarded([&] {
+      while (true) {
+        interrupt = false;
+        if (stop_requested.exchange(false) || quitting) return finish(/*completed=*/false);
+        if (save_requested.exchange(false)) save();
+        if (pause_requested) return report_state(RunState::kPaused);
+        if (trainer_->done()) return finish(/*completed=*/true);
+        report_state(RunState::kRunning);
+        trainer_->run(&interrupt, [this](const Metrics& m) {
+          report([c = controller_, m] { Q_EMIT c->metrics(m); });
+        });
+        saved_step_ = trainer_->step();  // run() always leaves a checkpoint at its last step
+      }
+    });
+  }
+
+ private:
+  // Builds a trainer with `make`, then trains. Failures (bad data path, bad config, a run
+  // directory in the way) are reported and leave the worker idle.
+  template <typename Make>
+  void begin(const std::string& run_dir, Make&& make) {
+    report_state(RunState::kStarting);
+    const bool ok = guarded([&] {
+      make();
+      saved_step_ = trainer_->step();
+      // Unless the config says otherwise, the GUI keeps a core to draw at display rate.
+      if (trainer_->config().train.threads == 0) set_cpu_threads(studio_threads());
+      const RunConfig& config = trainer_->config();
+      const std::string description =
+          trainer_->data().description + "; model " + config.model.hierarchy + " (" +
+          to_string(config.model.shorten) + "/" + to_string(config.model.upsample) + "), D " +
+          std::to_string(config.model.d_model) + ", " +
+          std::to_string(model_cost(config.model).params) + " parameters";
+      const QString dir = QString::fromStdString(run_dir);
+      const QString desc = QString::fromStdString(description);
+      const QString device = QString::fromStdString(describe_device(trainer_->device()));
+      const qint64 steps = config.train.steps;
+      report([c = controller_, dir, desc, device, steps] {
+        Q_EMIT c->run_started(dir, desc, device, steps);
+      });
+    });
+    if (ok) train();
+  }
+
+  void save() {
+    if (saved_step_ != trainer_->step()) trainer_->save();
+    saved_step_ = trainer_->step();
+    report([c = controller_, step = saved_step_, dir = run_dir()] {
+      Q_EMIT c->checkpoint_saved(step, dir);
+    });
+  }
+
+  void finish(bool completed) {
+    if (saved_step_ != trainer_->step()) trainer_->save();
+    const int64_t step = trainer_->step();
+    const QString dir = run_dir();
+    trainer_.reset();
+    clear_requests();
+    report_state(RunState::kIdle);
+    report(
+        [c = controller_, dir, step, completed] { Q_EMIT c->run_finished(dir, step, completed); });
+  }
+
+  // Runs `body`; any exception becomes the controller's error signal, the trainer is dropped
+  // (whatever it saved stays on disk) and the worker goes idle. Returns whether body succeeded.
+  template <typename Body>
+  bool guarded(Body&& body) {
+    std::string message;
+    try {
+      body();
+      return true;
+    } catch (const TrainingDiverged& e) {
+      message = e.what();  // already says which checkpoint is kept
+    } catch (const std::bad_alloc&) {
+      message = "out of memory" + kept() + ". HINT: lower batch, seq_len or d_model";
+    } catch (const c10::Error& e) {
+      message = e.what_without_backtrace();
+      if (is_out_of_memory(message))
+        message = "out of memory: " + message + kept() + ". HINT: lower batch, seq_len or d_model";
+      else
+        message += kept();
+    } catch (const std::exception& e) {
+      message = e.what() + kept();
+    }
+    trainer_.reset();
+    clear_requests();
+    report([c = controller_, m = QString::fromStdString(message)] { Q_EMIT c->error(m); });
+    report_state(RunState::kIdle);
+    return false;
+  }
+
+  // What survives a failure, for the error message.
+  std::string kept() const {
+    if (!trainer_ || trainer_->run_dir().empty()) return "";
+    return saved_step_ > 0 ? "; the checkpoint of step " + std::to_string(saved_step_) +
+                                 " is kept in " + trainer_->run_dir() + "/checkpoints"
+                           : "";
+  }
+
+  void clear_requests() { stop_requested = pause_requested = save_requested = false; }
+
+  QString run_dir() const {
+    return trainer_ ? QString::fromStdString(trainer_->run_dir()) : QString();
+  }
+
+  // Runs `function` on the GUI thread. Dropped if the controller is gone by then.
+  template <typename F>
+  void report(F&& function) {
+    QMetaObject::invokeMethod(controller_, std::forward<F>(function), Qt::QueuedConnection);
+  }
+  void report_state(RunState state) {
+    report([c = controller_, state] { c->set_state(state); });
+  }
+
+  Controller* controller_;  // lives in the GUI thread; only reached through report()
+  std::unique_ptr<Trainer> trainer_;
+  int64_t saved_step_ = -1;  // the step of the trainer's newest checkpoint
+};
+
+Controller::Controller(QObject* parent) : QObject(parent), worker_(new TrainingWorker(this)) {
+  qRegisterMetaType<hg::Metrics>();
+  qRegisterMetaType<hg::RunState>();
+  thread_.setObjectName(QStringLiteral("training"));
+  worker_->moveToThread(&thread_);
+  thread_.start();
+}
+
+Controller::~Controller() {
+  worker_->quitting = true;
+  worker_->interrupt = true;
+  thread_.quit();
+  thread_.wait();
+  delete worker_;  // the thread has finished: the trainer can go from here
+}
+
+template <typename F>
+void Controller::post_to_worker(F&& function) {
+  QMetaObject::invokeMethod(worker_, std::forward<F>(function), Qt::QueuedConnection);
+}
+
+void Controller::start(const RunConfig& config, const QString& run_dir) {
+  if (state_ != RunState::kIdle) stop();  // queued before the start: the old run ends first
+  run_dir_ = run_dir.isEmpty() ? default_run_dir() : run_dir;
+  set_state(RunState::kStarting);
+  post_to_worker([w = worker_, config, dir = run_dir_.toStdString()] { w->start(config, dir); });
+}
+
+void Controller::continue_run(const QString& run_dir) {
+  if (state_ != RunState::kIdle) stop();
+  run_dir_ = run_dir;
+  set_state(RunState::kStarting);
+  post_to_worker([w = worker_, dir = run_dir_.toStdString()] { w->continue_run(dir); });
+}
+
+void Controller::pause() {
+  if (state_ != RunState::kRunning) return;
+  request(worker_->pause_requested);
+}
+
+void Controller::resume() {
+  if (state_ != RunState::kPaused) return;
+  worker_->pause_requested = false;
+  post_to_worker([w = worker_] { w->train(); });
+}
+
+void Controller::stop() {
+  if (state_ == RunState::kIdle || state_ == RunState::kStopping) return;
+  request(worker_->stop_requested);
+  set_state(RunState::kStopping);
+}
+
+void Controller::save_checkpoint() {
+  if (state_ == RunState::kRunning || state_ == RunState::kPaused) request(worker_->save_requested);
+}
+
+// The flag first, then the interrupt (see TrainingWorker::interrupt); then a call of train(),
+// which a paused worker, waiting in its event loop, needs to see the request at all.
+void Controller::request(std::atomic<bool>& flag) {
+  flag = true;
+  worker_->interrupt = true;
+  post_to_worker([w = worker_] { w->train(); });
+}
+
+void Controller::set_state(RunState state) {
+  if (state_ == state) return;
+  state_ = state;
+  Q_EMIT state_changed(state);
+}
+
+QString Controller::default_run_dir() {
+  const QString root =
+      QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/runs/");
+  const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+  QString dir = root + stamp;
+  for (int i = 2; QDir(dir).exists(); ++i) dir = root + stamp + QStringLiteral("-%1").arg(i);
+  return dir;
+}
+
+QString Controller::default_device() {
+  try {
+    set_cpu_threads(studio_threads());  // what a run will use (per thread under OpenMP)
+    return QString::fromStdString(describe_device(resolve_device("auto")));
+  } catch (const std::exception& e) {
+    return QStringLiteral("unknown device (%1)").arg(QString::fromUtf8(e.what()));
+  }
+}
+
+QString Controller::engine_version() {
+  return QStringLiteral("libtorch %1.%2.%3")
+      .arg(TORCH_VERSION_MAJOR)
+      .arg(TORCH_VERSION_MINOR)
+      .arg(TORCH_VERSION_PATCH);
+}
+
+}  // namespace hg

@@ -1,0 +1,77 @@
+// The studio's training controller (issue 5): owns one worker thread, and the worker owns the
+// Trainer (one thread owns the training model and optimizer, DESIGN.md §2). Requests go in as
+// calls on the GUI thread; results come out as signals carrying plain values. Torch-free header
+// (the worker lives in controller.cpp). Not the window, and not the curves: those follow the run
+// directory (ui/run_follower.h).
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <QThread>
+#include <atomic>
+#include <memory>
+
+#include "model/metrics.h"
+#include "model/run_config.h"
+#include "ui/studio_types.h"
+
+namespace hg {
+
+class TrainingWorker;  // controller.cpp: lives in thread_, owns the Trainer
+
+class Controller : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit Controller(QObject* parent = nullptr);
+  // Stops a run in progress (which saves a checkpoint), quits the worker thread and waits.
+  ~Controller() override;
+
+  // A new run of `config` in `run_dir`; an empty run_dir picks default_run_dir(). A run in
+  // progress is stopped first (saving its checkpoint).
+  void start(const RunConfig& config, const QString& run_dir = {});
+  // Continues `run_dir` from its newest checkpoint (Trainer::resume).
+  void continue_run(const QString& run_dir);
+  // Pause and stop take effect between two optimizer steps; both save a checkpoint, so a paused
+  // run survives a crash of the studio. Resume continues a paused run.
+  void pause();
+  void resume();
+  void stop();
+  void save_checkpoint();  // at the next step boundary, without stopping
+
+  RunState state() const { return state_; }
+  QString run_dir() const { return run_dir_; }  // of the run in progress, or the last one
+  // "<AppDataLocation>/runs/<yyyyMMdd-hhmmss>", made unique with a suffix.
+  static QString default_run_dir();
+  // The device a run with device "auto" would use, e.g. "cpu (2 threads)".
+  static QString default_device();
+  // "libtorch 1.13.0".
+  static QString engine_version();
+
+ Q_SIGNALS:
+  void state_changed(hg::RunState state);
+  // The trainer is built and the run directory exists: `description` names the data and the
+  // model; the run trains to `total_steps`.
+  void run_started(const QString& run_dir, const QString& description, const QString& device,
+                   qint64 total_steps);
+  void metrics(const hg::Metrics& m);
+  void checkpoint_saved(qint64 step, const QString& run_dir);
+  // The run reached its last step or was stopped; its last checkpoint is at `step`.
+  void run_finished(const QString& run_dir, qint64 step, bool completed);
+  // A user-facing message: a bad data path, a diverged run, out of memory. The studio goes on.
+  void error(const QString& message);
+
+ private:
+  friend class TrainingWorker;
+  void set_state(RunState state);
+  template <typename F>
+  void post_to_worker(F&& function);
+  void request(std::atomic<bool>& flag);
+
+  QThread thread_;
+  TrainingWorker* worker_ = nullptr;  // deleted after thread_ has finished
+  RunState state_ = RunState::kIdle;
+  QString run_dir_;
+};
+
+}  // namespace hg

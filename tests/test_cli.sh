@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# End-to-end checks of the `hourglass` command line as a user runs it: train, resume, eval,
+# sample, inspect on small data made here, and the exit status and message of bad input.
+# Usage: test_cli.sh PATH/TO/hourglass
+set -uo pipefail
+hg=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_error "what it must say" command...: non-zero exit, one line on stderr containing it.
+expect_error() {
+  local want=$1; shift
+  local err
+  if err=$("$@" 2>&1 >/dev/null); then fail "succeeded: $*"; return; fi
+  grep -q -- "$want" <<<"$err" || fail "'$*' said: $err (wanted: $want)"
+}
+
+for i in $(seq 1 400); do echo "the hourglass shortens the sequence and lengthens it again $i"; done > "$work/text.txt"
+small=(--hierarchy "1@1 1@3 1@1" --d-model 32 --heads 2 --seq-len 48 --batch 4 --device cpu)
+
+"$hg" --version | grep -q "libtorch" || fail "--version names no libtorch"
+
+"$hg" train --data "$work/text.txt" "${small[@]}" --steps 6 --save-every 3 --eval-every 3 \
+  --out "$work/run" 2>"$work/train.log" || fail "train: $(cat "$work/train.log")"
+[ -f "$work/run/checkpoints/step_00000006.safetensors" ] || fail "no final checkpoint"
+[ "$(grep -c '"split":"train"' "$work/run/metrics.jsonl")" = 6 ] || fail "metrics lines"
+
+expect_error "--force" "$hg" train --data "$work/text.txt" "${small[@]}" --steps 2 --out "$work/run"
+"$hg" resume "$work/run" --steps 9 2>/dev/null || fail "resume"
+[ -f "$work/run/checkpoints/step_00000009.json" ] || fail "resume wrote no step 9"
+
+line=$("$hg" eval "$work/run" --split test 2>/dev/null) || fail "eval"
+grep -q '"bits_per_token"' <<<"$line" || fail "eval printed: $line"
+
+"$hg" sample "$work/run" --prompt "the hour" --length 40 --seed 5 --out "$work/a.txt" 2>/dev/null \
+  || fail "sample"
+"$hg" sample "$work/run" --prompt "the hour" --length 40 --seed 5 --full-recompute \
+  --out "$work/b.txt" 2>/dev/null || fail "sample --full-recompute"
+cmp -s "$work/a.txt" "$work/b.txt" || fail "incremental and full-recompute samples differ"
+[ "$(head -c 8 "$work/a.txt")" = "the hour" ] || fail "the sample does not start with its prompt"
+
+"$hg" inspect "$work/run" --text "the hourglass" --out "$work/inspect" 2>/dev/null || fail "inspect"
+[ -f "$work/inspect/meta.json" ] && [ -f "$work/inspect/logits.npy" ] || fail "inspect files"
+ls "$work/inspect/attention/"*.npy >/dev/null 2>&1 || fail "no attention files"
+
+# Images: a folder of PNGs, one corrupt (skipped, not fatal). ImageMagick draws them; a machine
+# without it (the GPU build box) skips this part and says so.
+if command -v convert >/dev/null; then
+  mkdir -p "$work/pngs"
+  for c in red green blue yellow white black navy teal; do
+    convert -size 32x32 "xc:$c" "$work/pngs/$c.png" 2>/dev/null || fail "convert"
+  done
+  echo "not a png" > "$work/pngs/broken.png"
+  "$hg" train --data "$work/pngs" --hierarchy "1@1 1@3 1@1" --d-model 16 --heads 2 --batch 2 \
+    --steps 2 --device cpu --out "$work/img" 2>"$work/img.log" || fail "image train: $(cat "$work/img.log")"
+  grep -q "skipped" "$work/img.log" || fail "the corrupt PNG was not reported: $(cat "$work/img.log")"
+  "$hg" sample "$work/img" --n 2 --out "$work/grid.png" 2>/dev/null || fail "image sample"
+  [ "$(head -c 4 "$work/grid.png" | tail -c 3)" = "PNG" ] || fail "grid.png is not a PNG"
+  "$hg" sample "$work/img" --prime "$work/pngs/red.png" --keep-rows 8 --n 1 \
+    --out "$work/done.png" 2>/dev/null || fail "image completion"
+
+else
+  echo "skipped the image checks: no ImageMagick 'convert' here"
+fi
+
+# Bad input: each ends with a clear message and a non-zero status.
+expect_error "does not exist" "$hg" train --data "$work/missing.txt" "${small[@]}" --out "$work/x"
+expect_error "palindrome" "$hg" train --data "$work/text.txt" --hierarchy "2@1 4@3 1@1" --out "$work/x"
+expect_error "n_heads" "$hg" train --data "$work/text.txt" --d-model 30 --heads 4 --out "$work/x"
+expect_error "heads" "$hg" train --data "$work/text.txt" --heads 0 --out "$work/x"
+printf '\x00\x00\x08\x03\x00\x00\x00\x10' > "$work/bad-images-idx3-ubyte"
+expect_error "bad-images-idx3-ubyte" "$hg" train --data "$work/bad-images-idx3-ubyte" --out "$work/x"
+echo "garbage" > "$work/bad.safetensors"
+expect_error "bad.safetensors" "$hg" sample "$work/bad.safetensors" --out "$work/x.txt"
+mkdir -p "$work/empty-run"
+expect_error "no checkpoint" "$hg" sample "$work/empty-run" --out "$work/x.txt"
+expect_error ".txt" "$hg" sample "$work/run" --out "$work/x.jpg"
+expect_error "not a 32x32 image" "$hg" sample "$work/run" --out "$work/x.png"
+[ ! -e "$work/x" ] || fail "a failed train left $work/x behind"
+
+if [ "$failures" -ne 0 ]; then echo "$failures CLI check(s) failed"; exit 1; fi
+echo "all CLI checks passed"

@@ -1,0 +1,204 @@
+// The curves visualizer's pure parts, without a display or a GL context: per-pixel decimation,
+// TensorBoard smoothing, tick placement, the CSV export and the metrics-to-series mapping.
+// Drawing itself is checked under Xvfb by the studio's Qt tests.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "ui/curves.h"
+
+namespace {
+
+// 10^5 points over 800 pixel columns with noise and one spike per column somewhere.
+std::vector<ImVec2> noisy_line(int n, float width) {
+  std::vector<ImVec2> points;
+  uint32_t state = 12345;
+  for (int i = 0; i < n; ++i) {
+    state = state * 1664525u + 1013904223u;  // LCG: deterministic noise
+    const float noise = static_cast<float>(state >> 8) / static_cast<float>(1u << 24) - 0.5f;
+    const float y = 300.0f - 0.002f * i + 40.0f * noise + (i % 997 == 0 ? 250.0f : 0.0f);
+    points.push_back(ImVec2(10.0f + width * i / n, y));
+  }
+  return points;
+}
+
+TEST(Decimate, KeepsAtMostFourPointsPerColumnAndEachColumnsExtremes) {
+  const std::vector<ImVec2> points = noisy_line(100000, 800.0f);
+  const std::vector<ImVec2> kept = decimate(points);
+
+  std::map<int, std::pair<float, float>> in_minmax, out_minmax;
+  std::map<int, int> out_count;
+  for (const ImVec2& p : points) {
+    auto [it, fresh] = in_minmax.try_emplace(static_cast<int>(std::floor(p.x)), p.y, p.y);
+    it->second.first = std::min(it->second.first, p.y);
+    it->second.second = std::max(it->second.second, p.y);
+  }
+  for (const ImVec2& p : kept) {
+    const int column = static_cast<int>(std::floor(p.x));
+    ++out_count[column];
+    auto [it, fresh] = out_minmax.try_emplace(column, p.y, p.y);
+    it->second.first = std::min(it->second.first, p.y);
+    it->second.second = std::max(it->second.second, p.y);
+  }
+  EXPECT_LE(kept.size(), 4u * in_minmax.size());
+  for (const auto& [column, count] : out_count) EXPECT_LE(count, 4) << "column " << column;
+  ASSERT_EQ(out_minmax.size(), in_minmax.size());
+  for (const auto& [column, range] : in_minmax) {
+    EXPECT_EQ(out_minmax[column].first, range.first) << "min of column " << column;
+    EXPECT_EQ(out_minmax[column].second, range.second) << "max of column " << column;
+  }
+  for (size_t i = 1; i < kept.size(); ++i) EXPECT_LE(kept[i - 1].x, kept[i].x) << i;
+  EXPECT_EQ(kept.front().x, points.front().x);  // the ends stay where they were
+  EXPECT_EQ(kept.back().y, points.back().y);
+}
+
+TEST(Decimate, LeavesSparseLinesAlone) {
+  const std::vector<ImVec2> points = {{0.5f, 1}, {3.2f, 2}, {7.9f, 0}};
+  const std::vector<ImVec2> kept = decimate(points);
+  ASSERT_EQ(kept.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(kept[i].y, points[i].y);
+  EXPECT_TRUE(decimate({}).empty());
+}
+
+TEST(SmoothEma, ConstantStaysConstant) {
+  const std::vector<double> values(500, 2.5);
+  for (float weight : {0.0f, 0.6f, 0.99f})
+    for (double v : smooth_ema(values, weight)) EXPECT_NEAR(v, 2.5, 1e-12) << weight;
+}
+
+TEST(SmoothEma, StepConvergesAndLags) {
+  std::vector<double> values(200, 1.0);
+  std::fill(values.begin() + 100, values.end(), 3.0);
+  const std::vector<double> s = smooth_ema(values, 0.9f);
+  EXPECT_NEAR(s[99], 1.0, 1e-12);
+  EXPECT_GT(s[100], 1.0);  // moves towards the new level ...
+  EXPECT_LT(s[100], 2.0);  // ... without jumping to it
+  for (size_t i = 101; i < 200; ++i) EXPECT_GE(s[i], s[i - 1]);
+  EXPECT_NEAR(s[199], 3.0, 1e-3);  // 0.9^99 * 2 ≈ 6e-5
+  const std::vector<double> none = smooth_ema(values, 0.0f);
+  EXPECT_EQ(none, values);
+}
+
+TEST(SmoothEma, NonFiniteValuesPassThroughWithoutPoisoningTheAverage) {
+  const std::vector<double> s = smooth_ema({1.0, NAN, 1.0}, 0.5f);
+  EXPECT_NEAR(s[0], 1.0, 1e-12);
+  EXPECT_TRUE(std::isnan(s[1]));
+  EXPECT_NEAR(s[2], 1.0, 1e-12);
+}
+
+TEST(NiceTicks, UseOneTwoFiveSteps) {
+  EXPECT_EQ(nice_ticks(0.0, 10.0, 5), (std::vector<double>{0, 2, 4, 6, 8, 10}));
+  const std::vector<double> t = nice_ticks(0.13, 0.87, 4);  // spacing 0.2
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_NEAR(t[0], 0.2, 1e-12);
+  EXPECT_NEAR(t[3], 0.8, 1e-12);
+  EXPECT_TRUE(nice_ticks(1.0, 1.0, 5).empty());
+}
+
+TEST(NiceLogTicks, DecadesForWideRangesMantissasForNarrowOnes) {
+  EXPECT_EQ(nice_log_ticks(-4.2, 0.3, 10), (std::vector<double>{-4, -3, -2, -1, 0}));
+  EXPECT_EQ(nice_log_ticks(-6.0, 6.0, 4), (std::vector<double>{-6, -3, 0, 3, 6}));  // every 3rd
+  // A loss between 0.7 and 6: 1, 2, 5 (log10 values), not the lone decade at 1.
+  const std::vector<double> narrow = nice_log_ticks(std::log10(0.7), std::log10(6.0), 10);
+  ASSERT_EQ(narrow.size(), 3u);
+  EXPECT_NEAR(std::pow(10.0, narrow[0]), 1.0, 1e-9);
+  EXPECT_NEAR(std::pow(10.0, narrow[1]), 2.0, 1e-9);
+  EXPECT_NEAR(std::pow(10.0, narrow[2]), 5.0, 1e-9);
+  // Less than a factor 2: 1..9 steps.
+  EXPECT_EQ(nice_log_ticks(std::log10(3.5), std::log10(6.5), 10).size(), 3u);  // 4, 5, 6
+}
+
+TEST(TickLabel, OneFormPerAxis) {
+  EXPECT_EQ(tick_label(5000, 5000, 50000), "5k");  // not "5000" beside "10k"
+  EXPECT_EQ(tick_label(12500, 500, 14500), "12.5k");
+  EXPECT_EQ(tick_label(2.5e6, 5e5, 3e6), "2.5M");
+  EXPECT_EQ(tick_label(0.25, 0.05, 6.0), "0.25");
+  EXPECT_EQ(tick_label(3.0, 0.5, 6.0), "3.0");
+  EXPECT_EQ(tick_label(1.5e-4, 5e-5, 3e-4), "1.5e-04");  // learning rates
+  EXPECT_EQ(tick_label(1e-17, 0.5, 6.0), "0");           // float noise at zero
+  EXPECT_EQ(value_label(12345.6), "12346");
+  EXPECT_EQ(value_label(1.23456), "1.235");
+}
+
+TEST(CurvesCsv, HeaderThenOneLinePerPointQuotingWhereNeeded) {
+  CurvesSnapshot snapshot;
+  snapshot.series.push_back({"run a", "train loss", {{1, 0.5, 4.25}, {2, 1.0, 3.5}}});
+  snapshot.series.push_back({"b,\"c\"", "lr", {{10, 2.25, 0.0003}}});
+  EXPECT_EQ(curves_csv(snapshot),
+            "run,metric,step,time_s,value\n"
+            "run a,train loss,1,0.5,4.25\n"
+            "run a,train loss,2,1,3.5\n"
+            "\"b,\"\"c\"\"\",lr,10,2.25,0.0003\n");
+  EXPECT_EQ(CurvesView().csv(snapshot), curves_csv(snapshot));
+}
+
+const CurveSeries* find(const CurvesSnapshot& s, const std::string& run,
+                        const std::string& metric) {
+  for (const CurveSeries& c : s.series)
+    if (c.run == run && c.metric == metric) return &c;
+  return nullptr;
+}
+
+TEST(AppendMetrics, MapsTrainAndValLinesToTheirSeries) {
+  CurvesSnapshot snapshot;
+  hg::Metrics train;
+  train.step = 10;
+  train.time_s = 5.0;
+  train.split = "train";
+  train.loss = 2.0;
+  train.bits_per_token = 2.0 / std::log(2.0);
+  train.tokens_per_s = 1000.0;
+  train.lr = 3e-4;
+  train.mem_bytes = 64 * 1024 * 1024;
+  append_metrics(snapshot, "r1", train);
+  hg::Metrics val = train;
+  val.split = "val";
+  val.loss = 2.5;
+  val.bits_per_token = 3.6;
+  append_metrics(snapshot, "r1", val);
+  append_metrics(snapshot, "r2", train);
+
+  ASSERT_NE(find(snapshot, "r1", kMetricTrainLoss), nullptr);
+  EXPECT_EQ(find(snapshot, "r1", kMetricTrainLoss)->points.at(0).value, 2.0);
+  EXPECT_EQ(find(snapshot, "r1", kMetricTrainLoss)->points.at(0).step, 10.0);
+  EXPECT_EQ(find(snapshot, "r1", kMetricTrainLoss)->points.at(0).time_s, 5.0);
+  EXPECT_EQ(find(snapshot, "r1", kMetricTrainBits)->points.at(0).value, train.bits_per_token);
+  EXPECT_EQ(find(snapshot, "r1", kMetricLr)->points.at(0).value, 3e-4);
+  EXPECT_EQ(find(snapshot, "r1", kMetricTokensPerS)->points.at(0).value, 1000.0);
+  EXPECT_EQ(find(snapshot, "r1", kMetricMemory)->points.at(0).value, 64.0);  // MiB
+  EXPECT_EQ(find(snapshot, "r1", kMetricValLoss)->points.at(0).value, 2.5);
+  EXPECT_EQ(find(snapshot, "r1", kMetricValBits)->points.at(0).value, 3.6);
+  EXPECT_EQ(find(snapshot, "r1", kMetricValLoss)->points.size(), 1u);  // val adds no lr etc.
+  EXPECT_EQ(find(snapshot, "r1", kMetricLr)->points.size(), 1u);
+  EXPECT_NE(find(snapshot, "r2", kMetricTrainLoss), nullptr);
+  EXPECT_EQ(snapshot.series.size(), 5u + 2u + 5u);
+}
+
+TEST(AppendMetrics, CpuRunsHaveNoMemorySeriesAndResumesReplaceLaterSteps) {
+  CurvesSnapshot snapshot;
+  hg::Metrics m;
+  m.split = "train";
+  for (int step : {1, 2, 3, 4, 3}) {  // resumed from the checkpoint at step 2
+    m.step = step;
+    m.loss = step;
+    append_metrics(snapshot, "cpu", m);
+  }
+  EXPECT_EQ(find(snapshot, "cpu", kMetricMemory), nullptr);
+  const CurveSeries* loss = find(snapshot, "cpu", kMetricTrainLoss);
+  ASSERT_NE(loss, nullptr);
+  ASSERT_EQ(loss->points.size(), 3u);
+  EXPECT_EQ(loss->points.back().step, 3.0);
+}
+
+TEST(CurvesView, GroupsNameTheirMetrics) {
+  EXPECT_EQ(CurvesView::group_metrics(CurvesView::kLoss),
+            (std::vector<std::string>{kMetricTrainLoss, kMetricValLoss}));
+  EXPECT_EQ(CurvesView::group_metrics(CurvesView::kMemory),
+            (std::vector<std::string>{kMetricMemory}));
+  for (int g = 0; g < CurvesView::kGroupCount; ++g)
+    EXPECT_FALSE(CurvesView::group_metrics(g).empty());
+}
+
+}  // namespace
