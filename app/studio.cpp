@@ -1,4 +1,5 @@
-// Window <-> controller wiring (issue 5). Both live in the GUI thread: direct connections.
+// Window <-> controller wiring (issue 5). Both live in the GUI thread, so the connections are
+// direct; the controller's own signals already arrive from its worker as queued calls.
 #include "app/studio.h"
 
 #include "app/controller.h"

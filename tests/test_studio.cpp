@@ -3,10 +3,12 @@
 // opened from disk shows its curves and follows appended lines; bad input is shown, not fatal.
 // Waits with QTRY_* and signals, never sleeps. Not the engine's tests (test_training.cpp).
 #include <QDir>
+#include <QDockWidget>
 #include <QFile>
 #include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -68,6 +70,8 @@ class TestStudio : public QObject {
   void bad_data_path_shows_an_error();
   void out_of_memory_shows_an_error();
   void closing_mid_run_keeps_a_checkpoint();
+  void floating_dock_keeps_drawing();
+  void layout_and_recent_runs_are_kept();
 
  private:
   // The tiny run the tests train: a few milliseconds per step.
@@ -298,7 +302,9 @@ void TestStudio::bad_data_path_shows_an_error() {
   QTRY_COMPARE_WITH_TIMEOUT(errors.count(), 1, kTrainTimeoutMs);
   QTRY_COMPARE(window_->run_state(), RunState::kIdle);
   const QString shown = window_->training_panel()->error_text();
+  qInfo("shown: %s", qPrintable(shown));
   QVERIFY2(shown.contains(QStringLiteral("tiny.txt")), qPrintable(shown));
+  QVERIFY(window_->grab().save(QStringLiteral(HOURGLASS_TEST_OUTPUT_DIR "/studio_error.png")));
   QVERIFY(window_->isVisible());
   QVERIFY(!QFileInfo::exists(fresh_run_dir(QStringLiteral("bad_run")) + "/config.json"));
 
@@ -339,6 +345,7 @@ void TestStudio::out_of_memory_shows_an_error() {
   QTRY_COMPARE_WITH_TIMEOUT(errors.count(), 1, kTrainTimeoutMs);
   QTRY_COMPARE(window_->run_state(), RunState::kIdle);
   const QString shown = window_->training_panel()->error_text();
+  qInfo("shown: %s", qPrintable(shown));
   QVERIFY2(shown.startsWith(QStringLiteral("out of memory")), qPrintable(shown));
   QVERIFY(window_->isVisible());
   QVERIFY(window_->start_action()->isEnabled());
@@ -356,6 +363,38 @@ void TestStudio::closing_mid_run_keeps_a_checkpoint() {
       QDir(run_dir + QStringLiteral("/checkpoints")).entryList({QStringLiteral("step_*.json")});
   QCOMPARE(checkpoints.size(), 1);
   QVERIFY(checkpoints.first() != QStringLiteral("step_00000000.json"));
+}
+
+void TestStudio::floating_dock_keeps_drawing() {
+  // Floating and re-docking gives the canvas a new GL context (BUILDING.md): it must go on.
+  auto* dock = window_->findChild<QDockWidget*>(QStringLiteral("training_dock"));
+  QVERIFY(dock);
+  ImGuiCanvas* canvas = window_->training_panel()->canvas();
+  dock->setFloating(true);
+  int frames = canvas->frames_drawn();
+  QTRY_VERIFY_WITH_TIMEOUT(canvas->frames_drawn() > frames + 2, 20000);
+  dock->setFloating(false);
+  frames = canvas->frames_drawn();
+  QTRY_VERIFY_WITH_TIMEOUT(canvas->frames_drawn() > frames + 2, 20000);
+}
+
+void TestStudio::layout_and_recent_runs_are_kept() {
+  auto* run_dock = window_->findChild<QDockWidget*>(QStringLiteral("run_dock"));
+  QVERIFY(run_dock);
+  run_dock->hide();  // a layout choice the next session must find again
+  QVERIFY(window_->close());
+  const QStringList recent = window_->recent_runs();
+  QVERIFY(!recent.isEmpty());
+  QSettings settings;
+  QVERIFY(!settings.value(QStringLiteral("window/state")).toByteArray().isEmpty());
+  QVERIFY(!settings.value(QStringLiteral("window/geometry")).toByteArray().isEmpty());
+
+  MainWindow next;
+  QCOMPARE(next.recent_runs(), recent);
+  next.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&next));
+  QVERIFY(next.findChild<QDockWidget*>(QStringLiteral("run_dock"))->isHidden());
+  QVERIFY(next.findChild<QDockWidget*>(QStringLiteral("training_dock"))->isVisible());
 }
 
 }  // namespace hg

@@ -1,4 +1,5 @@
-// The studio's main window: docks, menus, shortcuts, status bar and settings (issue 5).
+// The studio's main window: docks, menus, shortcuts, status bar and settings (issue 5). Requests
+// leave as signals; nothing here touches a trainer or a thread.
 #include "ui/main_window.h"
 
 #include <imgui.h>
@@ -265,7 +266,10 @@ void MainWindow::show_error(const QString& message) {
   training_dock_->show();
   training_dock_->raise();
   training_panel_->show_error(message);
-  statusBar()->showMessage(tr("Error: %1").arg(message.section(QLatin1Char('\n'), 0, 0)), 10000);
+  // The whole message is in the Training panel; the status bar only points there.
+  const QString first_line = message.section(QLatin1Char('\n'), 0, 0);
+  statusBar()->showMessage(
+      tr("Error: %1").arg(fontMetrics().elidedText(first_line, Qt::ElideRight, 360)), 10000);
 }
 
 void MainWindow::open_run(const QString& run_dir, const QString& info) {

@@ -1,4 +1,5 @@
-// Polling reader of a run directory's metrics.jsonl and samples/ (issue 5).
+// Polling reader of a run directory's metrics.jsonl and samples/ (issue 5): whole lines from the
+// last offset, a rewrite detected by the last line read no longer being where it was. Read-only.
 #include "ui/run_follower.h"
 
 #include <QDir>

@@ -1,4 +1,5 @@
-// The Run panel: fields -> RunConfig, validated and costed on every edit (issue 5).
+// The Run panel: fields -> RunConfig, validated and costed on every edit (issue 5). Data is
+// checked by name only here; reading and validating it is the worker's load_dataset.
 #include "ui/run_panel.h"
 
 #include <QAction>

@@ -1,4 +1,5 @@
 // The Training panel: followed runs -> CurvesSnapshot -> CurvesView on an ImGuiCanvas (issue 5).
+// Curves come only from the run folders' metrics.jsonl, never from the trainer directly.
 #include "ui/training_panel.h"
 
 #include <QAction>
@@ -28,6 +29,8 @@ namespace {
 
 // "/runs/x — fortunes, 1@1 2@3 1@1 (linear/linear), D 128, 600 steps" from a run's config.json.
 QString describe_run(const QString& run_dir) {
+  if (!QFileInfo::exists(run_dir + QStringLiteral("/config.json")))
+    return QStringLiteral("%1 (no config.json: curves only)").arg(run_dir);
   try {
     const RunConfig c = run_config_from_json(
         read_json_file((run_dir + QStringLiteral("/config.json")).toStdString()));
