@@ -128,9 +128,8 @@ hg::Hourglass open_model(const hg::ModelSource& source, const std::string& devic
   return model;
 }
 
-int image_channels(const hg::ModelConfig& config) {
-  if (config.seq_len == 32 * 32) return 1;
-  if (config.seq_len == 32 * 32 * 3) return 3;
+int image_channels_or_throw(const hg::ModelConfig& config) {
+  if (const int channels = hg::image_channels(config)) return channels;
   throw std::invalid_argument("this model's sequences are " + std::to_string(config.seq_len) +
                               " tokens, not a 32x32 image (1024 or 3072). HINT: sample text "
                               "into a .txt file");
@@ -332,7 +331,7 @@ int main(int argc, char** argv) {
       request.options = options;
       const std::string ext = extension_of(sample_out);
       if (ext == ".png") {
-        const int channels = image_channels(source.config);
+        const int channels = image_channels_or_throw(source.config);
         request.options.length = source.config.seq_len;
         if (!prime.empty()) {
           const hg::Image image = hg::load_image_32(prime, channels);
@@ -365,7 +364,7 @@ int main(int argc, char** argv) {
       hg::Hourglass model = open_model(source, "cpu");
       std::vector<uint8_t> tokens;
       if (!inspect_image.empty()) {
-        tokens = hg::load_image_32(inspect_image, image_channels(source.config)).pixels;
+        tokens = hg::image_tokens(inspect_image, source.config);
       } else if (!inspect_text.empty()) {
         tokens.assign(inspect_text.begin(), inspect_text.end());
       } else {

@@ -88,6 +88,14 @@ struct InspectResult {
 // truncated to config().seq_len positions. Throws std::invalid_argument for an empty input.
 InspectResult inspect(Hourglass& model, const std::vector<uint8_t>& tokens);
 
+// The channels of the 32x32 images a model reads, from its sequence length (DESIGN.md §3): 1 for
+// 1024 tokens (gray), 3 for 3072 (RGB), 0 for any other length (a text model).
+int image_channels(const ModelConfig& config);
+// The tokens `hourglass inspect --image` feeds the model, and the studio's Inspector with it: the
+// file fitted to 32x32 by load_image_32 with the model's channels. Throws std::invalid_argument
+// for a text model and std::runtime_error for a file that cannot be decoded.
+std::vector<uint8_t> image_tokens(const std::string& path, const ModelConfig& config);
+
 // Writes into out_dir (created with its parents):
 //   logits.npy                    T x 256 float32
 //   attention/<name>.npy          heads x queries x keys float32, every attention layer

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "model/image_io.h"
 #include "model/inspect.h"
 #include "model/tensor_io.h"
 
@@ -215,6 +216,22 @@ LevelRows level_rows(int level, int factor, int64_t positions) {
   for (int64_t j = 0; j < rows.count; ++j)
     rows.covers.push_back({std::max<int64_t>(0, j * factor - (factor - 1)), j * factor});
   return rows;
+}
+
+int image_channels(const ModelConfig& config) {
+  const int pixels = kImageSide * kImageSide;
+  if (config.seq_len == pixels) return 1;
+  if (config.seq_len == 3 * pixels) return 3;
+  return 0;
+}
+
+std::vector<uint8_t> image_tokens(const std::string& path, const ModelConfig& config) {
+  const int channels = image_channels(config);
+  if (channels == 0)
+    throw std::invalid_argument("image_tokens: this model's sequences are " +
+                                std::to_string(config.seq_len) +
+                                " tokens, not a 32x32 image (1024 or 3072). HINT: inspect a text");
+  return load_image_32(path, channels).pixels;
 }
 
 std::string to_string(AttentionKind kind) {

@@ -13,6 +13,10 @@
 
 namespace {
 constexpr int kRepaintIntervalMs = 16;  // ~60 Hz; Qt's swap interval paces it further
+// Without input the canvas still redraws, at ~10 Hz: live curves keep moving, while a laptop
+// without a GPU (software OpenGL) keeps its cores for training rather than redrawing an idle plot.
+constexpr int kIdleTicksPerFrame = 6;
+constexpr int kActiveAfterInputMs = 1000;  // display rate for this long after the last input
 }
 
 ImGuiCanvas::ImGuiCanvas(QWidget* parent)
@@ -21,7 +25,8 @@ ImGuiCanvas::ImGuiCanvas(QWidget* parent)
   setFocusPolicy(Qt::StrongFocus);
   setMinimumSize(200, 120);
   repaint_timer_.setInterval(kRepaintIntervalMs);
-  connect(&repaint_timer_, &QTimer::timeout, this, qOverload<>(&QWidget::update));
+  connect(&repaint_timer_, &QTimer::timeout, this, &ImGuiCanvas::tick);
+  last_input_.start();
 }
 
 ImGuiCanvas::~ImGuiCanvas() {
@@ -77,8 +82,30 @@ void ImGuiCanvas::paintGL() {
   ++frames_drawn_;
 }
 
+void ImGuiCanvas::tick() {
+  if (last_input_.elapsed() < kActiveAfterInputMs || ++idle_ticks_ >= kIdleTicksPerFrame) {
+    idle_ticks_ = 0;
+    update();
+  }
+}
+
 bool ImGuiCanvas::event(QEvent* event) {
   const bool imgui_wants = ImGui_ImplQt_ProcessEvent(backend_.get(), event);
+  switch (event->type()) {
+    case QEvent::MouseButtonPress:
+    case QEvent::MouseButtonRelease:
+    case QEvent::MouseButtonDblClick:
+    case QEvent::MouseMove:
+    case QEvent::Wheel:
+    case QEvent::KeyPress:
+    case QEvent::KeyRelease:
+    case QEvent::Enter:
+    case QEvent::Leave:
+      last_input_.restart();
+      break;
+    default:
+      break;
+  }
   switch (event->type()) {
     case QEvent::MouseButtonPress:
     case QEvent::MouseButtonRelease:

@@ -1,9 +1,10 @@
 // A QOpenGLWidget that hosts one Dear ImGui context and draws one full-window ImGui window per
 // frame through a caller-supplied function (the curves, later the sampler and the inspector).
-// It repaints at display rate while visible. It holds no visualizer state and no data: the
+// It repaints at display rate while the user interacts with it, and at ~10 Hz otherwise. It holds no visualizer state and no data: the
 // frame function draws from whatever its owner holds.
 #pragma once
 
+#include <QElapsedTimer>
 #include <QOpenGLWidget>
 #include <QTimer>
 #include <functional>
@@ -39,10 +40,13 @@ class ImGuiCanvas : public QOpenGLWidget {
 
  private:
   void release_renderer();  // on QOpenGLContext::aboutToBeDestroyed
+  void tick();              // the repaint timer: display rate after input, ~10 Hz when idle
 
   std::unique_ptr<ImGuiQtBackend> backend_;
   std::function<void()> frame_;
   QTimer repaint_timer_;  // ~16 ms: the GUI keeps drawing while a run trains (DESIGN.md §6)
   QMetaObject::Connection context_destroyed_;
   int frames_drawn_ = 0;
+  QElapsedTimer last_input_;
+  int idle_ticks_ = 0;
 };
