@@ -1,16 +1,16 @@
 // `hourglass`: the command-line tool (DESIGN.md §7) — train, resume, eval, sample, inspect, bench.
 // Every error a user can cause ends as one line on stderr and exit status 1; CLI11's own usage
 // errors keep its status (non-zero). Not the studio: that is hourglass-studio.
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "model/bench.h"
 #include "model/checkpoint.h"
@@ -45,9 +45,11 @@ struct ModelOptions {
     app->add_option("--upsample", upsample, "Upsampling: repeat, linear or attention")
         ->check(CLI::IsMember({"repeat", "linear", "attention"}));
     app->add_option("--d-model", d_model, "Model width D")->check(CLI::PositiveNumber);
-    app->add_option("--heads", heads, "Attention heads (must divide D)")->check(CLI::PositiveNumber);
-    app->add_option("--seq-len", seq_len, "Tokens per sequence, BOS included (images: set "
-                                          "from the data)")
+    app->add_option("--heads", heads, "Attention heads (must divide D)")
+        ->check(CLI::PositiveNumber);
+    app->add_option("--seq-len", seq_len,
+                    "Tokens per sequence, BOS included (images: set "
+                    "from the data)")
         ->check(CLI::PositiveNumber);
     app->add_option("--batch", batch, "Sequences per optimizer step")->check(CLI::PositiveNumber);
     app->add_option("--lr", lr, "Peak learning rate")->check(CLI::PositiveNumber);
@@ -100,8 +102,8 @@ void train_loop(hg::Trainer& trainer) {
   std::signal(SIGTERM, on_signal);
   trainer.run(&g_stop, [&](const hg::Metrics& m) {
     if (m.split != "train") {
-      std::cerr << (tty ? "\r\033[K" : "") << "step " << m.step << "  val loss " << m.loss
-                << "  (" << m.bits_per_token << " bits/token)\n";
+      std::cerr << (tty ? "\r\033[K" : "") << "step " << m.step << "  val loss " << m.loss << "  ("
+                << m.bits_per_token << " bits/token)\n";
       return;
     }
     const double done = static_cast<double>(m.step - first);
@@ -114,9 +116,8 @@ void train_loop(hg::Trainer& trainer) {
                   m.tokens_per_s, m.lr, human_duration(left).c_str());
     std::cerr << (tty ? "\r\033[K" : "") << line << (tty ? "" : "\n") << std::flush;
   });
-  std::cerr << (tty ? "\n" : "")
-            << (g_stop ? "stopped" : "finished") << " at step " << trainer.step()
-            << "; checkpoint saved in " << trainer.run_dir() << "/checkpoints\n";
+  std::cerr << (tty ? "\n" : "") << (g_stop ? "stopped" : "finished") << " at step "
+            << trainer.step() << "; checkpoint saved in " << trainer.run_dir() << "/checkpoints\n";
 }
 
 // A model and its weights from a run directory or a .safetensors file, on the chosen device.
@@ -157,8 +158,9 @@ int main(int argc, char** argv) {
   std::optional<int64_t> steps, eval_every, save_every;
   std::optional<uint64_t> seed;
   bool force = false;
-  train->add_option("--data", data, "Dataset: a text file or folder, IDX, CIFAR batches, or a "
-                                    "folder of PNG/JPEG (default: the preset's)");
+  train->add_option("--data", data,
+                    "Dataset: a text file or folder, IDX, CIFAR batches, or a "
+                    "folder of PNG/JPEG (default: the preset's)");
   train->add_option("--format", format, "text, idx, cifar or images (guessed from the path)")
       ->check(CLI::IsMember({"text", "idx", "cifar", "images"}));
   train->add_option("--steps", steps, "Optimizer steps")->check(CLI::PositiveNumber);
@@ -209,15 +211,18 @@ int main(int argc, char** argv) {
   sample->add_option("--keep-rows", keep_rows, "Rows of --prime to keep (0..32)")
       ->check(CLI::Range(0, 32));
   sample->add_option("--n", options.n, "Number of samples")->check(CLI::Range(1, 4096));
-  sample->add_option("--length", options.length, "Tokens per sample, prompt included "
-                                                 "(images: always the whole image)")
+  sample
+      ->add_option("--length", options.length,
+                   "Tokens per sample, prompt included "
+                   "(images: always the whole image)")
       ->check(CLI::PositiveNumber)
       ->each([&](const std::string&) { length_given = true; });
   sample->add_option("--temperature", options.temperature, "Softmax temperature (0: greedy)")
       ->check(CLI::NonNegativeNumber);
   sample->add_option("--top-k", options.top_k, "Keep the k most likely tokens (0: all)")
       ->check(CLI::Range(0, 256));
-  sample->add_option("--top-p", options.top_p, "Nucleus sampling mass")->check(CLI::Range(0.0, 1.0));
+  sample->add_option("--top-p", options.top_p, "Nucleus sampling mass")
+      ->check(CLI::Range(0.0, 1.0));
   sample->add_option("--seed", options.seed, "Sampling seed");
   sample->add_flag("--full-recompute", options.full_recompute,
                    "Recompute the whole sequence per token (the slow reference path)");
@@ -249,8 +254,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   bench->add_option("--text-length", bench_options.text_length, "Tokens per text sample")
       ->check(CLI::PositiveNumber);
-  bench->add_option("--image-length", bench_options.image_length,
-                    "Tokens per image sample (3072: 32x32 RGB)")
+  bench
+      ->add_option("--image-length", bench_options.image_length,
+                   "Tokens per image sample (3072: 32x32 RGB)")
       ->check(CLI::PositiveNumber);
   bench->add_option("--image-batch", bench_options.image_batch, "Images decoded together")
       ->check(CLI::PositiveNumber);
@@ -309,17 +315,19 @@ int main(int argc, char** argv) {
         throw std::invalid_argument("--data is required with a bare checkpoint");
       config.train.device = eval_device;
       config.train.eval_batches = eval_batches;
-      hg::Trainer trainer(config, std::make_shared<const hg::Dataset>(hg::load_dataset(
-                                      config.train.data, config.train.format.empty()
-                                                             ? std::nullopt
-                                                             : std::optional<hg::DataFormat>(
-                                                                   hg::parse_format(
-                                                                       config.train.format)))));
+      hg::Trainer trainer(
+          config, std::make_shared<const hg::Dataset>(hg::load_dataset(
+                      config.train.data,
+                      config.train.format.empty()
+                          ? std::nullopt
+                          : std::optional<hg::DataFormat>(hg::parse_format(config.train.format)))));
       hg::load_weights(trainer.model(), source.weights);
-      const hg::Metrics m = trainer.evaluate(eval_split == "test" ? hg::Split::kTest
-                                                                  : hg::Split::kVal);
-      std::cout << nlohmann::json{{"source", eval_source},        {"step", source.step},
-                                  {"split", eval_split},          {"loss", m.loss},
+      const hg::Metrics m =
+          trainer.evaluate(eval_split == "test" ? hg::Split::kTest : hg::Split::kVal);
+      std::cout << nlohmann::json{{"source", eval_source},
+                                  {"step", source.step},
+                                  {"split", eval_split},
+                                  {"loss", m.loss},
                                   {"bits_per_token", m.bits_per_token},
                                   {"tokens_per_s", m.tokens_per_s}}
                        .dump()
@@ -345,8 +353,9 @@ int main(int argc, char** argv) {
       } else if (ext == ".txt") {
         if (!prime.empty()) throw std::invalid_argument("--prime is for .png output");
         request.known.assign(prompt.begin(), prompt.end());
-        if (!length_given) request.options.length = std::min<int64_t>(
-                               static_cast<int64_t>(prompt.size()) + 256, source.config.seq_len);
+        if (!length_given)
+          request.options.length =
+              std::min<int64_t>(static_cast<int64_t>(prompt.size()) + 256, source.config.seq_len);
         const hg::SampleResult result = hg::sample(model, request);
         std::string text;
         for (size_t i = 0; i < result.tokens.size(); ++i) {

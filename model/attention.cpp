@@ -46,7 +46,8 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
   if (path != AttentionPath::kExplicit) {
     std::optional<at::Tensor> attn_mask;
     if (mask.allowed.defined()) attn_mask = mask.allowed;
-    return at::scaled_dot_product_attention(q, k, v, attn_mask, dropout, mask.causal);  // (B,H,Tq,hd)
+    return at::scaled_dot_product_attention(q, k, v, attn_mask, dropout,
+                                            mask.causal);  // (B,H,Tq,hd)
   }
 #else
   TORCH_CHECK(path != AttentionPath::kSdpa,
@@ -63,7 +64,7 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& position
   auto options = torch::dtype(torch::kFloat).device(x.device());
   auto inv_freq = torch::pow(base, -torch::arange(0, half, options) / static_cast<double>(half));
   auto angles = positions.to(torch::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // (T, hd/2)
-  auto cos = angles.cos(), sin = angles.sin();                                    // (T, hd/2)
+  auto cos = angles.cos(), sin = angles.sin();                                     // (T, hd/2)
   auto xf = x.to(torch::kFloat);
   auto x1 = xf.narrow(-1, 0, half), x2 = xf.narrow(-1, half, half);  // (B, H, T, hd/2)
   return torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1).to(x.scalar_type());
@@ -77,8 +78,8 @@ torch::Tensor level_positions(int64_t start, int64_t count, int64_t factor,
 
 AttentionImpl::AttentionImpl(int d_model, int n_heads, double dropout, double rotary_base)
     : n_heads_(n_heads), dropout_(dropout), rotary_base_(rotary_base) {
-  qkv_ = register_module("qkv", torch::nn::Linear(
-                                    torch::nn::LinearOptions(d_model, 3 * d_model).bias(false)));
+  qkv_ = register_module(
+      "qkv", torch::nn::Linear(torch::nn::LinearOptions(d_model, 3 * d_model).bias(false)));
   out_ = register_module("out",
                          torch::nn::Linear(torch::nn::LinearOptions(d_model, d_model).bias(false)));
 }
@@ -96,7 +97,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
     auto qkv = qkv_(xq).chunk(3, -1);  // 3 x (B, Tq, D)
     q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
   } else {
-    const auto& w = qkv_->weight;  // (3D, D)
+    const auto& w = qkv_->weight;                     // (3D, D)
     q = heads(torch::linear(xq, w.narrow(0, 0, d)));  // (B, H, Tq, hd)
     if (kv_new.size(1) > 0) {
       auto kv = torch::linear(kv_new, w.narrow(0, d, 2 * d)).chunk(2, -1);  // 2 x (B, Tk, D)

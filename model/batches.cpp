@@ -48,9 +48,8 @@ torch::Tensor Batcher::train_batch(int batch, uint64_t seed, int64_t step, int m
   std::mt19937_64 rng(mix(mix(seed) ^ mix(static_cast<uint64_t>(step) * 1024 + micro)));
   auto tokens = torch::empty({batch, seq_len_ + 1}, torch::kLong);  // (B, T+1)
   const auto& source = data_.train;
-  const int64_t choices = data_.is_image()
-                              ? static_cast<int64_t>(data_.count(Split::kTrain))
-                              : static_cast<int64_t>(source.size()) - seq_len_;
+  const int64_t choices = data_.is_image() ? static_cast<int64_t>(data_.count(Split::kTrain))
+                                           : static_cast<int64_t>(source.size()) - seq_len_;
   std::uniform_int_distribution<int64_t> pick(0, choices - 1);
   for (int b = 0; b < batch; ++b) {
     const int64_t index = pick(rng);

@@ -17,24 +17,37 @@ namespace {
 
 DType dtype_of(torch::ScalarType type) {
   switch (type) {
-    case torch::kFloat: return DType::kF32;
-    case torch::kBFloat16: return DType::kBF16;
-    case torch::kHalf: return DType::kF16;
-    case torch::kLong: return DType::kI64;
-    case torch::kInt: return DType::kI32;
-    case torch::kByte: return DType::kU8;
-    default: throw std::invalid_argument("to_raw: unsupported tensor type");
+    case torch::kFloat:
+      return DType::kF32;
+    case torch::kBFloat16:
+      return DType::kBF16;
+    case torch::kHalf:
+      return DType::kF16;
+    case torch::kLong:
+      return DType::kI64;
+    case torch::kInt:
+      return DType::kI32;
+    case torch::kByte:
+      return DType::kU8;
+    default:
+      throw std::invalid_argument("to_raw: unsupported tensor type");
   }
 }
 
 torch::ScalarType scalar_type_of(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return torch::kFloat;
-    case DType::kBF16: return torch::kBFloat16;
-    case DType::kF16: return torch::kHalf;
-    case DType::kI64: return torch::kLong;
-    case DType::kI32: return torch::kInt;
-    case DType::kU8: return torch::kByte;
+    case DType::kF32:
+      return torch::kFloat;
+    case DType::kBF16:
+      return torch::kBFloat16;
+    case DType::kF16:
+      return torch::kHalf;
+    case DType::kI64:
+      return torch::kLong;
+    case DType::kI32:
+      return torch::kInt;
+    case DType::kU8:
+      return torch::kByte;
   }
   return torch::kFloat;
 }
@@ -47,7 +60,8 @@ std::string step_stem(int64_t step) {
 
 std::vector<RawTensor> raw_parameters(const Hourglass& model) {
   std::vector<RawTensor> out;
-  for (const auto& item : model->named_parameters()) out.push_back(to_raw(item.key(), item.value()));
+  for (const auto& item : model->named_parameters())
+    out.push_back(to_raw(item.key(), item.value()));
   return out;
 }
 
@@ -157,8 +171,7 @@ void load_weights(Hourglass& model, const std::string& weights_path) {
   // Check everything before copying anything, so a failed load leaves the model as it was.
   for (const auto& item : params) {
     const RawTensor* raw = file.find(item.key());
-    if (!raw)
-      throw std::runtime_error(weights_path + " has no tensor '" + item.key() + "'" + hint);
+    if (!raw) throw std::runtime_error(weights_path + " has no tensor '" + item.key() + "'" + hint);
     if (std::vector<int64_t>(item.value().sizes().begin(), item.value().sizes().end()) !=
         raw->shape)
       throw std::runtime_error(weights_path + ": tensor '" + item.key() +
@@ -178,13 +191,14 @@ ModelSource resolve_model_source(const std::string& path) {
   if (fs::is_directory(path, error)) {
     const auto latest = latest_checkpoint((fs::path(path) / "checkpoints").string());
     if (!latest)
-      throw std::runtime_error(path + " holds no checkpoint (no checkpoints/step_*.json). HINT: "
+      throw std::runtime_error(path +
+                               " holds no checkpoint (no checkpoints/step_*.json). HINT: "
                                "train longer, or pass a .safetensors file");
     source.run_dir = path;
     source.weights = latest->weights;
     source.step = latest->step;
-    source.config = run_config_from_json(read_json_file((fs::path(path) / "config.json").string()))
-                        .model;
+    source.config =
+        run_config_from_json(read_json_file((fs::path(path) / "config.json").string())).model;
     return source;
   }
   if (!fs::is_regular_file(path, error))

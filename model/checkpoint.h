@@ -21,10 +21,10 @@ torch::Tensor from_raw(const RawTensor& raw);                            // a CP
 
 struct CheckpointInfo {
   int64_t step = 0;
-  double time_s = 0.0;        // training time so far, carried across resumes
-  std::string weights;        // path of the weights file
-  std::string optimizer;      // path of the optimizer state ("" for a weights-only file)
-  std::string config_hash;    // architecture_hash of the model
+  double time_s = 0.0;      // training time so far, carried across resumes
+  std::string weights;      // path of the weights file
+  std::string optimizer;    // path of the optimizer state ("" for a weights-only file)
+  std::string config_hash;  // architecture_hash of the model
 };
 
 // Writes <dir>/step_<step>.safetensors, .optim.safetensors, then .json (each atomically).

@@ -89,18 +89,24 @@ Hierarchy parse_hierarchy(const std::string& text) {
 
 std::string to_string(ShortenKind kind) {
   switch (kind) {
-    case ShortenKind::kAvg: return "avg";
-    case ShortenKind::kLinear: return "linear";
-    case ShortenKind::kAttention: return "attention";
+    case ShortenKind::kAvg:
+      return "avg";
+    case ShortenKind::kLinear:
+      return "linear";
+    case ShortenKind::kAttention:
+      return "attention";
   }
   return "?";
 }
 
 std::string to_string(UpsampleKind kind) {
   switch (kind) {
-    case UpsampleKind::kRepeat: return "repeat";
-    case UpsampleKind::kLinear: return "linear";
-    case UpsampleKind::kAttention: return "attention";
+    case UpsampleKind::kRepeat:
+      return "repeat";
+    case UpsampleKind::kLinear:
+      return "linear";
+    case UpsampleKind::kAttention:
+      return "attention";
   }
   return "?";
 }
@@ -128,13 +134,14 @@ void ModelConfig::validate() const {
   };
   if (d_model < 2 || d_model > 65536) fail(field("d_model", d_model) + " must be in 2..65536");
   if (n_heads < 1 || d_model % n_heads != 0)
-    fail(field("n_heads", n_heads) + " must be at least 1 and divide d_model = " +
-         std::to_string(d_model));
+    fail(field("n_heads", n_heads) +
+         " must be at least 1 and divide d_model = " + std::to_string(d_model));
   if (head_dim() % 2 != 0)
     fail(field("n_heads", n_heads) + " gives an odd head size " + std::to_string(head_dim()) +
          "; rotary positions need an even d_model / n_heads");
   if (mlp_ratio < 1 || mlp_ratio > 64) fail(field("mlp_ratio", mlp_ratio) + " must be in 1..64");
-  if (seq_len < 2 || seq_len > (1 << 22)) fail(field("seq_len", seq_len) + " must be in 2..4194304");
+  if (seq_len < 2 || seq_len > (1 << 22))
+    fail(field("seq_len", seq_len) + " must be in 2..4194304");
   if (!(dropout >= 0.0 && dropout < 1.0)) fail(field("dropout", dropout) + " must be in [0, 1)");
   if (!(rotary_base > 1.0)) fail(field("rotary_base", rotary_base) + " must be larger than 1");
 }
@@ -146,11 +153,16 @@ ModelConfig ModelConfig::vanilla_twin() const {
 }
 
 nlohmann::json to_json(const ModelConfig& c) {
-  return {{"hierarchy", c.hierarchy},  {"shorten", to_string(c.shorten)},
-          {"upsample", to_string(c.upsample)}, {"d_model", c.d_model},
-          {"n_heads", c.n_heads},      {"mlp_ratio", c.mlp_ratio},
-          {"seq_len", c.seq_len},      {"dropout", c.dropout},
-          {"tie_embeddings", c.tie_embeddings}, {"rotary_base", c.rotary_base}};
+  return {{"hierarchy", c.hierarchy},
+          {"shorten", to_string(c.shorten)},
+          {"upsample", to_string(c.upsample)},
+          {"d_model", c.d_model},
+          {"n_heads", c.n_heads},
+          {"mlp_ratio", c.mlp_ratio},
+          {"seq_len", c.seq_len},
+          {"dropout", c.dropout},
+          {"tie_embeddings", c.tie_embeddings},
+          {"rotary_base", c.rotary_base}};
 }
 
 ModelConfig model_config_from_json(const nlohmann::json& j) {
@@ -158,16 +170,26 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
   ModelConfig c;
   for (const auto& [key, value] : j.items()) {
     try {
-      if (key == "hierarchy") c.hierarchy = value.get<std::string>();
-      else if (key == "shorten") c.shorten = parse_shorten(value.get<std::string>());
-      else if (key == "upsample") c.upsample = parse_upsample(value.get<std::string>());
-      else if (key == "d_model") c.d_model = value.get<int>();
-      else if (key == "n_heads") c.n_heads = value.get<int>();
-      else if (key == "mlp_ratio") c.mlp_ratio = value.get<int>();
-      else if (key == "seq_len") c.seq_len = value.get<int>();
-      else if (key == "dropout") c.dropout = value.get<double>();
-      else if (key == "tie_embeddings") c.tie_embeddings = value.get<bool>();
-      else if (key == "rotary_base") c.rotary_base = value.get<double>();
+      if (key == "hierarchy")
+        c.hierarchy = value.get<std::string>();
+      else if (key == "shorten")
+        c.shorten = parse_shorten(value.get<std::string>());
+      else if (key == "upsample")
+        c.upsample = parse_upsample(value.get<std::string>());
+      else if (key == "d_model")
+        c.d_model = value.get<int>();
+      else if (key == "n_heads")
+        c.n_heads = value.get<int>();
+      else if (key == "mlp_ratio")
+        c.mlp_ratio = value.get<int>();
+      else if (key == "seq_len")
+        c.seq_len = value.get<int>();
+      else if (key == "dropout")
+        c.dropout = value.get<double>();
+      else if (key == "tie_embeddings")
+        c.tie_embeddings = value.get<bool>();
+      else if (key == "rotary_base")
+        c.rotary_base = value.get<double>();
       else
         fail("model config has an unknown key '" + key +
              "' (known: hierarchy, shorten, upsample, d_model, n_heads, mlp_ratio, seq_len, "

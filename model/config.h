@@ -52,13 +52,13 @@ constexpr int kBosToken = 256;
 
 struct ModelConfig {
   std::string hierarchy = "2@1 4@3 2@1";  // the paper's notation; "8@1" is the vanilla baseline
-  ShortenKind shorten = ShortenKind::kLinear;    // the paper's best shortening for text
+  ShortenKind shorten = ShortenKind::kLinear;     // the paper's best shortening for text
   UpsampleKind upsample = UpsampleKind::kLinear;  // linear upsampling beat repeat in the paper
-  int d_model = 256;      // width of every level (the paper keeps it constant across levels)
-  int n_heads = 4;        // d_model must divide by it; head size d_model / n_heads must be even
-  int mlp_ratio = 4;      // MLP hidden width = mlp_ratio * d_model, as in GPT-2
-  int seq_len = 256;      // tokens per training sequence, BOS included
-  double dropout = 0.0;   // on attention weights and residual branches; 0 for small data
+  int d_model = 256;     // width of every level (the paper keeps it constant across levels)
+  int n_heads = 4;       // d_model must divide by it; head size d_model / n_heads must be even
+  int mlp_ratio = 4;     // MLP hidden width = mlp_ratio * d_model, as in GPT-2
+  int seq_len = 256;     // tokens per training sequence, BOS included
+  double dropout = 0.0;  // on attention weights and residual branches; 0 for small data
   bool tie_embeddings = true;    // output projection shares the token embedding
   double rotary_base = 10000.0;  // rotary frequency base (RoFormer)
 

@@ -33,7 +33,8 @@ ModelCost model_cost(const ModelConfig& config) {
     if (k > 1) {
       const double t_short = t_level / k;  // tokens of the next level
       switch (config.shorten) {
-        case ShortenKind::kAvg: break;
+        case ShortenKind::kAvg:
+          break;
         case ShortenKind::kLinear:
           lc.params += k * d * d;
           lc.flops_per_token += 2.0 * k * dd * dd / k / big_k;  // one (kD x D) map per group
@@ -41,20 +42,22 @@ ModelCost model_cost(const ModelConfig& config) {
         case ShortenKind::kAttention:
           lc.params += cross_block_params(d, r);
           // keys/values for every shifted token; queries, output, MLP, scores per shortened token
-          lc.flops_per_token += (4.0 * dd * dd + (4.0 * dd * dd + 4.0 * r * dd * dd +
-                                                   4.0 * dd * t_level) / k) / big_k;
+          lc.flops_per_token +=
+              (4.0 * dd * dd + (4.0 * dd * dd + 4.0 * r * dd * dd + 4.0 * dd * t_level) / k) /
+              big_k;
           break;
       }
       switch (config.upsample) {
-        case UpsampleKind::kRepeat: break;
+        case UpsampleKind::kRepeat:
+          break;
         case UpsampleKind::kLinear:
           lc.params += k * d * d;
           lc.flops_per_token += 2.0 * dd * k * dd / k / big_k;
           break;
         case UpsampleKind::kAttention:
           lc.params += cross_block_params(d, r);
-          lc.flops_per_token += (4.0 * dd * dd / k + 4.0 * dd * dd + 4.0 * r * dd * dd +
-                                 4.0 * dd * t_short) / big_k;
+          lc.flops_per_token +=
+              (4.0 * dd * dd / k + 4.0 * dd * dd + 4.0 * r * dd * dd + 4.0 * dd * t_short) / big_k;
           break;
       }
     }
@@ -62,7 +65,8 @@ ModelCost model_cost(const ModelConfig& config) {
     cost.flops_per_token += lc.flops_per_token;
     cost.levels.push_back(lc);
   }
-  cost.embedding_params = (kVocabSize + 1) * d + 2 * d + (config.tie_embeddings ? 0 : kVocabSize * d);
+  cost.embedding_params =
+      (kVocabSize + 1) * d + 2 * d + (config.tie_embeddings ? 0 : kVocabSize * d);
   cost.params += cost.embedding_params;
   cost.flops_per_token += 2.0 * dd * kVocabSize;  // output projection
   return cost;

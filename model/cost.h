@@ -11,17 +11,17 @@
 namespace hg {
 
 struct LevelCost {
-  int factor = 1;                  // cumulative shortening of this level
-  int layers = 0;                  // transformer blocks at this level (pre + post)
-  int64_t params = 0;              // blocks + the shortening/upsampling leaving this level
-  double flops_per_token = 0.0;    // forward FLOPs per original token, at sequence length seq_len
+  int factor = 1;                // cumulative shortening of this level
+  int layers = 0;                // transformer blocks at this level (pre + post)
+  int64_t params = 0;            // blocks + the shortening/upsampling leaving this level
+  double flops_per_token = 0.0;  // forward FLOPs per original token, at sequence length seq_len
 };
 
 struct ModelCost {
   std::vector<LevelCost> levels;
-  int64_t embedding_params = 0;    // token embedding, final norm, untied output projection
-  int64_t params = 0;              // everything
-  double flops_per_token = 0.0;    // forward, per original token (multiply by 3 for training)
+  int64_t embedding_params = 0;  // token embedding, final norm, untied output projection
+  int64_t params = 0;            // everything
+  double flops_per_token = 0.0;  // forward, per original token (multiply by 3 for training)
 };
 
 // FLOPs count matrix multiplies (2 per multiply-add) and attention scores over the whole context

@@ -25,7 +25,8 @@ torch::Device resolve_device(const std::string& name) {
           "). HINT: use --device cpu, or build against CUDA libtorch (README: GPU build)");
     return torch::Device(torch::kCUDA, 0);
   }
-  if (name == "auto") return have_cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (name == "auto")
+    return have_cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   throw std::invalid_argument("--device '" + name + "' must be one of auto, cpu, cuda");
 }
 
@@ -53,7 +54,8 @@ void reset_peak_memory(const torch::Device& device) {
 }
 
 void set_cpu_threads(int threads) {
-  const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int n =
+      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
 }
 

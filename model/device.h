@@ -10,7 +10,8 @@ namespace hg {
 
 // Throws std::invalid_argument when "cuda" is asked for and there is none, saying why.
 torch::Device resolve_device(const std::string& name);
-std::string describe_device(const torch::Device& device);  // "cuda:0 (NVIDIA H200)" / "cpu (2 threads)"
+std::string describe_device(
+    const torch::Device& device);  // "cuda:0 (NVIDIA H200)" / "cpu (2 threads)"
 // Peak bytes allocated on a CUDA device since the last reset; 0 on the CPU.
 int64_t peak_memory_bytes(const torch::Device& device);
 void reset_peak_memory(const torch::Device& device);

@@ -20,7 +20,8 @@ std::string level_name(int index) { return "level" + std::to_string(index); }
 
 }  // namespace
 
-HourglassLevelImpl::HourglassLevelImpl(const ModelConfig& config, const Hierarchy& hierarchy, size_t index)
+HourglassLevelImpl::HourglassLevelImpl(const ModelConfig& config, const Hierarchy& hierarchy,
+                                       size_t index)
     : index_(static_cast<int>(index)) {
   const Level& level = hierarchy.levels.at(index);
   factor_ = level.factor;
@@ -35,7 +36,8 @@ HourglassLevelImpl::HourglassLevelImpl(const ModelConfig& config, const Hierarch
   pre_ = register_module("pre", make_blocks(level.pre_layers));
   if (index + 1 < hierarchy.levels.size()) {
     shorten_ = register_module("shorten", Shorten(config, k_, factor_));
-    inner_ = register_module("inner", std::make_shared<HourglassLevelImpl>(config, hierarchy, index + 1));
+    inner_ = register_module("inner",
+                             std::make_shared<HourglassLevelImpl>(config, hierarchy, index + 1));
     upsample_ = register_module("upsample", Upsample(config, k_, factor_));
     post_ = register_module("post", make_blocks(level.post_layers));
   }
@@ -49,13 +51,14 @@ LevelState HourglassLevelImpl::make_state() const {
 }
 
 torch::Tensor HourglassLevelImpl::run_blocks(torch::nn::ModuleList& blocks, size_t first_cache,
-                                    torch::Tensor x, const torch::Tensor& pos,
-                                    const AttentionMask& mask, LevelState* state, Trace* trace) {
+                                             torch::Tensor x, const torch::Tensor& pos,
+                                             const AttentionMask& mask, LevelState* state,
+                                             Trace* trace) {
   for (size_t i = 0; i < blocks->size(); ++i) {
     const size_t layer = first_cache + i;
     KVCache* cache = state ? &state->blocks[layer] : nullptr;
-    x = blocks[i]->as<BlockImpl>()->forward(
-        x, pos, mask, cache, trace, level_name(index_) + "_layer" + std::to_string(layer));
+    x = blocks[i]->as<BlockImpl>()->forward(x, pos, mask, cache, trace,
+                                            level_name(index_) + "_layer" + std::to_string(layer));
   }
   return x;  // (B, c, D)
 }
@@ -88,7 +91,7 @@ torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* st
                       level_name(index_) + "_upsample");  // (B, c, D)
     if (state) {
       state->recent = ext.narrow(1, ext.size(1) - (k_ - 1), k_ - 1);  // (B, k-1, D)
-      state->y_last = y.narrow(1, y.size(1) - 1, 1);                   // (B, 1, D)
+      state->y_last = y.narrow(1, y.size(1) - 1, 1);                  // (B, 1, D)
     }
     h = run_blocks(post_, pre_->size(), h, pos, mask, state, trace);
   }
@@ -104,8 +107,8 @@ HourglassImpl::HourglassImpl(const ModelConfig& config) : config_(config) {
   root_ = register_module("root", HourglassLevel(config_, hierarchy, 0));
   ln_final_ = register_module("ln_final", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
   if (!config_.tie_embeddings)
-    head_ = register_module(
-        "head", torch::nn::Linear(torch::nn::LinearOptions(d, kVocabSize).bias(false)));
+    head_ = register_module("head",
+                            torch::nn::Linear(torch::nn::LinearOptions(d, kVocabSize).bias(false)));
 
   // GPT-2 initialisation: N(0, 0.02), residual output projections scaled by 1/sqrt(2 * layers).
   torch::NoGradGuard no_grad;
@@ -120,12 +123,11 @@ HourglassImpl::HourglassImpl(const ModelConfig& config) : config_(config) {
   }
 }
 
-torch::Tensor HourglassImpl::logits(const torch::Tensor& tokens, LevelState* state,
-                                    Trace* trace) {
+torch::Tensor HourglassImpl::logits(const torch::Tensor& tokens, LevelState* state, Trace* trace) {
   TORCH_CHECK(tokens.dim() == 2, "Hourglass: tokens must be (B, T), got ", tokens.sizes());
   auto h = root_->forward(embed_(tokens), state, trace);  // (B, T, D)
   h = ln_final_(h);
-  if (head_) return head_(h);                                          // (B, T, 256)
+  if (head_) return head_(h);                                        // (B, T, 256)
   return torch::linear(h, embed_->weight.narrow(0, 0, kVocabSize));  // (B, T, 256)
 }
 

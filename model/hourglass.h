@@ -19,10 +19,10 @@ namespace hg {
 
 // What one level remembers between chunks while decoding.
 struct LevelState {
-  int64_t n = 0;                 // tokens of this level seen so far
-  std::vector<KVCache> blocks;   // one per block: pre-layers, then post-layers
-  torch::Tensor recent;          // (B, k-1, D) the last pre-layer outputs: the shift window
-  torch::Tensor y_last;          // (B, 1, D) next level's output for the newest shortened token
+  int64_t n = 0;                // tokens of this level seen so far
+  std::vector<KVCache> blocks;  // one per block: pre-layers, then post-layers
+  torch::Tensor recent;         // (B, k-1, D) the last pre-layer outputs: the shift window
+  torch::Tensor y_last;         // (B, 1, D) next level's output for the newest shortened token
   KVCache shorten_cache, upsample_cache;  // for attention shortening / upsampling
   std::unique_ptr<LevelState> inner;
 };

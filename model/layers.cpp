@@ -12,10 +12,10 @@ torch::nn::LayerNorm layer_norm(int d_model) {
 
 MlpImpl::MlpImpl(int d_model, int mlp_ratio) {
   const int hidden = d_model * mlp_ratio;
-  fc_ = register_module("fc", torch::nn::Linear(
-                                  torch::nn::LinearOptions(d_model, hidden).bias(false)));
-  proj_ = register_module("proj", torch::nn::Linear(
-                                      torch::nn::LinearOptions(hidden, d_model).bias(false)));
+  fc_ = register_module("fc",
+                        torch::nn::Linear(torch::nn::LinearOptions(d_model, hidden).bias(false)));
+  proj_ = register_module("proj",
+                          torch::nn::Linear(torch::nn::LinearOptions(hidden, d_model).bias(false)));
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
@@ -52,7 +52,7 @@ torch::Tensor CrossBlockImpl::forward(const torch::Tensor& q, const torch::Tenso
                                       const torch::Tensor& pos_q, const torch::Tensor& pos_k,
                                       const AttentionMask& mask, KVCache* cache, Trace* trace,
                                       const std::string& name) {
-  auto kv = kv_new.size(1) > 0 ? ln_kv_(kv_new) : kv_new;  // (B, Tk, D)
+  auto kv = kv_new.size(1) > 0 ? ln_kv_(kv_new) : kv_new;                // (B, Tk, D)
   auto a = attn_(ln_q_(q), kv, pos_q, pos_k, mask, cache, trace, name);  // (B, Tq, D)
   auto h = q + torch::dropout(a, dropout_, is_training());
   return h + torch::dropout(mlp_(ln_mlp_(h)), dropout_, is_training());  // (B, Tq, D)

@@ -6,8 +6,10 @@
 namespace hg {
 
 std::string Metrics::to_json_line() const {
-  nlohmann::json j = {{"step", step},       {"time_s", time_s},
-                      {"split", split},     {"loss", loss},
+  nlohmann::json j = {{"step", step},
+                      {"time_s", time_s},
+                      {"split", split},
+                      {"loss", loss},
                       {"bits_per_token", bits_per_token},
                       {"tokens_per_s", tokens_per_s},
                       {"lr", lr}};

@@ -10,14 +10,14 @@ namespace hg {
 
 // One line of metrics.jsonl.
 struct Metrics {
-  int64_t step = 0;           // optimizer steps done
-  double time_s = 0.0;        // training time since the run started (across resumes)
-  std::string split;          // "train" or "val"
-  double loss = 0.0;          // nats per token
+  int64_t step = 0;     // optimizer steps done
+  double time_s = 0.0;  // training time since the run started (across resumes)
+  std::string split;    // "train" or "val"
+  double loss = 0.0;    // nats per token
   double bits_per_token = 0.0;
   double tokens_per_s = 0.0;
   double lr = 0.0;
-  int64_t mem_bytes = 0;      // peak CUDA memory; 0 on the CPU
+  int64_t mem_bytes = 0;  // peak CUDA memory; 0 on the CPU
   std::string to_json_line() const;
 };
 

@@ -34,9 +34,8 @@ double AdamW::step(double lr) {
   std::vector<torch::Tensor> norms;
   for (const auto& g : grads) norms.push_back(g.to(torch::kFloat).norm());
   const double norm = torch::stack(norms).norm().item<double>();
-  const double clip = (config_.grad_clip > 0 && norm > config_.grad_clip)
-                          ? config_.grad_clip / (norm + 1e-6)
-                          : 1.0;
+  const double clip =
+      (config_.grad_clip > 0 && norm > config_.grad_clip) ? config_.grad_clip / (norm + 1e-6) : 1.0;
   ++steps_;
   const double b1 = config_.beta1, b2 = config_.beta2;
   const double bias1 = 1.0 - std::pow(b1, steps_), bias2 = 1.0 - std::pow(b2, steps_);

@@ -18,8 +18,8 @@ torch::Tensor limit_mask(const torch::Tensor& limits, int64_t keys) {
 
 ShortenSpan shorten_span(int64_t n, int64_t c, int64_t k) {
   ShortenSpan span;
-  span.j0 = (n + k - 1) / k;                    // first j with jk >= n
-  const int64_t j1 = floor_div(n + c - 1, k);   // last j with jk <= n + c - 1
+  span.j0 = (n + k - 1) / k;                   // first j with jk >= n
+  const int64_t j1 = floor_div(n + c - 1, k);  // last j with jk <= n + c - 1
   span.m = std::max<int64_t>(0, j1 - span.j0 + 1);
   return span;
 }
@@ -28,8 +28,8 @@ ShortenImpl::ShortenImpl(const ModelConfig& config, int k, int factor)
     : kind_(config.shorten), k_(k), factor_(factor) {
   const int d = config.d_model;
   if (kind_ == ShortenKind::kLinear)
-    linear_ = register_module(
-        "linear", torch::nn::Linear(torch::nn::LinearOptions(k * d, d).bias(false)));
+    linear_ = register_module("linear",
+                              torch::nn::Linear(torch::nn::LinearOptions(k * d, d).bias(false)));
   if (kind_ == ShortenKind::kAttention)
     cross_ = register_module("cross", CrossBlock(d, config.n_heads, config.mlp_ratio,
                                                  config.dropout, config.rotary_base));
@@ -50,8 +50,11 @@ torch::Tensor ShortenImpl::forward(const torch::Tensor& ext, int64_t n, KVCache*
   auto pos_k = level_positions(s_start - (k_ - 1), kv_new.size(1), factor_, ext.device());
   auto pos_q = level_positions(span.j0, span.m, int64_t{factor_} * k_, ext.device());
   const int64_t keys = n + c + k_ - 1;  // all shifted rows so far
-  auto limits = (torch::arange(span.j0, span.j0 + span.m,
-                               torch::dtype(torch::kLong).device(ext.device())) + 1) * k_ - 1;
+  auto limits =
+      (torch::arange(span.j0, span.j0 + span.m, torch::dtype(torch::kLong).device(ext.device())) +
+       1) *
+          k_ -
+      1;
   AttentionMask mask{false, limit_mask(limits, keys)};
   // With m == 0 this only appends the new rows to the cache.
   return cross_->forward(pooled, kv_new, pos_q, pos_k, mask, cache, trace, name);  // (B, m, D)
@@ -61,8 +64,8 @@ UpsampleImpl::UpsampleImpl(const ModelConfig& config, int k, int factor)
     : kind_(config.upsample), k_(k), factor_(factor) {
   const int d = config.d_model;
   if (kind_ == UpsampleKind::kLinear)
-    linear_ = register_module(
-        "linear", torch::nn::Linear(torch::nn::LinearOptions(d, k * d).bias(false)));
+    linear_ = register_module("linear",
+                              torch::nn::Linear(torch::nn::LinearOptions(d, k * d).bias(false)));
   if (kind_ == UpsampleKind::kAttention)
     cross_ = register_module("cross", CrossBlock(d, config.n_heads, config.mlp_ratio,
                                                  config.dropout, config.rotary_base));

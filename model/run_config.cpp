@@ -35,8 +35,8 @@ void TrainConfig::validate() const {
   if (!(max_time_s >= 0.0)) fail(field("max_time_s", max_time_s) + " must be 0 (off) or more");
   if (batch < 1) fail(field("batch", batch) + " must be at least 1");
   if (grad_accum < 1 || batch % grad_accum != 0)
-    fail(field("grad_accum", grad_accum) + " must be at least 1 and divide batch = " +
-         std::to_string(batch));
+    fail(field("grad_accum", grad_accum) +
+         " must be at least 1 and divide batch = " + std::to_string(batch));
   if (!(lr > 0.0 && lr < 10.0)) fail(field("lr", lr) + " must be in (0, 10)");
   if (!(min_lr_ratio >= 0.0 && min_lr_ratio <= 1.0))
     fail(field("min_lr_ratio", min_lr_ratio) + " must be in [0, 1]");
@@ -96,8 +96,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j, TrainConfig c) {
       for (const auto& [k, v] : merged.items()) known += (known.empty() ? "" : ", ") + k;
       fail("train config has an unknown key '" + key + "' (known: " + known + ")");
     }
-    if (value.type() != merged[key].type() &&
-        !(value.is_number() && merged[key].is_number()))
+    if (value.type() != merged[key].type() && !(value.is_number() && merged[key].is_number()))
       fail("train config key '" + key + "' has a value of the wrong type: " + value.dump());
     merged[key] = value;
   }

@@ -23,17 +23,17 @@ struct TrainConfig {
   int64_t warmup_steps = 100;  // linear warm-up from 0
   double weight_decay = 0.1;   // AdamW, on matrices only (not norms, not biases)
   double beta1 = 0.9, beta2 = 0.95;  // nanoGPT's betas for small-batch language modelling
-  double grad_clip = 1.0;      // global norm; 0 turns clipping off
-  uint64_t seed = 1234;        // one seed for weights, data order and dropout
-  std::string device = "auto"; // auto|cpu|cuda
-  bool bf16 = true;            // bf16 autocast on CUDA (fp32 master weights); ignored on the CPU
-  int64_t eval_every = 100;    // steps between validation passes; 0: only at the end
-  int eval_batches = 8;        // validation batches per pass (fixed sequences, same every time)
-  int64_t save_every = 500;    // steps between checkpoints; 0: only at the end
-  int64_t sample_every = 0;    // steps between samples written to samples/; 0: with each save
-  int threads = 0;             // CPU threads for torch; 0: all hardware threads
+  double grad_clip = 1.0;            // global norm; 0 turns clipping off
+  uint64_t seed = 1234;              // one seed for weights, data order and dropout
+  std::string device = "auto";       // auto|cpu|cuda
+  bool bf16 = true;          // bf16 autocast on CUDA (fp32 master weights); ignored on the CPU
+  int64_t eval_every = 100;  // steps between validation passes; 0: only at the end
+  int eval_batches = 8;      // validation batches per pass (fixed sequences, same every time)
+  int64_t save_every = 500;  // steps between checkpoints; 0: only at the end
+  int64_t sample_every = 0;  // steps between samples written to samples/; 0: with each save
+  int threads = 0;           // CPU threads for torch; 0: all hardware threads
 
-  void validate() const;       // throws std::invalid_argument naming field, value, valid range
+  void validate() const;  // throws std::invalid_argument naming field, value, valid range
 };
 
 struct RunConfig {

@@ -26,8 +26,7 @@ std::pair<int, float> pick_token(const float* logits, const SampleOptions& o, do
   std::vector<int> order(kVocabSize);
   std::iota(order.begin(), order.end(), 0);
   // Stable order by logit, ties by token id, so that both decoding paths agree exactly.
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int a, int b) { return logits[a] > logits[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return logits[a] > logits[b]; });
   if (o.temperature == 0.0) return {order[0], 1.0f};
   std::vector<double> p(kVocabSize);
   const double top = logits[order[0]];
@@ -86,8 +85,9 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
 
   DecodeState state = model->make_state();
   // Logits for the next position, from the prompt in one pass.
-  torch::Tensor next = o.full_recompute ? model(seq.to(device)).select(1, prompt)
-                                        : model->forward_chunk(seq.to(device), state).select(1, prompt);
+  torch::Tensor next = o.full_recompute
+                           ? model(seq.to(device)).select(1, prompt)
+                           : model->forward_chunk(seq.to(device), state).select(1, prompt);
   for (int64_t pos = prompt; pos < o.length; ++pos) {
     auto logits = next.to(torch::kCPU, torch::kFloat).contiguous();  // (n, 256)
     std::vector<int> chosen(n);

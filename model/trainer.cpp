@@ -69,8 +69,7 @@ Trainer::Trainer(RunConfig config, std::shared_ptr<const Dataset> data)
   started_ = std::chrono::steady_clock::now();
 }
 
-std::unique_ptr<Trainer> Trainer::create(RunConfig config, const std::string& run_dir,
-                                         bool force) {
+std::unique_ptr<Trainer> Trainer::create(RunConfig config, const std::string& run_dir, bool force) {
   config.train.validate();
   config.model.validate();
   std::error_code error;
@@ -80,8 +79,9 @@ std::unique_ptr<Trainer> Trainer::create(RunConfig config, const std::string& ru
                                   " already exists. HINT: continue it with `hourglass resume " +
                                   run_dir + "`, pick another --out, or pass --force to replace it");
     if (!fs::exists(fs::path(run_dir) / "config.json") && fs::is_directory(run_dir))
-      throw std::invalid_argument("--force: " + run_dir +
-                                  " is not a run directory (no config.json); refusing to delete it");
+      throw std::invalid_argument(
+          "--force: " + run_dir +
+          " is not a run directory (no config.json); refusing to delete it");
   }
   // Load the data before touching the disk: a bad path must not cost the old run.
   auto trainer = std::make_unique<Trainer>(config, open_data(config.train));
@@ -95,17 +95,20 @@ std::unique_ptr<Trainer> Trainer::create(RunConfig config, const std::string& ru
   return trainer;
 }
 
-std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir,
-                                         std::optional<int64_t> steps) {
+std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, std::optional<int64_t> steps) {
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   if (!fs::is_regular_file(config_path))
-    throw std::invalid_argument(run_dir + " is not a run directory (no config.json). HINT: start "
-                                "one with `hourglass train --out " + run_dir + "`");
+    throw std::invalid_argument(run_dir +
+                                " is not a run directory (no config.json). HINT: start "
+                                "one with `hourglass train --out " +
+                                run_dir + "`");
   RunConfig config = run_config_from_json(read_json_file(config_path));
   const auto checkpoint = latest_checkpoint(checkpoints_dir(run_dir));
   if (!checkpoint)
-    throw std::invalid_argument(run_dir + " has no checkpoint to resume from. HINT: start it "
-                                "again with `hourglass train ... --out " + run_dir + " --force`");
+    throw std::invalid_argument(run_dir +
+                                " has no checkpoint to resume from. HINT: start it "
+                                "again with `hourglass train ... --out " +
+                                run_dir + " --force`");
   if (checkpoint->config_hash != architecture_hash(config.model))
     throw std::invalid_argument(checkpoint->weights + " belongs to another architecture than " +
                                 config_path + " describes");
@@ -164,11 +167,11 @@ Metrics Trainer::train_step() {
   }
   const double loss = loss_sum / config_.train.grad_accum;
   if (!std::isfinite(loss)) {
-    const std::string kept =
-        last_good_checkpoint_ >= 0
-            ? "the last good checkpoint (step " + std::to_string(last_good_checkpoint_) +
-                  ") is kept in " + checkpoints_dir(run_dir_)
-            : "no checkpoint had been saved yet";
+    const std::string kept = last_good_checkpoint_ >= 0
+                                 ? "the last good checkpoint (step " +
+                                       std::to_string(last_good_checkpoint_) + ") is kept in " +
+                                       checkpoints_dir(run_dir_)
+                                 : "no checkpoint had been saved yet";
     throw TrainingDiverged("the training loss became " + std::to_string(loss) + " at step " +
                            std::to_string(step_ + 1) + "; training stopped and " + kept +
                            ". HINT: lower the learning rate (--lr) or raise the warm-up");
@@ -220,8 +223,8 @@ Metrics Trainer::evaluate(Split split) {
 
 CheckpointInfo Trainer::save() {
   if (run_dir_.empty()) throw std::logic_error("Trainer::save: this trainer has no run directory");
-  auto info = save_checkpoint(checkpoints_dir(run_dir_), step_, time_s(), model_,
-                              optimizer_->state());
+  auto info =
+      save_checkpoint(checkpoints_dir(run_dir_), step_, time_s(), model_, optimizer_->state());
   last_good_checkpoint_ = step_;
   return info;
 }
@@ -238,10 +241,10 @@ void Trainer::write_sample() {
     request.options.length = config_.model.seq_len;
     auto result = sample(model_, request);
     std::vector<uint8_t> pixels;
-    for (const auto& tokens : result.tokens) pixels.insert(pixels.end(), tokens.begin(), tokens.end());
+    for (const auto& tokens : result.tokens)
+      pixels.insert(pixels.end(), tokens.begin(), tokens.end());
     write_png((samples / (step_name(step_) + ".png")).string(),
-              grid(pixels.data(), request.options.n, data_->height, data_->width,
-                   data_->channels));
+              grid(pixels.data(), request.options.n, data_->height, data_->width, data_->channels));
   } else {
     // A prompt from the start of the validation text, continued for 256 bytes.
     const size_t prompt = std::min<size_t>(32, data_->val.size());

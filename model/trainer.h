@@ -41,10 +41,10 @@ class Trainer {
   // A trainer without a run directory (benchmarks, tests): writes nothing.
   Trainer(RunConfig config, std::shared_ptr<const Dataset> data);
 
-  Metrics train_step();            // one optimizer step; throws TrainingDiverged
-  Metrics evaluate(Split split);   // fixed batches of the split, model in eval mode
-  CheckpointInfo save();           // checkpoint at the current step (run directory only)
-  void write_sample();             // a text or PNG sample into samples/ (run directory only)
+  Metrics train_step();           // one optimizer step; throws TrainingDiverged
+  Metrics evaluate(Split split);  // fixed batches of the split, model in eval mode
+  CheckpointInfo save();          // checkpoint at the current step (run directory only)
+  void write_sample();            // a text or PNG sample into samples/ (run directory only)
 
   // Trains to config().train.steps with evaluation, checkpoints and samples on schedule,
   // appending every metrics line; on_metrics sees each line. Returns early when stop is set,

@@ -40,8 +40,8 @@ TEST(Attention, CausalPathsAgreeWithTheDefinition) {
   const auto causal = torch::ones({9, 9}, torch::kBool).tril();
   const auto expected = reference(x, causal);
   const AttentionMask mask{true, {}};
-  EXPECT_TRUE(torch::allclose(attend(x.q, x.k, x.v, mask, 0.0, AttentionPath::kExplicit),
-                              expected, kTol, kTol));
+  EXPECT_TRUE(torch::allclose(attend(x.q, x.k, x.v, mask, 0.0, AttentionPath::kExplicit), expected,
+                              kTol, kTol));
   auto [out, weights] = attend_with_weights(x.q, x.k, x.v, mask);
   EXPECT_TRUE(torch::allclose(out, expected, kTol, kTol));
   EXPECT_TRUE(torch::allclose(weights.sum(-1), torch::ones({2, 3, 9}), kTol, kTol));
@@ -60,10 +60,10 @@ TEST(Attention, ExplicitMaskPathsAgree) {
   auto allowed = torch::arange(11).unsqueeze(0) <= (torch::arange(4) * 2 + 2).unsqueeze(1);
   const auto expected = reference(x, allowed);
   const AttentionMask mask{false, allowed};
-  EXPECT_TRUE(torch::allclose(attend(x.q, x.k, x.v, mask, 0.0, AttentionPath::kExplicit),
-                              expected, kTol, kTol));
-  EXPECT_TRUE(torch::allclose(attend_with_weights(x.q, x.k, x.v, mask).first, expected, kTol,
-                              kTol));
+  EXPECT_TRUE(torch::allclose(attend(x.q, x.k, x.v, mask, 0.0, AttentionPath::kExplicit), expected,
+                              kTol, kTol));
+  EXPECT_TRUE(
+      torch::allclose(attend_with_weights(x.q, x.k, x.v, mask).first, expected, kTol, kTol));
   if (kHasSdpa)
     EXPECT_TRUE(torch::allclose(attend(x.q, x.k, x.v, mask, 0.0, AttentionPath::kSdpa), expected,
                                 kTol, kTol));

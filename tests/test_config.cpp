@@ -58,8 +58,7 @@ TEST(Hierarchy, BadStringsNameTheBadPair) {
   EXPECT_NE(divide.find("multiple"), std::string::npos) << divide;
   EXPECT_NE(error_of([] { parse_hierarchy("2@2 4@4 2@2"); }).find("factor 1"), std::string::npos);
   EXPECT_NE(error_of([] { parse_hierarchy("2x1"); }).find("LAYERS@FACTOR"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_hierarchy("a@1"); }).find("not a whole number"),
-            std::string::npos);
+  EXPECT_NE(error_of([] { parse_hierarchy("a@1"); }).find("not a whole number"), std::string::npos);
   EXPECT_NE(error_of([] { parse_hierarchy("0@1"); }).find("at least 1 layer"), std::string::npos);
   EXPECT_NE(error_of([] { parse_hierarchy("2@1 2@1 2@1"); }).find("larger multiple"),
             std::string::npos);

@@ -14,13 +14,13 @@ constexpr double kCausalTol = 1e-5;  // fp32: logits before t must not move
 constexpr double kCacheTol = 1e-4;   // fp32: cached decoding vs the full pass (DESIGN.md §3)
 
 const char* const kHierarchies[] = {
-    "2@1",                    // one level: the vanilla transformer
-    "1@1 1@2 1@1",            // two levels, k = 2
-    "1@1 1@3 1@1",            // two levels, k = 3
-    "1@1 1@4 1@1",            // two levels, k = 4
-    "1@1 1@2 1@4 1@2 1@1",    // three levels, k = 2, 2
-    "1@1 1@3 2@6 1@3 1@1",    // three levels, k = 3, 2
-    "1@1 1@4 1@12 1@4 1@1",   // three levels, k = 4, 3
+    "2@1",                   // one level: the vanilla transformer
+    "1@1 1@2 1@1",           // two levels, k = 2
+    "1@1 1@3 1@1",           // two levels, k = 3
+    "1@1 1@4 1@1",           // two levels, k = 4
+    "1@1 1@2 1@4 1@2 1@1",   // three levels, k = 2, 2
+    "1@1 1@3 2@6 1@3 1@1",   // three levels, k = 3, 2
+    "1@1 1@4 1@12 1@4 1@1",  // three levels, k = 4, 3
 };
 
 struct Variant {
@@ -123,8 +123,8 @@ TEST_P(EveryVariant, CachedDecodingEqualsTheFullPass) {
   auto tokens = random_tokens(2, 50, 9);  // many groups of the largest factor (12)
   auto full = model(tokens);              // (B, T, 256)
   // One token at a time, and in ragged chunks (a prompt, then pieces that straddle groups).
-  for (std::vector<int64_t> chunks : {std::vector<int64_t>(50, 1),
-                                      std::vector<int64_t>{7, 1, 2, 5, 1, 11, 3, 20}}) {
+  for (std::vector<int64_t> chunks :
+       {std::vector<int64_t>(50, 1), std::vector<int64_t>{7, 1, 2, 5, 1, 11, 3, 20}}) {
     auto state = model->make_state();
     int64_t at = 0;
     for (int64_t c : chunks) {

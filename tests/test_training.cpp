@@ -34,8 +34,8 @@ class TempDir {
 
 // 24 KB of word salad: structured enough to learn from, made here so the test needs no package.
 std::string write_text(const TempDir& dir) {
-  const char* words[] = {"the ", "hourglass ", "shortens ", "and ", "lengthens ", "a ",
-                         "sequence ", "of ", "tokens.\n", "model ", "learns ", "bytes "};
+  const char* words[] = {"the ",      "hourglass ", "shortens ", "and ",   "lengthens ", "a ",
+                         "sequence ", "of ",        "tokens.\n", "model ", "learns ",    "bytes "};
   std::mt19937 rng(42);
   std::string text;
   while (text.size() < 24000) text += words[rng() % 12];
@@ -100,7 +100,7 @@ TEST(Training, ResumeGivesTheSameCurve) {
   ASSERT_EQ(split.size(), 12u);
   for (const auto& [step, loss] : whole)
     EXPECT_DOUBLE_EQ(split.at(step), loss) << "step " << step;  // bit-identical on the CPU
-  EXPECT_LT(whole.at(12), whole.at(1));  // and it learned something
+  EXPECT_LT(whole.at(12), whole.at(1));                         // and it learned something
 }
 
 TEST(Training, MetricsLinesCarryTheirFields) {
@@ -110,8 +110,8 @@ TEST(Training, MetricsLinesCarryTheirFields) {
   int val = 0;
   double last_time = -1;
   for (const auto& j : lines) {
-    for (const char* key : {"step", "time_s", "split", "loss", "bits_per_token", "tokens_per_s",
-                            "lr"})
+    for (const char* key :
+         {"step", "time_s", "split", "loss", "bits_per_token", "tokens_per_s", "lr"})
       EXPECT_TRUE(j.contains(key)) << key << " missing in " << j.dump();
     EXPECT_NEAR(j["bits_per_token"].get<double>(), j["loss"].get<double>() / std::log(2.0), 1e-9);
     EXPECT_GE(j["time_s"].get<double>(), last_time);

@@ -17,7 +17,7 @@ constexpr int kRepaintIntervalMs = 16;  // ~60 Hz; Qt's swap interval paces it f
 // without a GPU (software OpenGL) keeps its cores for training rather than redrawing an idle plot.
 constexpr int kIdleTicksPerFrame = 6;
 constexpr int kActiveAfterInputMs = 1000;  // display rate for this long after the last input
-}
+}  // namespace
 
 ImGuiCanvas::ImGuiCanvas(QWidget* parent)
     : QOpenGLWidget(parent), backend_(std::make_unique<ImGuiQtBackend>()) {

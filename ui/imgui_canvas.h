@@ -1,7 +1,7 @@
 // A QOpenGLWidget that hosts one Dear ImGui context and draws one full-window ImGui window per
 // frame through a caller-supplied function (the curves, later the sampler and the inspector).
-// It repaints at display rate while the user interacts with it, and at ~10 Hz otherwise. It holds no visualizer state and no data: the
-// frame function draws from whatever its owner holds.
+// It repaints at display rate while the user interacts with it, and at ~10 Hz otherwise. It holds
+// no visualizer state and no data: the frame function draws from whatever its owner holds.
 #pragma once
 
 #include <QElapsedTimer>
