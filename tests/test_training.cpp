@@ -12,25 +12,11 @@
 #include "model/checkpoint.h"
 #include "model/sampler.h"
 #include "model/trainer.h"
+#include "tests/temp_dir.h"
 
 namespace hg {
 namespace {
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("hg_train_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
 
 // 24 KB of word salad: structured enough to learn from, made here so the test needs no package.
 std::string write_text(const TempDir& dir) {
@@ -292,6 +278,46 @@ TEST(Sampler, TopKOneIsGreedyAndStopByteEnds) {
   const auto stopped = sample(model, request).tokens[0];
   EXPECT_LE(stopped.size(), 5u);
   EXPECT_EQ(stopped.back(), greedy_k[0][4]);
+}
+
+TEST(Sampler, CallbackReportsEachPositionWithTheModelsTopAlternatives) {
+  auto model = sampling_model("1@1 1@3 1@1", ShortenKind::kLinear, UpsampleKind::kLinear);
+  SampleRequest request;
+  request.known = {'a', 'b', -1, -1, 'x'};  // a prompt, then a forced token further on
+  request.options.n = 2;
+  request.options.length = 12;
+  request.options.temperature = 0.0;  // greedy: the chosen token is the model's first choice
+  std::vector<SampleStep> steps;
+  const SampleResult result = sample(model, request, [&](const SampleStep& step) {
+    steps.push_back(step);
+    return true;
+  });
+  ASSERT_EQ(steps.size(), 10u);  // positions 2..11: the prompt is not reported
+  for (const SampleStep& step : steps) {
+    ASSERT_EQ(step.tokens.size(), 2u);
+    ASSERT_EQ(step.top.size(), 2u);
+    for (int s = 0; s < 2; ++s) {
+      EXPECT_EQ(step.tokens[s], result.tokens[s][step.position]);
+      float sum = 0.0f;
+      for (int i = 0; i < kTopAlternatives; ++i) {
+        sum += step.top[s][i].prob;
+        if (i > 0) EXPECT_GE(step.top[s][i - 1].prob, step.top[s][i].prob);
+      }
+      EXPECT_LE(sum, 1.0f + 1e-5f);
+      if (step.position == 4) {
+        EXPECT_EQ(step.tokens[s], 'x');
+        EXPECT_EQ(step.probs[s], 1.0f);
+      } else {
+        EXPECT_EQ(step.tokens[s], step.top[s][0].token);
+      }
+    }
+  }
+  // Returning false stops after that position.
+  int calls = 0;
+  const SampleResult stopped =
+      sample(model, request, [&](const SampleStep&) { return ++calls < 3; });
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(stopped.tokens[0].size(), 5u);  // 2 prompt tokens + 3 positions
 }
 
 TEST(Sampler, PickTokenRespectsTopKAndTopP) {
