@@ -4,8 +4,6 @@
 // thread as queued calls that emit the controller's signals. Not the window, not the curves.
 #include "app/controller.h"
 
-#include <torch/version.h>
-
 #include <QDateTime>
 #include <QDir>
 #include <QStandardPaths>
@@ -268,13 +266,6 @@ QString Controller::default_device() {
   } catch (const std::exception& e) {
     return QStringLiteral("unknown device (%1)").arg(QString::fromUtf8(e.what()));
   }
-}
-
-QString Controller::engine_version() {
-  return QStringLiteral("libtorch %1.%2.%3")
-      .arg(TORCH_VERSION_MAJOR)
-      .arg(TORCH_VERSION_MINOR)
-      .arg(TORCH_VERSION_PATCH);
 }
 
 }  // namespace hg

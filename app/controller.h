@@ -45,8 +45,6 @@ class Controller : public QObject {
   static QString default_run_dir();
   // The device a run with device "auto" would use, e.g. "cpu (2 threads)".
   static QString default_device();
-  // "libtorch 1.13.0".
-  static QString engine_version();
 
  Q_SIGNALS:
   void state_changed(hg::RunState state);

@@ -12,9 +12,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/build_info.h"
 #include "model/bench.h"
 #include "model/checkpoint.h"
-#include "model/compat.h"
 #include "model/cost.h"
 #include "model/device.h"
 #include "model/image_io.h"
@@ -148,7 +148,8 @@ int main(int argc, char** argv) {
   CLI::App app{"hourglass: train, sample and dissect Hourglass models (hierarchical transformers)"};
   app.require_subcommand(0, 1);
   bool version = false;
-  app.add_flag("--version", version, "Print the version, libtorch version and build options");
+  app.add_flag("--version", version,
+               "Print the version, libtorch, device, build options and assets folder");
 
   // train
   auto* train = app.add_subcommand("train", "Train a new run into RUN_DIR");
@@ -272,10 +273,8 @@ int main(int argc, char** argv) {
 
   try {
     if (version) {
-      std::cout << "hourglass " << HOURGLASS_VERSION << "\nlibtorch " << TORCH_VERSION
-                << (torch::hasCUDA() ? " (CUDA)" : " (CPU)") << "\ndevice "
-                << hg::describe_device(hg::resolve_device("auto")) << "\nattention "
-                << (hg::kHasSdpa ? "scaled_dot_product_attention" : "explicit") << "\n";
+      hg::set_cpu_threads(0);  // as `train` would, so the device line shows the threads it uses
+      std::cout << hg::to_text(hg::build_info());
       return 0;
     }
     if (app.get_subcommands().empty()) {

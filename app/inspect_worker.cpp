@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <new>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 
@@ -72,8 +73,10 @@ class InspectWorkerImpl : public QObject {
       snapshot->id = id;
       snapshot->model = load(request.source);
       const std::vector<uint8_t> tokens = input_tokens(request, *snapshot);
+      const InspectOrigin origin_of_input = snapshot->result.origin;
       snapshot->result = hg::inspect(*model_, tokens);
       InspectOrigin& origin = snapshot->result.origin;
+      origin = origin_of_input;
       origin.weights = snapshot->model.weights;
       origin.step = snapshot->model.step;
       snapshot->seconds =
@@ -154,11 +157,11 @@ class InspectWorkerImpl : public QObject {
     if (data.is_image()) {
       if (channels == 0) throw std::invalid_argument(text_model_message(snapshot.model.config));
       if (data.channels != channels || data.height != kImageSide || data.width != kImageSide)
-        throw std::invalid_argument(
-            "inspect: " + request.path + " holds " + std::to_string(data.width) + "x" +
-            std::to_string(data.height) + "x" + std::to_string(data.channels) +
-            " images; this model reads 32x32x" + std::to_string(channels) +
-            ". HINT: pick its own training data, or an image file");
+        throw std::invalid_argument("inspect: " + request.path + " holds " +
+                                    std::to_string(data.width) + "x" + std::to_string(data.height) +
+                                    "x" + std::to_string(data.channels) +
+                                    " images; this model reads 32x32x" + std::to_string(channels) +
+                                    ". HINT: pick its own training data, or an image file");
       const int64_t count = static_cast<int64_t>(data.count(Split::kVal));
       if (count == 0) throw std::invalid_argument("inspect: " + request.path + " has no val image");
       const int64_t index = ((request.index % count) + count) % count;
@@ -179,8 +182,8 @@ class InspectWorkerImpl : public QObject {
     const int64_t count = std::max<int64_t>(1, size / length);
     const int64_t index = ((request.index % count) + count) % count;
     snapshot.dataset_count = count;
-    snapshot.input_label = "val piece " + std::to_string(index) + " of " + std::to_string(count) +
-                           ", " + data.path;
+    snapshot.input_label =
+        "val piece " + std::to_string(index) + " of " + std::to_string(count) + ", " + data.path;
     snapshot.result.origin.input_kind = "text";
     snapshot.result.origin.input_path = data.path;
     const auto first = val.begin() + index * length;

@@ -2,8 +2,14 @@
 // direct; the controller's own signals already arrive from its worker as queued calls.
 #include "app/studio.h"
 
+#include "app/build_info.h"
 #include "app/controller.h"
+#include "app/inspect_worker.h"
+#include "app/sampler_controller.h"
+#include "ui/inspector_panel.h"
 #include "ui/main_window.h"
+#include "ui/sampler_panel.h"
+#include "ui/training_panel.h"
 
 namespace hg {
 
@@ -27,9 +33,61 @@ void connect_studio(MainWindow& window, Controller& controller) {
   QObject::connect(&controller, &Controller::run_finished, &window, &MainWindow::on_run_finished);
   QObject::connect(&controller, &Controller::error, &window, &MainWindow::show_error);
 
-  window.set_device(Controller::default_device());
-  window.set_engine_version(Controller::engine_version());
+  window.set_device(Controller::default_device());  // sets the thread count a run will use, so
+  const BuildInfo build = build_info();             // About's device line agrees with the label
+  window.set_about_info(
+      {QString::fromStdString(build.libtorch), QString::fromStdString(build.device),
+       QString::fromStdString(build.attention), QString::fromStdString(build.build),
+       QString::fromStdString(build.assets)});
   window.set_run_state(controller.state());
+}
+
+void connect_inspector(MainWindow& window, Controller& controller, InspectWorker& inspector) {
+  InspectorPanel* panel = window.inspector_panel();
+  QObject::connect(panel, &InspectorPanel::open_requested, &inspector, &InspectWorker::open);
+  QObject::connect(panel, &InspectorPanel::inspect_requested, &inspector,
+                   [&inspector](const InspectRequest& request) { inspector.inspect(request); });
+  QObject::connect(panel, &InspectorPanel::cancel_requested, &inspector, &InspectWorker::cancel);
+  QObject::connect(&inspector, &InspectWorker::model_opened, panel, &InspectorPanel::show_model);
+  QObject::connect(&inspector, &InspectWorker::inspected, panel, &InspectorPanel::show_snapshot);
+  QObject::connect(&inspector, &InspectWorker::failed, panel, &InspectorPanel::show_error);
+  QObject::connect(&inspector, &InspectWorker::busy_changed, panel, &InspectorPanel::set_busy);
+
+  // The inspector reads the checkpoints the trainer writes, never the module it trains.
+  QObject::connect(&controller, &Controller::run_started, panel,
+                   [panel](const QString& run_dir) { panel->set_training_run(run_dir); });
+  QObject::connect(
+      &controller, &Controller::checkpoint_saved, panel,
+      [panel](qint64, const QString& run_dir) { panel->on_training_checkpoint(run_dir); });
+  QObject::connect(&controller, &Controller::run_finished, panel,
+                   [panel](const QString& run_dir) { panel->on_training_checkpoint(run_dir); });
+  QObject::connect(window.training_panel(), &TrainingPanel::sample_changed, panel,
+                   &InspectorPanel::set_latest_sample);
+}
+
+void connect_sampler(MainWindow& window, Controller& controller, SamplerController& sampler) {
+  SamplerPanel* panel = window.sampler_panel();
+  QObject::connect(panel, &SamplerPanel::load_requested, &sampler, &SamplerController::load);
+  QObject::connect(
+      panel, &SamplerPanel::start_requested, &sampler,
+      [&sampler, panel](const SampleJob& job) { panel->on_job_queued(sampler.start(job)); });
+  QObject::connect(panel, &SamplerPanel::stop_requested, &sampler, &SamplerController::cancel);
+  QObject::connect(&sampler, &SamplerController::model_loaded, panel,
+                   &SamplerPanel::on_model_loaded);
+  QObject::connect(&sampler, &SamplerController::job_started, panel, &SamplerPanel::on_job_started);
+  QObject::connect(&sampler, &SamplerController::step, panel, &SamplerPanel::on_step);
+  QObject::connect(&sampler, &SamplerController::job_finished, panel,
+                   &SamplerPanel::on_job_finished);
+  QObject::connect(&sampler, &SamplerController::error, panel, &SamplerPanel::show_error);
+
+  // The sampler reads the checkpoints the trainer writes, never the module it trains.
+  QObject::connect(&controller, &Controller::run_started, panel,
+                   [panel](const QString& run_dir) { panel->set_run_dir(run_dir); });
+  QObject::connect(&controller, &Controller::checkpoint_saved, panel,
+                   &SamplerPanel::refresh_checkpoints);
+  QObject::connect(&controller, &Controller::run_finished, panel,
+                   &SamplerPanel::refresh_checkpoints);
+  panel->load_current();
 }
 
 }  // namespace hg

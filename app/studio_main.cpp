@@ -4,12 +4,15 @@
 // Not the CLI (hourglass_cli.cpp); the wiring lives in studio.cpp.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QIcon>
 #include <QTimer>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 
 #include "app/controller.h"
+#include "app/inspect_worker.h"
+#include "app/sampler_controller.h"
 #include "app/studio.h"
 #include "ui/main_window.h"
 #include "ui/run_panel.h"
@@ -28,6 +31,10 @@ int main(int argc, char** argv) {
   QApplication::setApplicationName(QStringLiteral("hourglass-studio"));
   QApplication::setApplicationDisplayName(QStringLiteral("Hourglass Studio"));
   QApplication::setApplicationVersion(QStringLiteral(HOURGLASS_VERSION));
+  // The desktop entry and hicolor icon the package installs (packaging/): task bars match the
+  // window to them. A build that is not installed finds no such icon and shows none.
+  QApplication::setDesktopFileName(QStringLiteral("hourglass-studio"));
+  QApplication::setWindowIcon(QIcon::fromTheme(QStringLiteral("hourglass-studio")));
   hg::apply_studio_style(app);
 
   QCommandLineParser parser;
@@ -58,8 +65,12 @@ int main(int argc, char** argv) {
   parser.process(app);
 
   hg::Controller controller;  // declared first: destroyed last, after the window
+  hg::InspectWorker inspector;
+  hg::SamplerController sampler;
   hg::MainWindow window;
   hg::connect_studio(window, controller);
+  hg::connect_inspector(window, controller, inspector);
+  hg::connect_sampler(window, controller, sampler);
   if (parser.isSet(preset_option)) window.run_panel()->load_preset(parser.value(preset_option));
   if (parser.isSet(data_option)) window.run_panel()->set_data_path(parser.value(data_option));
   window.show();

@@ -3,6 +3,7 @@
 #include "model/sampler.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -51,6 +52,27 @@ std::pair<int, float> pick_token(const float* logits, const SampleOptions& o, do
   }
   return {order[0], 1.0f};
 }
+
+namespace {
+
+// The model's kTopAlternatives most likely tokens, from raw logits (softmax at temperature 1).
+std::array<TokenProb, kTopAlternatives> top_tokens(const float* logits) {
+  const float top = *std::max_element(logits, logits + kVocabSize);
+  double sum = 0.0;
+  for (int i = 0; i < kVocabSize; ++i) sum += std::exp(static_cast<double>(logits[i] - top));
+  std::array<int, kVocabSize> order;
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(
+      order.begin(), order.begin() + kTopAlternatives, order.end(),
+      [&](int a, int b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+  std::array<TokenProb, kTopAlternatives> result;
+  for (int i = 0; i < kTopAlternatives; ++i)
+    result[i] = {order[i],
+                 static_cast<float>(std::exp(static_cast<double>(logits[order[i]] - top)) / sum)};
+  return result;
+}
+
+}  // namespace
 
 SampleResult sample(Hourglass& model, const SampleRequest& request,
                     const SampleCallback& on_token) {
@@ -107,7 +129,14 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
       }
     }
     ++result.decoded;
-    if (on_token && !on_token(pos, chosen, chosen_p)) break;
+    if (on_token) {
+      SampleStep step;
+      step.position = pos;
+      step.tokens = chosen;
+      step.probs = chosen_p;
+      for (int s = 0; s < n; ++s) step.top.push_back(top_tokens(logits[s].data_ptr<float>()));
+      if (!on_token(step)) break;
+    }
     if (std::all_of(stopped.begin(), stopped.end(), [](bool b) { return b; })) break;
     if (pos + 1 == o.length) break;
     auto column = torch::tensor(std::vector<int64_t>(chosen.begin(), chosen.end())).view({n, 1});

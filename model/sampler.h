@@ -12,19 +12,10 @@
 #include <vector>
 
 #include "model/hourglass.h"
+#include "model/sample_types.h"
 
 namespace hg {
 
-struct SampleOptions {
-  int n = 1;                 // independent samples, decoded together as one batch
-  int64_t length = 256;      // tokens in all, prompt included
-  double temperature = 1.0;  // 0 picks the most likely token
-  int top_k = 0;             // keep the k most likely tokens; 0 keeps all
-  double top_p = 1.0;        // nucleus: the smallest set with this much probability
-  uint64_t seed = 0;         // sample i draws from its own generator seeded with (seed, i)
-  int stop_byte = -1;        // text: a sample ends after this byte (e.g. '\n'); -1 never
-  bool full_recompute = false;
-};
 void validate(const SampleOptions& options);  // throws std::invalid_argument naming the option
 
 // known[i] is the forced token at position i, or -1 to sample it. Its length may be shorter than
@@ -40,9 +31,9 @@ struct SampleResult {
   int64_t decoded = 0;                       // positions produced after the prompt
 };
 
-// Called after every position with the token just chosen for each sample; return false to stop.
-using SampleCallback = std::function<bool(int64_t position, const std::vector<int>& tokens,
-                                          const std::vector<float>& probs)>;
+// Called after every position with the tokens just chosen and the model's top alternatives
+// (sample_types.h); return false to stop.
+using SampleCallback = std::function<bool(const SampleStep& step)>;
 
 SampleResult sample(Hourglass& model, const SampleRequest& request,
                     const SampleCallback& on_token = nullptr);

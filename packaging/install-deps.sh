@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Hourglass Studio needs to build, test and run, and the packages
-# that hold its default data. Installs only what is missing; needs root (or sudo) only then.
+# that hold its default data, and any packages named as arguments (check-package.sh adds the tools
+# it needs). Installs only what is missing; needs root (or sudo) only then.
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,7 @@ packages=(
   zlib1g-dev nlohmann-json3-dev libcli11-dev
   xvfb xauth libgl1-mesa-dri imagemagick xdotool
   fortunes dataset-fashion-mnist tango-icon-theme
+  "$@"
 )
 
 missing=()

@@ -20,7 +20,10 @@ expect_error() {
 for i in $(seq 1 400); do echo "the hourglass shortens the sequence and lengthens it again $i"; done > "$work/text.txt"
 small=(--hierarchy "1@1 1@3 1@1" --d-model 32 --heads 2 --seq-len 48 --batch 4 --device cpu)
 
-"$hg" --version | grep -q "libtorch" || fail "--version names no libtorch"
+version=$("$hg" --version)
+for line in hourglass libtorch device attention build assets; do
+  grep -q "^$line " <<<"$version" || fail "--version has no '$line' line: $version"
+done
 
 "$hg" train --data "$work/text.txt" "${small[@]}" --steps 6 --save-every 3 --eval-every 3 \
   --out "$work/run" 2>"$work/train.log" || fail "train: $(cat "$work/train.log")"

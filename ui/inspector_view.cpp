@@ -7,6 +7,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "model/image_io.h"
+
 namespace hg {
 namespace {
 
@@ -14,8 +16,8 @@ namespace {
 constexpr int kMaxHeatmapCells = 128;
 
 ImU32 mix(ImVec4 a, ImVec4 b, float t, float alpha) {
-  return ImGui::ColorConvertFloat4ToU32(ImVec4(a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t,
-                                               a.z + (b.z - a.z) * t, alpha));
+  return ImGui::ColorConvertFloat4ToU32(
+      ImVec4(a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t, a.z + (b.z - a.z) * t, alpha));
 }
 
 ImVec4 rgb(int r, int g, int b) { return ImVec4(r / 255.0f, g / 255.0f, b / 255.0f, 1.0f); }
@@ -44,7 +46,8 @@ void update_figures(const InspectResult& result, InspectorSelection& selection,
     figures.map = map;
     figures.head = selection.head;
     figures.attention = map ? attention_matrix(*map, selection.head) : Matrix{};
-    figures.binned = map ? bin_attention(figures.attention, *map, kMaxHeatmapCells) : BinnedMatrix{};
+    figures.binned =
+        map ? bin_attention(figures.attention, *map, kMaxHeatmapCells) : BinnedMatrix{};
   }
   const int64_t query = selection.query >= 0 && selection.query < result.positions
                             ? selection.query
@@ -52,9 +55,9 @@ void update_figures(const InspectResult& result, InspectorSelection& selection,
   if (new_matrix || figures.query != query) {
     figures.query = query;
     figures.query_row = map ? query_row_of(result, *map, query) : 0;
-    figures.over_input = map ? attention_over_positions(result, *map, figures.attention,
-                                                        figures.query_row)
-                             : PositionHeat{};
+    figures.over_input =
+        map ? attention_over_positions(result, *map, figures.attention, figures.query_row)
+            : PositionHeat{};
   }
   const int width = result.activations.empty() ? 0 : static_cast<int>(result.activations[0].width);
   selection.channel = std::clamp(selection.channel, -1, width - 1);
@@ -80,6 +83,15 @@ ImU32 signed_color(float t) {
   t = std::clamp(std::isfinite(t) ? t : 0.0f, -1.0f, 1.0f);
   const ImVec4 zero = rgb(90, 90, 96);
   return t < 0 ? mix(zero, rgb(60, 130, 240), -t, 1.0f) : mix(zero, rgb(240, 80, 60), t, 1.0f);
+}
+
+std::string position_glyph(const InspectResult& result, int64_t position) {
+  if (position <= 0) return "\xC2\xBB";  // »
+  if (position > static_cast<int64_t>(result.tokens.size())) return "?";
+  const unsigned char byte = result.tokens[static_cast<size_t>(position - 1)];
+  if (byte == '\n') return "\xC2\xB6";  // ¶
+  if (byte >= 32 && byte < 127) return std::string(1, static_cast<char>(byte));
+  return "\xC2\xB7";  // ·
 }
 
 void track_query(InspectorSelection& selection, int64_t position, bool hovered) {
@@ -131,9 +143,9 @@ void InspectorView::draw_controls(const InspectSnapshot& snapshot) {
                         static_cast<long long>(map->queries), static_cast<long long>(map->keys),
                         map->query_level, result.levels[map->query_level].factor, map->key_level,
                         result.levels[map->key_level].factor);
-    const std::string head_label =
-        selection.head < 0 ? "mean of " + std::to_string(map->heads) + " heads"
-                           : "head " + std::to_string(selection.head);
+    const std::string head_label = selection.head < 0
+                                       ? "mean of " + std::to_string(map->heads) + " heads"
+                                       : "head " + std::to_string(selection.head);
     ImGui::SetNextItemWidth(-FLT_MIN);
     if (ImGui::BeginCombo("##head", head_label.c_str())) {
       if (ImGui::Selectable("mean over heads", selection.head < 0)) selection.head = -1;
@@ -163,11 +175,10 @@ void InspectorView::draw_controls(const InspectSnapshot& snapshot) {
   const int channels = std::max(1, result.origin.image_channels);
   if (image && figures_.query >= 1) {
     const int64_t pixel = pixel_of(figures_.query, channels);
-    ImGui::Text("query: position %lld, pixel (%lld, %lld)%s",
-                static_cast<long long>(figures_.query), static_cast<long long>(pixel % kImageSide),
-                static_cast<long long>(pixel / kImageSide),
-                channels == 3 ? (" " + std::string(1, "RGB"[(figures_.query - 1) % 3])).c_str()
-                              : "");
+    ImGui::Text(
+        "query: position %lld, pixel (%lld, %lld)%s", static_cast<long long>(figures_.query),
+        static_cast<long long>(pixel % kImageSide), static_cast<long long>(pixel / kImageSide),
+        channels == 3 ? (" " + std::string(1, "RGB"[(figures_.query - 1) % 3])).c_str() : "");
   } else {
     ImGui::Text("query: position %lld  %s", static_cast<long long>(figures_.query),
                 position_label(result, figures_.query).c_str());
@@ -183,10 +194,9 @@ void InspectorView::draw_controls(const InspectSnapshot& snapshot) {
   ImGui::Spacing();
   ImGui::Separator();
   const std::string weights = std::filesystem::path(snapshot.model.weights).filename().string();
-  ImGui::TextWrapped("%s%s", weights.c_str(),
-                     snapshot.model.step >= 0
-                         ? (", step " + std::to_string(snapshot.model.step)).c_str()
-                         : "");
+  ImGui::TextWrapped(
+      "%s%s", weights.c_str(),
+      snapshot.model.step >= 0 ? (", step " + std::to_string(snapshot.model.step)).c_str() : "");
   ImGui::TextWrapped("%s: %lld tokens%s, %.2f s", snapshot.input_label.c_str(),
                      static_cast<long long>(result.tokens.size()),
                      result.input_length > static_cast<int64_t>(result.tokens.size())

@@ -31,8 +31,8 @@ struct InspectorFigures {
   const InspectResult* result = nullptr;  // the result they were computed from
   const AttentionMap* map = nullptr;      // the selected map; null when the model has none
   int head = -1;
-  Matrix attention;     // `map`'s queries x keys, of `head` or the mean over heads
-  BinnedMatrix binned;  // `attention` as the heatmap draws it
+  Matrix attention;       // `map`'s queries x keys, of `head` or the mean over heads
+  BinnedMatrix binned;    // `attention` as the heatmap draws it
   int64_t query = 0;      // model position
   int64_t query_row = 0;  // its row among `map`'s queries
   PositionHeat over_input;
@@ -73,12 +73,22 @@ struct InputView {
   float pixel_size = 0.0f;  // image tiles: screen pixels per image pixel (0: fit the width)
   void draw(const InspectResult& result, const InspectorFigures& figures,
             InspectorSelection& selection, float max_height);
+  // Where position p was drawn in the last frame (canvas pixels; on the image tile for images):
+  // tests point the mouse there as a user would.
+  ImVec2 position_center(int64_t position) const;
 
  private:
   void draw_text(const InspectResult& result, const InspectorFigures& figures,
                  InspectorSelection& selection, float max_height);
   void draw_image(const InspectResult& result, const InspectorFigures& figures,
-                  InspectorSelection& selection);
+                  InspectorSelection& selection, float max_height);
+
+  // The last frame's layout, for position_center().
+  bool drew_image_ = false;
+  ImVec2 origin_{};
+  float cell_w_ = 0.0f, cell_h_ = 0.0f;  // text: cell width and line block; image: pixel size
+  int64_t per_line_ = 1;
+  int channels_ = 1;
 };
 
 struct InspectorView {
@@ -97,6 +107,10 @@ struct InspectorView {
 
   InspectorFigures figures_;
 };
+
+// One glyph for a text position, for cells one character wide: BOS as a guillemet, a newline as a
+// pilcrow, other bytes that are no printable ASCII as a middle dot (the font is Latin-1).
+std::string position_glyph(const InspectResult& result, int64_t position);
 
 // Handles hover and click on one query position over an item: hovering moves an unlocked query,
 // a click locks it there (or unlocks it when it is already locked there).

@@ -23,7 +23,9 @@
 #include <QStyleFactory>
 #include <QTimer>
 
+#include "ui/inspector_panel.h"
 #include "ui/run_panel.h"
+#include "ui/sampler_panel.h"
 #include "ui/training_panel.h"
 
 namespace hg {
@@ -99,6 +101,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   addDockWidget(Qt::LeftDockWidgetArea, run_dock_);
   addDockWidget(Qt::RightDockWidgetArea, training_dock_);
   resizeDocks({run_dock_, training_dock_}, {430, 850}, Qt::Horizontal);
+  create_inspector_dock();
+  create_sampler_dock();
 
   create_actions();
   create_menus();
@@ -114,6 +118,26 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   rebuild_recent_menu();
   update_actions();
   update_memory();
+}
+
+void MainWindow::create_inspector_dock() {
+  inspector_panel_ = new InspectorPanel;
+  inspector_dock_ = new QDockWidget(tr("Inspector"), this);
+  inspector_dock_->setObjectName(QStringLiteral("inspector_dock"));
+  inspector_dock_->setWidget(inspector_panel_);
+  addDockWidget(Qt::RightDockWidgetArea, inspector_dock_);
+  tabifyDockWidget(training_dock_, inspector_dock_);
+  training_dock_->raise();
+}
+
+void MainWindow::create_sampler_dock() {
+  sampler_panel_ = new SamplerPanel;
+  sampler_dock_ = new QDockWidget(tr("Sampler"), this);
+  sampler_dock_->setObjectName(QStringLiteral("sampler_dock"));
+  sampler_dock_->setWidget(sampler_panel_);
+  addDockWidget(Qt::RightDockWidgetArea, sampler_dock_);
+  tabifyDockWidget(training_dock_, sampler_dock_);
+  training_dock_->raise();
 }
 
 void MainWindow::create_actions() {
@@ -176,6 +200,8 @@ void MainWindow::create_menus() {
   QMenu* view = menuBar()->addMenu(tr("&View"));
   view->addAction(run_dock_->toggleViewAction());
   view->addAction(training_dock_->toggleViewAction());
+  view->addAction(inspector_dock_->toggleViewAction());
+  view->addAction(sampler_dock_->toggleViewAction());
   view->addSeparator();
   view->addAction(tr("Reset &layout"), this, [this] {
     for (QDockWidget* dock : {run_dock_, training_dock_}) {
@@ -185,6 +211,10 @@ void MainWindow::create_menus() {
     addDockWidget(Qt::LeftDockWidgetArea, run_dock_);
     addDockWidget(Qt::RightDockWidgetArea, training_dock_);
     resizeDocks({run_dock_, training_dock_}, {430, width() - 430}, Qt::Horizontal);
+    inspector_dock_->setFloating(false);
+    tabifyDockWidget(training_dock_, inspector_dock_);
+    sampler_dock_->setFloating(false);
+    tabifyDockWidget(training_dock_, sampler_dock_);
   });
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
@@ -281,6 +311,7 @@ void MainWindow::open_run(const QString& run_dir, const QString& info) {
     return;
   }
   training_panel_->follow_run(dir, info);
+  sampler_panel_->set_run_dir(dir);  // its checkpoints become model sources
   add_recent_run(dir);
 }
 
@@ -334,13 +365,25 @@ void MainWindow::new_run() {
 }
 
 void MainWindow::about() {
+  QString rows;
+  const auto add_row = [&rows](const QString& name, const QString& value) {
+    rows += QStringLiteral("<tr><td>%1&nbsp;&nbsp;</td><td>%2</td></tr>")
+                .arg(name, value.isEmpty() ? tr("unknown") : value.toHtmlEscaped());
+  };
+  add_row(tr("libtorch"), about_info_.libtorch);
+  add_row(tr("Device"), about_info_.device);
+  add_row(tr("Attention"), about_info_.attention);
+  add_row(tr("Build"), about_info_.build_options);
+  add_row(tr("Qt"), tr("%1 (built with %2)")
+                        .arg(QString::fromLatin1(qVersion()), QStringLiteral(QT_VERSION_STR)));
+  add_row(tr("Dear ImGui"), QStringLiteral(IMGUI_VERSION));
+  add_row(tr("Assets"), about_info_.assets);
   QMessageBox::about(
       this, tr("About Hourglass Studio"),
       tr("<h3>Hourglass Studio %1</h3>"
          "<p>Train, watch, sample and inspect hierarchical transformers (Hourglass; Nawrot et al., "
-         "2021).</p><p>Qt %2 (built with %3)<br>%4<br>Dear ImGui %5</p>")
-          .arg(QApplication::applicationVersion(), QString::fromLatin1(qVersion()),
-               QStringLiteral(QT_VERSION_STR), engine_version_, QStringLiteral(IMGUI_VERSION)));
+         "2021).</p><table>%2</table>")
+          .arg(QApplication::applicationVersion(), rows));
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

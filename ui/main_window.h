@@ -17,11 +17,23 @@ class QMenu;
 
 namespace hg {
 
+class InspectorPanel;
 class RunPanel;
+class SamplerPanel;
 class TrainingPanel;
 
 // Fusion with a dark palette: the curves canvas is dark, the widgets around it match.
 void apply_studio_style(QApplication& app);
+
+// What Help -> About shows besides the version and Qt's and ImGui's: plain strings that app/ reads
+// from libtorch (app/build_info.h), since this window never sees torch (issue 10).
+struct AboutInfo {
+  QString libtorch;       // "1.13.0 (CPU)"
+  QString device;         // "cpu (1 threads)"
+  QString attention;      // "explicit" or "scaled_dot_product_attention"
+  QString build_options;  // "Release, GUI on, g++ 12.2.0"
+  QString assets;         // where presets and demo models are read from
+};
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -33,6 +45,8 @@ class MainWindow : public QMainWindow {
 
   RunPanel* run_panel() const { return run_panel_; }
   TrainingPanel* training_panel() const { return training_panel_; }
+  InspectorPanel* inspector_panel() const { return inspector_panel_; }
+  SamplerPanel* sampler_panel() const { return sampler_panel_; }
   QAction* start_action() const { return start_; }
   QAction* pause_action() const { return pause_; }
   QAction* resume_action() const { return resume_; }
@@ -42,7 +56,7 @@ class MainWindow : public QMainWindow {
   QStringList recent_runs() const;
 
   void set_device(const QString& device);
-  void set_engine_version(const QString& version) { engine_version_ = version; }
+  void set_about_info(const AboutInfo& info) { about_info_ = info; }
 
   // From the controller.
   void set_run_state(hg::RunState state);
@@ -70,6 +84,8 @@ class MainWindow : public QMainWindow {
 
  private:
   void create_actions();
+  void create_inspector_dock();  // issue 7: tabbed with the Training dock
+  void create_sampler_dock();    // issue 6: tabbed with the Training dock
   void create_menus();
   void create_status_bar();
   void update_actions();
@@ -85,6 +101,10 @@ class MainWindow : public QMainWindow {
   TrainingPanel* training_panel_ = nullptr;
   QDockWidget* run_dock_ = nullptr;
   QDockWidget* training_dock_ = nullptr;
+  InspectorPanel* inspector_panel_ = nullptr;
+  QDockWidget* inspector_dock_ = nullptr;
+  SamplerPanel* sampler_panel_ = nullptr;
+  QDockWidget* sampler_dock_ = nullptr;
   QMenu* recent_menu_ = nullptr;
 
   QAction* new_run_ = nullptr;
@@ -105,7 +125,7 @@ class MainWindow : public QMainWindow {
   RunState state_ = RunState::kIdle;
   qint64 total_steps_ = 0;
   qint64 gpu_peak_bytes_ = 0;
-  QString engine_version_;
+  AboutInfo about_info_;
 };
 
 }  // namespace hg

@@ -1,0 +1,205 @@
+// The sampling worker and its controller (issue 6). The worker is a QObject moved to the
+// controller's thread; it loads a model from a checkpoint file into its own module and runs
+// hg::sample with a per-token callback that posts each position to the GUI thread and checks the
+// cancel mark. Not the panel, and not the training controller (controller.cpp).
+#include "app/sampler_controller.h"
+
+#include <QElapsedTimer>
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "model/checkpoint.h"
+#include "model/cost.h"
+#include "model/data.h"
+#include "model/device.h"
+#include "model/image_io.h"
+#include "model/run_config.h"
+#include "model/sampler.h"
+
+namespace hg {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The run folder a weights file belongs to (RUN/checkpoints/step_N.safetensors), or "".
+std::string run_dir_of(const ModelSource& source) {
+  if (!source.run_dir.empty()) return source.run_dir;
+  const fs::path folder = fs::path(source.weights).parent_path();
+  std::error_code error;
+  if (folder.filename() == "checkpoints" &&
+      fs::is_regular_file(folder.parent_path() / "config.json", error))
+    return folder.parent_path().string();
+  return "";
+}
+
+// 0 for text, else the channels of a 32x32 image. A run folder says what it was trained on; a
+// bare weights file says only its length, read as the CLI reads it: 1024 gray, 3072 RGB.
+int channels_of(const ModelSource& source) {
+  const std::string run_dir = run_dir_of(source);
+  if (!run_dir.empty()) {
+    try {
+      const TrainConfig train =
+          run_config_from_json(read_json_file((fs::path(run_dir) / "config.json").string())).train;
+      const DataFormat format =
+          train.format.empty() ? guess_format(train.data) : parse_format(train.format);
+      if (format == DataFormat::kText) return 0;
+    } catch (const std::exception&) {
+      // An unreadable config.json: fall back to the length, as for a bare file.
+    }
+  }
+  if (source.config.seq_len == kImageSide * kImageSide) return 1;
+  if (source.config.seq_len == kImageSide * kImageSide * 3) return 3;
+  return 0;
+}
+
+std::string describe(const ModelSource& source) {
+  const ModelConfig& c = source.config;
+  const double params = static_cast<double>(model_cost(c).params);
+  char count[32];
+  std::snprintf(count, sizeof count, params >= 1e6 ? "%.1fM" : "%.0fk",
+                params >= 1e6 ? params / 1e6 : params / 1e3);
+  std::string text = fs::path(source.weights).filename().string() + ": " + c.hierarchy + " (" +
+                     to_string(c.shorten) + "/" + to_string(c.upsample) + "), D " +
+                     std::to_string(c.d_model) + ", " + count + " parameters, " +
+                     std::to_string(c.seq_len) + " tokens";
+  if (source.step > 0) text += ", step " + std::to_string(source.step);
+  return text;
+}
+
+}  // namespace
+
+// Lives in SamplerController::thread_. Its member functions run there (posted by the
+// controller); cancel_before is the only member the GUI thread touches.
+class SamplingWorker : public QObject {
+ public:
+  explicit SamplingWorker(SamplerController* controller) : controller_(controller) {}
+
+  // Jobs with an id below this stop at their next token (or do not start).
+  std::atomic<int> cancel_before{0};
+
+  void load(const QString& source) {
+    guarded([&] {
+      const SamplerModelInfo info = ensure_loaded(source.toStdString());
+      report([c = controller_, info] { Q_EMIT c->model_loaded(info); });
+    });
+  }
+
+  void run(int id, const SampleJob& job) {
+    QElapsedTimer clock;
+    clock.start();
+    int64_t positions = 0;
+    bool completed = false;
+    if (id >= cancel_before) {
+      guarded([&] {
+        const SamplerModelInfo info = ensure_loaded(job.source.toStdString());
+        report([c = controller_, id, info] { Q_EMIT c->job_started(id, info); });
+        SampleRequest request;
+        request.known = job.known;
+        request.options = job.options;
+        bool cancelled = false;
+        const SampleResult result = sample(model_, request, [&](const SampleStep& step) {
+          report([c = controller_, id, step] { Q_EMIT c->step(id, step); });
+          cancelled = id < cancel_before;
+          return !cancelled;
+        });
+        positions = result.decoded;
+        completed = !cancelled;
+      });
+    }
+    report([c = controller_, id, completed, seconds = clock.elapsed() / 1000.0, positions] {
+      if (c->running_job_ == id) c->running_job_ = -1;
+      Q_EMIT c->job_finished(id, completed, seconds, positions);
+    });
+  }
+
+ private:
+  // The model for `source`, loaded unless it is the weights file already held. A run folder
+  // resolves to its newest complete checkpoint each time: what the trainer saved last.
+  SamplerModelInfo ensure_loaded(const std::string& source_path) {
+    const ModelSource source = resolve_model_source(source_path);
+    if (source.weights != loaded_.weights.toStdString() || model_.is_empty()) {
+      // OpenMP's thread count is per calling thread: this one leaves a core to the GUI as the
+      // trainer does (on 2 cores, two threads fighting the GUI are slower than one that is not).
+      set_cpu_threads(std::max(1, QThread::idealThreadCount() - 1));
+      Hourglass model(source.config);
+      load_weights(model, source.weights);  // throws naming the file, leaving model_ as it was
+      model->to(resolve_device("auto"));
+      model->eval();
+      model_ = model;
+      loaded_.weights = QString::fromStdString(source.weights);
+      loaded_.description = QString::fromStdString(describe(source));
+      loaded_.seq_len = source.config.seq_len;
+      loaded_.channels = channels_of(source);
+      loaded_.step = source.step > 0 ? source.step : -1;
+    }
+    loaded_.source = QString::fromStdString(source_path);
+    return loaded_;
+  }
+
+  // Runs `body`; an exception becomes the controller's error signal, and the model held stays.
+  template <typename Body>
+  void guarded(Body&& body) {
+    std::string message;
+    try {
+      body();
+      return;
+    } catch (const c10::Error& e) {
+      message = e.what_without_backtrace();
+    } catch (const std::exception& e) {
+      message = e.what();
+    }
+    report([c = controller_, m = QString::fromStdString(message)] { Q_EMIT c->error(m); });
+  }
+
+  // Runs `function` on the GUI thread. Dropped if the controller is gone by then.
+  template <typename F>
+  void report(F&& function) {
+    QMetaObject::invokeMethod(controller_, std::forward<F>(function), Qt::QueuedConnection);
+  }
+
+  SamplerController* controller_;  // lives in the GUI thread; only reached through report()
+  Hourglass model_{nullptr};       // this worker's own copy, never the trainer's module
+  SamplerModelInfo loaded_;
+};
+
+SamplerController::SamplerController(QObject* parent)
+    : QObject(parent), worker_(new SamplingWorker(this)) {
+  qRegisterMetaType<hg::SampleStep>();
+  qRegisterMetaType<hg::SamplerModelInfo>();
+  qRegisterMetaType<hg::SampleJob>();
+  thread_.setObjectName(QStringLiteral("sampler"));
+  worker_->moveToThread(&thread_);
+  thread_.start();
+}
+
+SamplerController::~SamplerController() {
+  worker_->cancel_before = next_job_;
+  thread_.quit();
+  thread_.wait();
+  delete worker_;  // the thread has finished: the model can go from here
+}
+
+template <typename F>
+void SamplerController::post_to_worker(F&& function) {
+  QMetaObject::invokeMethod(worker_, std::forward<F>(function), Qt::QueuedConnection);
+}
+
+void SamplerController::load(const QString& source) {
+  post_to_worker([w = worker_, source] { w->load(source); });
+}
+
+int SamplerController::start(const SampleJob& job) {
+  cancel();  // the job in progress stops at its next token; this one runs after it
+  const int id = next_job_++;
+  running_job_ = id;
+  post_to_worker([w = worker_, id, job] { w->run(id, job); });
+  return id;
+}
+
+void SamplerController::cancel() { worker_->cancel_before = next_job_; }
+
+}  // namespace hg
