@@ -72,13 +72,12 @@ class InspectWorkerImpl : public QObject {
       auto snapshot = std::make_shared<InspectSnapshot>();
       snapshot->id = id;
       snapshot->model = load(request.source);
-      const std::vector<uint8_t> tokens = input_tokens(request, *snapshot);
-      const InspectOrigin origin_of_input = snapshot->result.origin;
+      InspectOrigin origin;
+      const std::vector<uint8_t> tokens = input_tokens(request, *snapshot, origin);
       snapshot->result = hg::inspect(*model_, tokens);
-      InspectOrigin& origin = snapshot->result.origin;
-      origin = origin_of_input;
       origin.weights = snapshot->model.weights;
       origin.step = snapshot->model.step;
+      snapshot->result.origin = origin;
       snapshot->seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       report([f = facade_, s = InspectSnapshotPtr(std::move(snapshot))] {
@@ -115,10 +114,11 @@ class InspectWorkerImpl : public QObject {
   }
 
   // The bytes the model sees, as `hourglass inspect` makes them from --text and --image.
-  std::vector<uint8_t> input_tokens(const InspectRequest& request, InspectSnapshot& snapshot) {
+  // Also fills in where the input came from (`origin`), and the snapshot's label and count.
+  std::vector<uint8_t> input_tokens(const InspectRequest& request, InspectSnapshot& snapshot,
+                                    InspectOrigin& origin) {
     const ModelConfig& config = snapshot.model.config;
     const int channels = snapshot.model.image_channels;
-    InspectOrigin& origin = snapshot.result.origin;
     auto as_image = [&](std::vector<uint8_t> pixels) {
       origin.input_kind = "image";
       origin.image_width = origin.image_height = kImageSide;
@@ -143,14 +143,14 @@ class InspectWorkerImpl : public QObject {
         return as_image(
             fit_rgba_32(request.rgba.data(), request.width, request.height, channels).pixels);
       case InspectInput::kDataset:
-        return dataset_tokens(request, snapshot, as_image);
+        return dataset_tokens(request, snapshot, origin, as_image);
     }
     throw std::logic_error("inspect: unknown input kind");
   }
 
   template <typename AsImage>
   std::vector<uint8_t> dataset_tokens(const InspectRequest& request, InspectSnapshot& snapshot,
-                                      AsImage&& as_image) {
+                                      InspectOrigin& origin, AsImage&& as_image) {
     const Dataset& data = dataset(request.path);
     const std::vector<uint8_t>& val = data.split(Split::kVal);
     const int channels = snapshot.model.image_channels;
@@ -168,7 +168,7 @@ class InspectWorkerImpl : public QObject {
       snapshot.dataset_count = count;
       snapshot.input_label =
           "val image " + std::to_string(index) + " of " + std::to_string(count) + ", " + data.path;
-      snapshot.result.origin.input_path = data.path;
+      origin.input_path = data.path;
       const auto first = val.begin() + index * static_cast<int64_t>(data.image_bytes());
       return as_image({first, first + static_cast<int64_t>(data.image_bytes())});
     }
@@ -184,8 +184,8 @@ class InspectWorkerImpl : public QObject {
     snapshot.dataset_count = count;
     snapshot.input_label =
         "val piece " + std::to_string(index) + " of " + std::to_string(count) + ", " + data.path;
-    snapshot.result.origin.input_kind = "text";
-    snapshot.result.origin.input_path = data.path;
+    origin.input_kind = "text";
+    origin.input_path = data.path;
     const auto first = val.begin() + index * length;
     return {first, first + std::min(length, size - index * length)};
   }

@@ -63,6 +63,7 @@ void connect_inspector(MainWindow& window, Controller& controller, InspectWorker
                    [panel](const QString& run_dir) { panel->on_training_checkpoint(run_dir); });
   QObject::connect(window.training_panel(), &TrainingPanel::sample_changed, panel,
                    &InspectorPanel::set_latest_sample);
+  panel->open_source();
 }
 
 void connect_sampler(MainWindow& window, Controller& controller, SamplerController& sampler) {

@@ -7,6 +7,7 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QProcess>
 #include <QPushButton>
@@ -25,6 +26,7 @@
 #include "app/inspect_worker.h"
 #include "app/studio.h"
 #include "model/data.h"
+#include "model/run_config.h"
 #include "model/tensor_io.h"
 #include "ui/imgui_canvas.h"
 #include "ui/inspector_panel.h"
@@ -90,6 +92,7 @@ class TestInspectorUi : public QObject {
   void image_from_a_file_equals_hourglass_inspect();
   void image_from_the_dataset();
   void errors_are_shown_in_place();
+  void demo_models_for_a_person_to_look_at();
 
  private:
   RunConfig text_config() const;
@@ -512,6 +515,36 @@ void TestInspectorUi::errors_are_shown_in_place() {
   QVERIFY2(panel()->status_text().contains(QStringLiteral("nowhere")),
            qPrintable(panel()->status_text()));
   QVERIFY(window_->isVisible());
+}
+
+void TestInspectorUi::demo_models_for_a_person_to_look_at() {
+  // The bundled demo models (README, "Demo models") are trained: their pictures show structure.
+  const QString models = QString::fromStdString(assets_dir()) + QStringLiteral("/models/");
+  const QString text_model = models + QStringLiteral("demo-text.safetensors");
+  if (!QFileInfo::exists(text_model)) QSKIP("no bundled demo models");
+  panel()->set_source(text_model);
+  panel()->set_mode(InspectorPanel::Mode::kText);
+  panel()->set_text(
+      QStringLiteral("Q: How many programmers does it take to change a light "
+                     "bulb?\nA: None, that's a hardware problem."));
+  const InspectSnapshot* s = inspect([this] { panel()->inspect_now(); });
+  QVERIFY2(s, qPrintable(panel()->status_text()));
+  panel()->view().selection = InspectorSelection{"level1_layer1", 1, -1, -1, 70, true};
+  screenshot(QStringLiteral("inspector_demo_text.png"));
+
+  const QString fashion = models + QStringLiteral("demo-fashion.safetensors");
+  if (!QFileInfo::exists(fashion) || !QFileInfo::exists(QString::fromUtf8(kDefaultGrayPath)))
+    QSKIP("no demo Fashion-MNIST model, or no dataset-fashion-mnist");
+  QSignalSpy opened(inspector_.get(), &InspectWorker::model_opened);
+  panel()->set_source(fashion);
+  QTRY_VERIFY_WITH_TIMEOUT(opened.count() >= 1, kTimeoutMs);
+  panel()->set_mode(InspectorPanel::Mode::kDataset);
+  panel()->set_dataset(QString::fromUtf8(kDefaultGrayPath), 3);
+  s = inspect([this] { panel()->inspect_now(); });
+  QVERIFY2(s, qPrintable(panel()->status_text()));
+  panel()->view().selection =
+      InspectorSelection{"level0_layer1", 0, -1, -1, position_of(20 * 32 + 16, 0, 1), true};
+  screenshot(QStringLiteral("inspector_demo_fashion.png"));
 }
 
 }  // namespace hg

@@ -60,7 +60,6 @@ void HierarchyDiagram::draw(const ModelConfig& config, const InspectResult* resu
   const ImU32 dim = ImGui::GetColorU32(ImGuiCol_TextDisabled);
 
   ImGui::TextUnformatted("Hierarchy");
-  ImGui::SameLine();
   ImGui::TextDisabled("%s  (%s / %s)", config.hierarchy.c_str(), to_string(config.shorten).c_str(),
                       to_string(config.upsample).c_str());
   const float top = ImGui::GetCursorScreenPos().y + 2.0f;

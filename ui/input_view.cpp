@@ -90,9 +90,10 @@ void InputView::draw_text(const InspectResult& result, const InspectorFigures& f
 
   const float line = ImGui::GetTextLineHeight();
   const float cell_w = ImGui::CalcTextSize("M").x + 3.0f;
-  const float strip_h = 6.0f;
+  const float small = ImGui::GetFontSize() * 0.7f;  // the strips' level names
+  const float strip_h = std::max(7.0f, small);
   const float block_h = line + 4.0f + levels * (strip_h + 1.0f) + 8.0f;
-  const float gutter = ImGui::CalcTextSize("L0").x + 8.0f;  // the strips' level names
+  const float gutter = ImGui::CalcTextSize("L0").x + 6.0f;
   const float width = ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ScrollbarSize - gutter;
   const int64_t per_line = std::max<int64_t>(8, static_cast<int64_t>(width / cell_w));
   const int64_t lines = (result.positions + per_line - 1) / per_line;
@@ -142,7 +143,6 @@ void InputView::draw_text(const InspectResult& result, const InspectorFigures& f
   }
 
   // Level names beside the strips, on every line.
-  const float small = ImGui::GetFontSize() * 0.75f;
   for (int64_t i = 0; i < lines; ++i)
     for (int l = 0; l < levels; ++l) {
       const std::string name = "L" + std::to_string(l);
@@ -202,7 +202,9 @@ void InputView::draw_image(const InspectResult& result, const InspectorFigures& 
   ImGui::Text("Input: 32x32x%d image, %lld positions", channels,
               static_cast<long long>(result.positions));
   ImGui::SameLine();
-  ImGui::TextDisabled("hover a pixel (its left/middle/right third picks R/G/B); click locks");
+  ImGui::TextDisabled(channels == 3
+                          ? "hover a pixel (its left/middle/right third picks R/G/B); click locks"
+                          : "hover a pixel to see where it looks; click locks");
   mass_line(figures);
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();

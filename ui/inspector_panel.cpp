@@ -21,7 +21,9 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "model/data.h"
 #include "model/image_io.h"
+#include "model/run_config.h"
 #include "ui/imgui_canvas.h"
 
 namespace hg {
@@ -52,6 +54,9 @@ InspectorPanel::InspectorPanel(QWidget* parent) : QWidget(parent) {
   source_->setObjectName(QStringLiteral("inspector_source"));
   source_->setPlaceholderText(tr("a run folder (its newest checkpoint) or a .safetensors file"));
   connect(source_, &QLineEdit::editingFinished, this, &InspectorPanel::source_edited);
+  const QString demo =
+      QString::fromStdString(assets_dir()) + QStringLiteral("/models/demo-text.safetensors");
+  if (QFileInfo::exists(demo)) source_->setText(demo);
   auto* open_file = new QToolButton;
   open_file->setText(tr("File…"));
   open_file->setToolTip(tr("Open a .safetensors checkpoint"));
@@ -290,10 +295,21 @@ void InspectorPanel::set_latest_sample(const QString& path) {
 }
 
 void InspectorPanel::show_model(InspectModelInfoPtr info) {
+  const bool new_source = !model_ || model_->source != info->source;
   model_ = std::move(info);
   update_model_line();
-  if (data_->text().isEmpty() && !model_->data.empty())
-    data_->setText(QString::fromStdString(model_->data));
+  // A newly opened model reads its run's own data, else the Debian default of its kind (DESIGN.md
+  // §4); the same model again keeps whatever was typed.
+  if (new_source || data_->text().isEmpty()) {
+    const char* fallback = model_->image_channels == 3   ? kDefaultColorPath
+                           : model_->image_channels == 1 ? kDefaultGrayPath
+                                                         : kDefaultTextPath;
+    const QString data = !model_->data.empty() ? QString::fromStdString(model_->data)
+                         : QFileInfo::exists(QString::fromUtf8(fallback))
+                             ? QString::fromUtf8(fallback)
+                             : QString();
+    if (!data.isEmpty()) data_->setText(data);
+  }
   update_mode_for_model();
   if (!busy_ && !snapshot_)
     set_status(tr("Model ready: choose an input and press Inspect."), false);

@@ -33,6 +33,8 @@ class InspectorPanel : public QWidget {
   // A run directory (its newest checkpoint at each inspection) or a .safetensors file; opens it.
   void set_source(const QString& source);
   QString source() const;
+  // Asks to open the source shown (at start: the bundled demo text model, when installed).
+  void open_source() { source_edited(); }
   void set_mode(Mode mode);
   Mode mode() const;
   void set_text(const QString& text);
