@@ -13,10 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "app/build_info.h"
+#include "app/launch.h"
 #include "model/bench.h"
 #include "model/checkpoint.h"
 #include "model/cost.h"
 #include "model/device.h"
+#include "model/distributed.h"
 #include "model/image_io.h"
 #include "model/inspect.h"
 #include "model/sampler.h"
@@ -83,14 +85,26 @@ std::string human_duration(double seconds) {
   return buffer;
 }
 
-// Trains until done or Ctrl-C, with a progress line on stderr.
+// Trains until done or Ctrl-C, with a progress line on stderr (from rank 0 alone when several
+// processes train together).
 void train_loop(hg::Trainer& trainer) {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  if (!trainer.writes()) {
+    trainer.run(&g_stop, nullptr);
+    return;
+  }
   const auto& cfg = trainer.config();
   std::cerr << "run " << trainer.run_dir() << ": " << trainer.data().description << "; model "
             << cfg.model.hierarchy << " (" << hg::to_string(cfg.model.shorten) << "/"
             << hg::to_string(cfg.model.upsample) << "), D " << cfg.model.d_model << ", "
             << hg::model_cost(cfg.model).params << " parameters, on "
-            << hg::describe_device(trainer.device()) << "\n";
+            << hg::describe_device(trainer.device());
+  if (trainer.world_size() > 1)
+    std::cerr << " x " << trainer.world_size() << " data-parallel processes (batch "
+              << cfg.train.batch << " each, " << cfg.train.batch * trainer.world_size()
+              << " in all)";
+  std::cerr << "\n";
   if (trainer.data().skipped > 0) {
     std::cerr << "skipped " << trainer.data().skipped << " unreadable file(s), e.g. "
               << trainer.data().skipped_files.front() << "\n";
@@ -98,8 +112,6 @@ void train_loop(hg::Trainer& trainer) {
   const bool tty = isatty(STDERR_FILENO);
   const int64_t first = trainer.step();
   const double start_time = trainer.time_s();
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   trainer.run(&g_stop, [&](const hg::Metrics& m) {
     if (m.split != "train") {
       std::cerr << (tty ? "\r\033[K" : "") << "step " << m.step << "  val loss " << m.loss << "  ("
@@ -118,6 +130,33 @@ void train_loop(hg::Trainer& trainer) {
   });
   std::cerr << (tty ? "\n" : "") << (g_stop ? "stopped" : "finished") << " at step "
             << trainer.step() << "; checkpoint saved in " << trainer.run_dir() << "/checkpoints\n";
+}
+
+// Data-parallel training (issue 9). Before starting `gpus` workers: says why it cannot, or on a
+// machine without CUDA that the workers will be CPU processes talking through Gloo.
+void check_workers_possible(const std::string& device_name, int gpus) {
+  const torch::Device device = hg::resolve_device(device_name);
+  std::string why;
+  if (!hg::distributed_available(device, &why))
+    throw std::invalid_argument("--gpus " + std::to_string(gpus) + ": " + why);
+  if (device.is_cuda()) {
+    const int count = static_cast<int>(torch::cuda::device_count());
+    if (gpus > count)
+      throw std::invalid_argument("--gpus " + std::to_string(gpus) + ": this machine has " +
+                                  std::to_string(count) + " GPU(s). HINT: --gpus " +
+                                  std::to_string(count) + ", or launch several machines (README)");
+  } else {
+    std::cerr << "--gpus " << gpus << ": "
+              << (torch::hasCUDA() ? "no GPU is visible" : "this libtorch has no CUDA") << "; "
+              << gpus << " CPU processes train together through Gloo instead\n";
+  }
+}
+
+// This process's place in a data-parallel world started by `--gpus` or by a launcher.
+std::shared_ptr<hg::ProcessGroup> join_world(const hg::WorldInfo& world,
+                                             const std::string& device_name) {
+  const torch::Device device = hg::resolve_device(device_name, world.local_rank);
+  return hg::ProcessGroup::connect(world, device, std::chrono::minutes(10));
 }
 
 // A model and its weights from a run directory or a .safetensors file, on the chosen device.
@@ -175,6 +214,11 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   train->add_option("--out", out, "The run directory to create")->required();
   train->add_flag("--force", force, "Replace an existing run directory");
+  int gpus = 1;
+  train->add_option("--gpus", gpus,
+                    "Data-parallel processes, one per GPU (CPU processes through Gloo without "
+                    "CUDA); --batch is per process")
+      ->check(CLI::Range(1, 4096));
 
   // resume
   auto* resume = app.add_subcommand("resume", "Continue a run from its newest checkpoint");
@@ -183,6 +227,10 @@ int main(int argc, char** argv) {
   resume->add_option("RUN_DIR", resume_dir, "The run directory")->required();
   resume->add_option("--steps", resume_steps, "Raise the run's total step count")
       ->check(CLI::PositiveNumber);
+  std::optional<int> resume_gpus;
+  resume->add_option("--gpus", resume_gpus,
+                     "Data-parallel processes (default: as many as trained the run)")
+      ->check(CLI::Range(1, 4096));
 
   // eval
   auto* eval = app.add_subcommand("eval", "Loss and bits per token on a split; one JSON line");
@@ -292,10 +340,51 @@ int main(int argc, char** argv) {
       if (max_time) config.train.max_time_s = *max_time;
       if (eval_every) config.train.eval_every = *eval_every;
       if (save_every) config.train.save_every = *save_every;
-      auto trainer = hg::Trainer::create(config, out, force);
+      const auto world = hg::world_from_environment();
+      if (!world && gpus > 1) {
+        check_workers_possible(config.train.device, gpus);
+        return hg::run_workers(gpus, argv);
+      }
+      std::unique_ptr<hg::Trainer> trainer;
+      if (world) {
+        trainer = hg::Trainer::join(join_world(*world, config.train.device),
+                                    [&](std::shared_ptr<hg::ProcessGroup> group) {
+                                      return hg::Trainer::create(config, out, force, group);
+                                    });
+      } else {
+        trainer = hg::Trainer::create(config, out, force);
+      }
       train_loop(*trainer);
     } else if (*resume) {
-      auto trainer = hg::Trainer::resume(resume_dir, resume_steps);
+      const auto world = hg::world_from_environment();
+      // What the run was trained with (a missing or bad config.json: resume() says what is wrong).
+      const fs::path config_path = fs::path(resume_dir) / "config.json";
+      std::optional<hg::TrainConfig> saved;
+      if (fs::is_regular_file(config_path))
+        saved = hg::run_config_from_json(hg::read_json_file(config_path.string())).train;
+      const std::string device = saved ? saved->device : "auto";
+      if (!world) {
+        // As many processes as trained the run, unless --gpus says otherwise (resume() then
+        // explains why that cannot be).
+        const int processes = resume_gpus.value_or(saved ? saved->gpus : 1);
+        if (processes > 1) {
+          check_workers_possible(device, processes);
+          return hg::run_workers(processes, argv);
+        }
+      }
+      std::unique_ptr<hg::Trainer> trainer;
+      if (world) {
+        trainer = hg::Trainer::join(join_world(*world, device),
+                                    [&](std::shared_ptr<hg::ProcessGroup> group) {
+                                      return hg::Trainer::resume(resume_dir, resume_steps, group);
+                                    });
+      } else {
+        trainer = hg::Trainer::resume(resume_dir, resume_steps);
+      }
+      if (!trainer->writes()) {
+        if (!trainer->done()) train_loop(*trainer);
+        return 0;
+      }
       if (trainer->done()) {
         std::cerr << resume_dir << " is complete at step " << trainer->step()
                   << ". HINT: pass --steps N to train further\n";
@@ -387,6 +476,8 @@ int main(int argc, char** argv) {
       bench_options.device = config.train.device;
       std::cout << hg::run_bench(bench_options).dump(2) << "\n";
     }
+  } catch (const hg::PeerFailed&) {
+    return 1;  // rank 0 has said what went wrong
   } catch (const std::exception& e) {
     std::string message = e.what();
     // c10::Error carries a C++ backtrace after the first line; a user needs the first line.

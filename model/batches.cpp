@@ -45,16 +45,26 @@ void Batcher::fill_row(const std::vector<uint8_t>& source, int64_t start, int64_
 }
 
 torch::Tensor Batcher::train_batch(int batch, uint64_t seed, int64_t step, int micro) const {
+  return train_rows(batch, 0, batch, seed, step, micro);
+}
+
+torch::Tensor Batcher::train_rows(int batch, int first, int rows, uint64_t seed, int64_t step,
+                                  int micro) const {
+  if (first < 0 || rows < 0 || first + rows > batch)
+    throw std::invalid_argument("Batcher::train_rows: rows [" + std::to_string(first) + ", " +
+                                std::to_string(first + rows) + ") are not within a batch of " +
+                                std::to_string(batch));
   std::mt19937_64 rng(mix(mix(seed) ^ mix(static_cast<uint64_t>(step) * 1024 + micro)));
-  auto tokens = torch::empty({batch, seq_len_ + 1}, torch::kLong);  // (B, T+1)
+  auto tokens = torch::empty({rows, seq_len_ + 1}, torch::kLong);  // (rows, T+1)
   const auto& source = data_.train;
   const int64_t choices = data_.is_image() ? static_cast<int64_t>(data_.count(Split::kTrain))
                                            : static_cast<int64_t>(source.size()) - seq_len_;
   std::uniform_int_distribution<int64_t> pick(0, choices - 1);
-  for (int b = 0; b < batch; ++b) {
-    const int64_t index = pick(rng);
+  for (int b = 0; b < first + rows; ++b) {
+    const int64_t index = pick(rng);  // rows before `first` are drawn too: the same sequence
+    if (b < first) continue;
     fill_row(source, data_.is_image() ? index * seq_len_ : index,
-             tokens.data_ptr<int64_t>() + b * (seq_len_ + 1));
+             tokens.data_ptr<int64_t>() + (b - first) * (seq_len_ + 1));
   }
   return tokens;
 }

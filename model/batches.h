@@ -19,6 +19,9 @@ class Batcher {
 
   // (B, seq_len + 1) int64: BOS then seq_len tokens. Inputs are [:, :-1], targets [:, 1:].
   torch::Tensor train_batch(int batch, uint64_t seed, int64_t step, int micro) const;
+  // Rows [first, first + rows) of train_batch(batch, ...): one data-parallel rank's shard.
+  torch::Tensor train_rows(int batch, int first, int rows, uint64_t seed, int64_t step,
+                           int micro) const;
   // The index-th evaluation batch of a split: consecutive windows (text) or images, the same
   // every time. Fewer than `batch` rows at the end of a split; 0 rows past it.
   torch::Tensor eval_batch(Split split, int batch, int64_t index) const;

@@ -14,20 +14,25 @@
 
 namespace hg {
 
-torch::Device resolve_device(const std::string& name) {
+torch::Device resolve_device(const std::string& name, int cuda_index) {
   if (name == "cpu") return torch::kCPU;
   const bool have_cuda = torch::cuda::is_available();
-  if (name == "cuda") {
-    if (!have_cuda)
-      throw std::invalid_argument(
-          "--device cuda: no CUDA device is available (this libtorch " +
-          std::string(torch::hasCUDA() ? "has CUDA but sees no GPU" : "is a CPU-only build") +
-          "). HINT: use --device cpu, or build against CUDA libtorch (README: GPU build)");
-    return torch::Device(torch::kCUDA, 0);
-  }
-  if (name == "auto")
-    return have_cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-  throw std::invalid_argument("--device '" + name + "' must be one of auto, cpu, cuda");
+  if (name == "cuda" && !have_cuda)
+    throw std::invalid_argument(
+        "--device cuda: no CUDA device is available (this libtorch " +
+        std::string(torch::hasCUDA() ? "has CUDA but sees no GPU" : "is a CPU-only build") +
+        "). HINT: use --device cpu, or build against CUDA libtorch (README: GPU build)");
+  if (name != "cuda" && name != "auto")
+    throw std::invalid_argument("--device '" + name + "' must be one of auto, cpu, cuda");
+  if (!have_cuda) return torch::kCPU;
+  const int count = static_cast<int>(torch::cuda::device_count());
+  if (cuda_index < 0 || cuda_index >= count)
+    throw std::invalid_argument("GPU " + std::to_string(cuda_index) + " was asked for (LOCAL_RANK " +
+                                std::to_string(cuda_index) + ") but this machine has " +
+                                std::to_string(count) +
+                                ". HINT: start at most one process per GPU (--gpus " +
+                                std::to_string(count) + ")");
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(cuda_index));
 }
 
 std::string describe_device(const torch::Device& device) {

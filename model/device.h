@@ -9,7 +9,8 @@
 namespace hg {
 
 // Throws std::invalid_argument when "cuda" is asked for and there is none, saying why.
-torch::Device resolve_device(const std::string& name);
+// cuda_index picks the GPU (a data-parallel rank's LOCAL_RANK); throws when there is no such GPU.
+torch::Device resolve_device(const std::string& name, int cuda_index = 0);
 std::string describe_device(
     const torch::Device& device);  // "cuda:0 (NVIDIA H200)" / "cpu (2 threads)"
 // Peak bytes allocated on a CUDA device since the last reset; 0 on the CPU.

@@ -52,6 +52,7 @@ void TrainConfig::validate() const {
   if (save_every < 0) fail(field("save_every", save_every) + " must be 0 (at the end) or more");
   if (sample_every < 0) fail(field("sample_every", sample_every) + " must be 0 or more");
   if (threads < 0) fail(field("threads", threads) + " must be 0 (all) or more");
+  if (gpus < 1 || gpus > 4096) fail(field("gpus", gpus) + " must be between 1 and 4096");
   if (!format.empty() && format != "text" && format != "idx" && format != "cifar" &&
       format != "images")
     fail("format = '" + format + "' must be one of text, idx, cifar, images (or left out)");
@@ -79,7 +80,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"eval_batches", c.eval_batches},
           {"save_every", c.save_every},
           {"sample_every", c.sample_every},
-          {"threads", c.threads}};
+          {"threads", c.threads},
+          {"gpus", c.gpus}};
 }
 
 nlohmann::json to_json(const RunConfig& c) {
@@ -123,6 +125,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j, TrainConfig c) {
     c.save_every = merged["save_every"];
     c.sample_every = merged["sample_every"];
     c.threads = merged["threads"];
+    c.gpus = merged["gpus"];
   } catch (const nlohmann::json::exception& e) {
     fail(std::string("train config: ") + e.what());
   }

@@ -6,6 +6,7 @@
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "model/compat.h"
 #include "model/device.h"
@@ -51,14 +52,22 @@ std::string step_name(int64_t step) {
 
 }  // namespace
 
-Trainer::Trainer(RunConfig config, std::shared_ptr<const Dataset> data)
+Trainer::Trainer(RunConfig config, std::shared_ptr<const Dataset> data,
+                 std::shared_ptr<ProcessGroup> group)
     : config_(std::move(config)),
       data_(std::move(data)),
-      device_(resolve_device(config_.train.device)) {
+      device_(resolve_device(config_.train.device, group ? group->local_rank() : 0)),
+      group_(std::move(group)) {
+  config_.train.gpus = world_size();
   config_.train.validate();
   if (data_->is_image()) config_.model.seq_len = static_cast<int>(data_->image_bytes());
   config_.model.validate();
-  set_cpu_threads(config_.train.threads);
+  // CPU processes training together share the machine's cores unless told otherwise.
+  int threads = config_.train.threads;
+  if (group_ && threads == 0 && !device_.is_cuda())
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
+                              std::max(1, group_->local_size()));
+  set_cpu_threads(threads);
   batcher_ = std::make_unique<Batcher>(*data_, config_.model.seq_len);
   torch::manual_seed(config_.train.seed);
   model_ = Hourglass(config_.model);
@@ -69,7 +78,8 @@ Trainer::Trainer(RunConfig config, std::shared_ptr<const Dataset> data)
   started_ = std::chrono::steady_clock::now();
 }
 
-std::unique_ptr<Trainer> Trainer::create(RunConfig config, const std::string& run_dir, bool force) {
+std::unique_ptr<Trainer> Trainer::create(RunConfig config, const std::string& run_dir, bool force,
+                                         std::shared_ptr<ProcessGroup> group) {
   config.train.validate();
   config.model.validate();
   std::error_code error;
@@ -84,7 +94,7 @@ std::unique_ptr<Trainer> Trainer::create(RunConfig config, const std::string& ru
           " is not a run directory (no config.json); refusing to delete it");
   }
   // Load the data before touching the disk: a bad path must not cost the old run.
-  auto trainer = std::make_unique<Trainer>(config, open_data(config.train));
+  auto trainer = std::make_unique<Trainer>(config, open_data(config.train), std::move(group));
   if (force) fs::remove_all(run_dir);
   fs::create_directories(fs::path(run_dir) / "checkpoints");
   fs::create_directories(fs::path(run_dir) / "samples");
@@ -95,7 +105,8 @@ std::unique_ptr<Trainer> Trainer::create(RunConfig config, const std::string& ru
   return trainer;
 }
 
-std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, std::optional<int64_t> steps) {
+std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, std::optional<int64_t> steps,
+                                         std::shared_ptr<ProcessGroup> group) {
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   if (!fs::is_regular_file(config_path))
     throw std::invalid_argument(run_dir +
@@ -119,7 +130,15 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, std::option
                                   std::to_string(checkpoint->step));
     config.train.steps = *steps;
   }
-  auto trainer = std::make_unique<Trainer>(config, open_data(config.train));
+  const int processes = group ? group->size() : 1;
+  if (processes != config.train.gpus)
+    throw std::invalid_argument(
+        run_dir + " was trained by " + std::to_string(config.train.gpus) +
+        " data-parallel process(es) of batch " + std::to_string(config.train.batch) +
+        " each; continuing with " + std::to_string(processes) +
+        " would change its batch and its curve. HINT: resume with --gpus " +
+        std::to_string(config.train.gpus));
+  auto trainer = std::make_unique<Trainer>(config, open_data(config.train), std::move(group));
   load_weights(trainer->model_, checkpoint->weights);
   std::vector<std::pair<std::string, torch::Tensor>> state;
   for (auto& [name, tensor] : load_tensors(checkpoint->optimizer))
@@ -134,6 +153,64 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, std::option
   truncate_metrics(metrics_path, checkpoint->step);
   trainer->metrics_.open(metrics_path, std::ios::app);
   return trainer;
+}
+
+std::unique_ptr<Trainer> Trainer::join(
+    std::shared_ptr<ProcessGroup> group,
+    const std::function<std::unique_ptr<Trainer>(std::shared_ptr<ProcessGroup>)>& open) {
+  const std::string key = "hourglass/setup";
+  std::unique_ptr<Trainer> trainer;
+  if (group->rank() == 0) {
+    try {
+      trainer = open(group);
+    } catch (const std::exception& e) {
+      // The store lives in this process: wait until every rank has read the news before leaving.
+      group->publish(key, std::string("error\n") + e.what());
+      for (int r = 1; r < group->size(); ++r) group->receive(key + "/seen/" + std::to_string(r));
+      throw;
+    }
+    group->publish(key, "ok\n" + to_json(trainer->config_).dump());
+  } else {
+    const std::string reply = group->receive(key);
+    const size_t newline = reply.find('\n');
+    const std::string body = newline == std::string::npos ? "" : reply.substr(newline + 1);
+    if (reply.compare(0, newline, "ok") != 0) {
+      group->publish(key + "/seen/" + std::to_string(group->rank()), "1");
+      throw PeerFailed("rank 0 could not start the run: " + body);
+    }
+    RunConfig config = run_config_from_json(nlohmann::json::parse(body));
+    trainer = std::make_unique<Trainer>(config, open_data(config.train), group);
+  }
+  trainer->synchronize_replicas();
+  return trainer;
+}
+
+void Trainer::synchronize_replicas() {
+  if (!group_) return;
+  std::vector<torch::Tensor> tensors;
+  for (const auto& p : model_->parameters()) tensors.push_back(p);
+  for (const auto& b : model_->buffers()) tensors.push_back(b);
+  const auto state = optimizer_->state();
+  for (const auto& [name, t] : state) tensors.push_back(t);
+  auto counters = torch::tensor({static_cast<double>(step_), time_before_,
+                                 static_cast<double>(last_good_checkpoint_),
+                                 static_cast<double>(optimizer_->steps_taken())},
+                                torch::kDouble)
+                      .to(device_);  // exact for counts below 2^53
+  tensors.push_back(counters);
+  group_->broadcast(tensors);
+  counters = counters.cpu();
+  step_ = static_cast<int64_t>(counters[0].item<double>());
+  time_before_ = counters[1].item<double>();
+  last_good_checkpoint_ = static_cast<int64_t>(counters[2].item<double>());
+  optimizer_->load_state(state, static_cast<int64_t>(counters[3].item<double>()));
+}
+
+int Trainer::agree(int decision) {
+  if (!group_) return decision;
+  auto value = torch::tensor({static_cast<int64_t>(decision)}, torch::kLong).to(device_);
+  group_->broadcast({value});
+  return static_cast<int>(value.cpu().item<int64_t>());
 }
 
 double Trainer::time_s() const {
@@ -157,13 +234,27 @@ Metrics Trainer::train_step() {
   // Dropout draws from a generator seeded by (seed, step): a resumed run repeats them.
   torch::manual_seed(config_.train.seed * 1000003ull + static_cast<uint64_t>(step_));
   const int micro = config_.train.batch / config_.train.grad_accum;
+  const int world = world_size(), rank = group_ ? group_->rank() : 0;
   double loss_sum = 0.0;
   optimizer_->zero_grad();
   for (int m = 0; m < config_.train.grad_accum; ++m) {
-    auto tokens = batcher_->train_batch(micro, config_.train.seed, step_, m);
+    // This rank's rows of the whole data-parallel micro-batch.
+    auto tokens =
+        batcher_->train_rows(micro * world, rank * micro, micro, config_.train.seed, step_, m);
     auto loss = loss_of(tokens);
     (loss / config_.train.grad_accum).backward();
     loss_sum += loss.item<double>();
+  }
+  if (group_) {  // gradients and loss become their means over the ranks
+    std::vector<torch::Tensor> shared;
+    for (auto& p : model_->parameters()) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      shared.push_back(p.grad());
+    }
+    auto loss_sum_t = torch::tensor({loss_sum}, torch::kDouble).to(device_);
+    shared.push_back(loss_sum_t);
+    group_->average(shared);
+    loss_sum = loss_sum_t.cpu().item<double>();
   }
   const double loss = loss_sum / config_.train.grad_accum;
   if (!std::isfinite(loss)) {
@@ -188,7 +279,8 @@ Metrics Trainer::train_step() {
   m.split = "train";
   m.loss = loss;
   m.bits_per_token = bits_from_nats(loss);
-  m.tokens_per_s = config_.train.batch * static_cast<double>(batcher_->seq_len()) / seconds;
+  m.tokens_per_s =
+      config_.train.batch * static_cast<double>(world) * batcher_->seq_len() / seconds;
   m.lr = lr;
   m.mem_bytes = peak_memory_bytes(device_);
   return m;
@@ -201,7 +293,9 @@ Metrics Trainer::evaluate(Split split) {
   double nats = 0.0;
   int64_t tokens = 0;
   for (int i = 0; i < config_.train.eval_batches; ++i) {
-    auto batch = batcher_->eval_batch(split, config_.train.batch, i);
+    // The whole data-parallel batch (rank 0 evaluates alone), so the figure does not depend on
+    // how many processes trained.
+    auto batch = batcher_->eval_batch(split, config_.train.batch * world_size(), i);
     if (batch.size(0) == 0) break;
     const int64_t n = batch.size(0) * (batch.size(1) - 1);
     nats += loss_of(batch).item<double>() * n;
@@ -271,15 +365,22 @@ void Trainer::run(const std::atomic<bool>* stop,
   };
   const int64_t sample_every = t.sample_every > 0 ? t.sample_every : t.save_every;
   const double started = time_s();
+  enum Decision { kGoOn = 0, kStop = 1, kOutOfTime = 2 };
   while (!done()) {
-    if (stop && stop->load()) break;
-    if (t.max_time_s > 0 && time_s() - started >= t.max_time_s) {
-      if (t.eval_every == 0 || step_ % t.eval_every != 0) emit(evaluate(Split::kVal));
+    // Rank 0's clock and stop flag decide for every rank, so all leave the loop together.
+    const int decision = agree(stop && stop->load()                                       ? kStop
+                               : t.max_time_s > 0 && time_s() - started >= t.max_time_s ? kOutOfTime
+                                                                                        : kGoOn);
+    if (decision == kStop) break;
+    if (decision == kOutOfTime) {
+      if (writes() && (t.eval_every == 0 || step_ % t.eval_every != 0)) emit(evaluate(Split::kVal));
       break;
     }
-    emit(train_step());
+    const Metrics m = train_step();
+    if (writes()) emit(m);
     const bool last = done();
-    if ((t.eval_every > 0 && step_ % t.eval_every == 0) || last) emit(evaluate(Split::kVal));
+    if (writes() && ((t.eval_every > 0 && step_ % t.eval_every == 0) || last))
+      emit(evaluate(Split::kVal));
     if (!run_dir_.empty()) {
       if ((t.save_every > 0 && step_ % t.save_every == 0) || last) save();
       if ((sample_every > 0 && step_ % sample_every == 0) || last) write_sample();

@@ -18,6 +18,7 @@
 #include "model/batches.h"
 #include "model/checkpoint.h"
 #include "model/data.h"
+#include "model/distributed.h"
 #include "model/hourglass.h"
 #include "model/metrics.h"
 #include "model/optim.h"
@@ -34,12 +35,24 @@ class TrainingDiverged : public std::runtime_error {
 class Trainer {
  public:
   // A new run in run_dir, which must not exist (or be empty) unless force. Writes config.json.
-  static std::unique_ptr<Trainer> create(RunConfig config, const std::string& run_dir, bool force);
+  static std::unique_ptr<Trainer> create(RunConfig config, const std::string& run_dir, bool force,
+                                         std::shared_ptr<ProcessGroup> group = nullptr);
   // Continues run_dir from its newest checkpoint; `steps` raises the total step count.
   static std::unique_ptr<Trainer> resume(const std::string& run_dir,
-                                         std::optional<int64_t> steps = std::nullopt);
-  // A trainer without a run directory (benchmarks, tests): writes nothing.
-  Trainer(RunConfig config, std::shared_ptr<const Dataset> data);
+                                         std::optional<int64_t> steps = std::nullopt,
+                                         std::shared_ptr<ProcessGroup> group = nullptr);
+  // A trainer without a run directory (benchmarks, tests, ranks other than 0): writes nothing.
+  // With a group, it is one data-parallel replica: config.train.batch rows per step on this rank.
+  Trainer(RunConfig config, std::shared_ptr<const Dataset> data,
+          std::shared_ptr<ProcessGroup> group = nullptr);
+
+  // Data-parallel start, called on every rank of `group`: rank 0 opens the run with `open` (create
+  // or resume, which may throw: the other ranks then throw too, with rank 0's message) and
+  // publishes its configuration; the others build a replica of it; then every replica takes rank
+  // 0's weights, optimizer state and step. Only rank 0 writes the run directory.
+  static std::unique_ptr<Trainer> join(
+      std::shared_ptr<ProcessGroup> group,
+      const std::function<std::unique_ptr<Trainer>(std::shared_ptr<ProcessGroup>)>& open);
 
   Metrics train_step();           // one optimizer step; throws TrainingDiverged
   Metrics evaluate(Split split);  // fixed batches of the split, model in eval mode
@@ -59,9 +72,16 @@ class Trainer {
   const torch::Device& device() const { return device_; }
   const std::string& run_dir() const { return run_dir_; }
   double time_s() const;
+  // Processes training together (1 without a group), and whether this one writes (rank 0).
+  int world_size() const { return group_ ? group_->size() : 1; }
+  bool writes() const { return !group_ || group_->rank() == 0; }
 
  private:
   void append_metrics(const Metrics& m);
+  // Every rank takes rank 0's weights, buffers, optimizer state, step and clock (no-op alone).
+  void synchronize_replicas();
+  // Rank 0's `decision` (whether and why the loop stops), heard by every rank (itself alone).
+  int agree(int decision);
   // Loss over a (B, T+1) token batch, in nats per token, with autocast as configured.
   torch::Tensor loss_of(const torch::Tensor& tokens);
 
@@ -75,6 +95,7 @@ class Trainer {
   double time_before_ = 0.0;  // time_s at the checkpoint this trainer resumed from
   std::chrono::steady_clock::time_point started_;
   std::string run_dir_;
+  std::shared_ptr<ProcessGroup> group_;
   std::ofstream metrics_;
   int64_t last_good_checkpoint_ = -1;
 };

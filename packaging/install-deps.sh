@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   cmake g++ ninja-build pkg-config
   qt6-base-dev libqt6opengl6-dev
-  libtorch-dev libopenblas0-pthread
+  libtorch-dev libopenblas0-pthread libgloo-dev
   libimgui-dev libstb-dev libgtest-dev
   zlib1g-dev nlohmann-json3-dev libcli11-dev
   xvfb xauth libgl1-mesa-dri imagemagick xdotool
