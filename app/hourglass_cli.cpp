@@ -214,6 +214,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   train->add_option("--out", out, "The run directory to create")->required();
   train->add_flag("--force", force, "Replace an existing run directory");
+  bool no_cuda_graph = false;
+  train->add_flag("--no-cuda-graph", no_cuda_graph,
+                  "Run the training step eagerly on CUDA instead of replaying it as a CUDA graph");
   int gpus = 1;
   train->add_option("--gpus", gpus,
                     "Data-parallel processes, one per GPU (CPU processes through Gloo without "
@@ -312,6 +315,8 @@ int main(int argc, char** argv) {
   bench->add_option("--peak-tflops", bench_options.peak_tflops,
                     "Device peak TFLOP/s for MFU (default: 989 on CUDA with bf16)");
   bench->add_flag("!--no-bf16", bench_options.bf16, "Measure in fp32 on CUDA");
+  bench->add_flag("!--no-cuda-graph", bench_options.cuda_graph,
+                  "Measure the eager training step only");
 
   try {
     app.parse(argc, argv);
@@ -340,6 +345,7 @@ int main(int argc, char** argv) {
       if (max_time) config.train.max_time_s = *max_time;
       if (eval_every) config.train.eval_every = *eval_every;
       if (save_every) config.train.save_every = *save_every;
+      if (no_cuda_graph) config.train.cuda_graph = false;
       const auto world = hg::world_from_environment();
       if (!world && gpus > 1) {
         check_workers_possible(config.train.device, gpus);

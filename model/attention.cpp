@@ -59,15 +59,61 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
   return torch::matmul(weights, v);  // (B, H, Tq, hd)
 }
 
-torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& positions, double base) {
-  const int64_t half = x.size(-1) / 2;
-  auto options = torch::dtype(torch::kFloat).device(x.device());
+namespace {
+
+// cos and sin of positions * inv_freq, laid out for the whole head dimension so that rotation is
+// x * cos + swap_halves(x) * sin (sin's first half negated): (T, hd) each, in the dtype of x.
+struct RotaryTable {
+  torch::Tensor positions;  // held, so that its address cannot be reused while it is cached
+  int64_t version = 0;
+  int64_t head_dim = 0;
+  double base = 0.0;
+  torch::ScalarType dtype = torch::kFloat;
+  torch::Tensor cos, sin;
+};
+
+RotaryTable make_rotary_table(const torch::Tensor& positions, int64_t head_dim, double base,
+                              torch::ScalarType dtype) {
+  const int64_t half = head_dim / 2;
+  auto options = torch::dtype(torch::kFloat).device(positions.device());
   auto inv_freq = torch::pow(base, -torch::arange(0, half, options) / static_cast<double>(half));
   auto angles = positions.to(torch::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // (T, hd/2)
   auto cos = angles.cos(), sin = angles.sin();                                     // (T, hd/2)
-  auto xf = x.to(torch::kFloat);
-  auto x1 = xf.narrow(-1, 0, half), x2 = xf.narrow(-1, half, half);  // (B, H, T, hd/2)
-  return torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1).to(x.scalar_type());
+  RotaryTable table;
+  table.positions = positions;
+  table.version = static_cast<int64_t>(positions._version());
+  table.head_dim = head_dim;
+  table.base = base;
+  table.dtype = dtype;
+  table.cos = torch::cat({cos, cos}, -1).to(dtype);   // (T, hd)
+  table.sin = torch::cat({-sin, sin}, -1).to(dtype);  // (T, hd)
+  return table;
+}
+
+// Every layer of a level rotates by the same positions tensor: its table is made once per forward
+// (a few per thread are kept; a table holds its positions, so a match is that very tensor).
+const RotaryTable& rotary_table(const torch::Tensor& positions, int64_t head_dim, double base,
+                                torch::ScalarType dtype) {
+  thread_local std::vector<RotaryTable> tables;
+  for (const auto& t : tables)
+    if (t.positions.unsafeGetTensorImpl() == positions.unsafeGetTensorImpl() &&
+        t.version == static_cast<int64_t>(positions._version()) && t.head_dim == head_dim &&
+        t.base == base && t.dtype == dtype)
+      return t;
+  if (tables.size() >= 8) tables.erase(tables.begin());
+  tables.push_back(make_rotary_table(positions, head_dim, base, dtype));
+  return tables.back();
+}
+
+}  // namespace
+
+torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& positions, double base) {
+  const int64_t half = x.size(-1) / 2;
+  // In fp32 on the CPU; in the activations' own dtype under autocast (bf16), as the reference
+  // implementations do, which halves the memory traffic of the rotation.
+  const RotaryTable& table = rotary_table(positions, x.size(-1), base, x.scalar_type());
+  auto swapped = torch::cat({x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);  // (B,H,T,hd)
+  return torch::addcmul(x * table.cos, swapped, table.sin);  // (B, H, T, hd)
 }
 
 torch::Tensor level_positions(int64_t start, int64_t count, int64_t factor,

@@ -3,7 +3,8 @@
 //   config, hierarchy, levels (cost model), params, params_allocated,
 //   flops_per_token {forward, train (3x forward), nanogpt_train (6N + 12 L D T, for reference)},
 //   forward {step_s, tokens_per_s, peak_mem_bytes},
-//   train {step_s, tokens_per_s, flops_per_s, mfu?, peak_mem_bytes},
+//   train {step_s, tokens_per_s, flops_per_s, mfu?, peak_mem_bytes, cuda_graph}: as the trainer
+//   steps (a CUDA graph where it can), train_eager: the same without the graph,
 //   sample? {text, image: {length, batch, dtype (fp32: as hg::sample runs), speedup,
 //            incremental, full_recompute: {seconds, tokens_per_s, images_per_s?, peak_mem_bytes}}}.
 #include "model/bench.h"
@@ -22,6 +23,7 @@
 #include "model/compat.h"
 #include "model/cost.h"
 #include "model/device.h"
+#include "model/graph_step.h"
 #include "model/hourglass.h"
 #include "model/optim.h"
 #include "model/run_config.h"
@@ -90,11 +92,13 @@ json measure_forward(Hourglass& model, const BenchOptions& o, const torch::Devic
 }
 
 // Forward, loss, backward and an AdamW step (default TrainConfig settings: the cost of a step does
-// not depend on them).
+// not depend on them), eagerly and, where the trainer would, replayed as a CUDA graph. "train" is
+// what the trainer runs (the graph when there is one); "train_eager" the eager step beside it.
 json measure_train(Hourglass& model, const BenchOptions& o, const torch::Device& device, bool bf16,
                    double flops_per_token, double peak) {
   const int64_t batch = o.batch, t = o.model.seq_len;
   TrainConfig train;
+  train.cuda_graph = o.cuda_graph;
   std::vector<std::pair<std::string, torch::Tensor>> params;
   for (auto& item : model->named_parameters()) params.emplace_back(item.key(), item.value());
   reset_peak_memory(device);
@@ -102,7 +106,16 @@ json measure_train(Hourglass& model, const BenchOptions& o, const torch::Device&
   auto tokens = random_tokens(batch, t, device);                           // (B, T+1)
   auto inputs = tokens.narrow(1, 0, t), targets = tokens.narrow(1, 1, t);  // (B, T)
   model->train();
-  auto step = [&] {
+  auto figures = [&](double s) {
+    const double tokens_per_s = batch * t / s;
+    json j = {{"step_s", s},
+              {"tokens_per_s", tokens_per_s},
+              {"flops_per_s", tokens_per_s * flops_per_token},
+              {"peak_mem_bytes", peak_memory_bytes(device)}};
+    if (peak > 0.0) j["mfu"] = tokens_per_s * flops_per_token / (peak * 1e12);
+    return j;
+  };
+  auto eager_step = [&] {
     torch::Tensor loss;
     {
       CudaAutocast autocast(bf16);
@@ -114,14 +127,20 @@ json measure_train(Hourglass& model, const BenchOptions& o, const torch::Device&
     optimizer.step(train.lr);
     optimizer.zero_grad();
   };
-  const double s = seconds_per_call(step, o.warmup, o.iters, device);
-  const double tokens_per_s = batch * t / s;
-  json j = {{"step_s", s},
-            {"tokens_per_s", tokens_per_s},
-            {"flops_per_s", tokens_per_s * flops_per_token},
-            {"peak_mem_bytes", peak_memory_bytes(device)}};
-  if (peak > 0.0) j["mfu"] = tokens_per_s * flops_per_token / (peak * 1e12);
-  return j;
+  json eager = figures(seconds_per_call(eager_step, o.warmup, o.iters, device));
+  eager["cuda_graph"] = false;
+  std::string why;
+  if (!GraphedStep::supported(model->config(), train, device, optimizer, &why)) {
+    eager["cuda_graph_unused"] = why;
+    return {{"train", eager}, {"train_eager", eager}};
+  }
+  reset_peak_memory(device);
+  GraphedStep graphed(model, optimizer, train, bf16, 1, static_cast<int>(batch), t, device);
+  json graph = figures(seconds_per_call([&] { graphed.step(tokens, train.lr); },
+                                        std::max(o.warmup, GraphedStep::kWarmupSteps + 1),
+                                        o.iters, device));
+  graph["cuda_graph"] = true;
+  return {{"train", graph}, {"train_eager", eager}};
 }
 
 // One sampling run of `length` tokens for `n` sequences, as hg::sample runs it (in the weights'
@@ -208,8 +227,10 @@ json measure_model(const ModelConfig& config, const BenchOptions& o, const torch
               {"nanogpt_train", nanogpt}}}};
   // Forward first: its peak memory then holds the weights but no optimizer state or gradients.
   j["forward"] = measure_forward(model, o, device, bf16);
-  j["train"] =
+  const json train =
       measure_train(model, o, device, bf16, 3.0 * cost.flops_per_token, peak_tflops(o, device));
+  j["train"] = train["train"];
+  j["train_eager"] = train["train_eager"];
   if (o.sample) {
     const SampleSizes n = sample_sizes(o, device);
     j["sample"] = {

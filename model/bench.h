@@ -23,6 +23,7 @@ struct BenchOptions {
   int iters = 10;               // timed iterations; the figures are their mean
   bool vs_vanilla = false;      // also measure model.vanilla_twin(), and report the ratios
   bool sample = false;          // also measure sampling speed (slow: full recompute is quadratic)
+  bool cuda_graph = true;       // also measure the training step replayed as a CUDA graph
   // Sampling sizes; 0 picks the on CUDA (text 2048 tokens, 16 RGB images of 3072) and a
   // smoke-test size on the CPU, where full recompute is slow (text 128 tokens, 2 "images" of 192:
   // 8x8 RGB). The JSON reports the sizes used.

@@ -11,6 +11,13 @@
 #define HOURGLASS_HAS_SDPA 0
 #endif
 
+// ATen's fused AdamW kernel (CUDA), with a learning rate given as a double.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+#define HOURGLASS_HAS_FUSED_ADAMW 1
+#else
+#define HOURGLASS_HAS_FUSED_ADAMW 0
+#endif
+
 namespace hg {
 
 constexpr bool kHasSdpa = HOURGLASS_HAS_SDPA != 0;

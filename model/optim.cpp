@@ -4,6 +4,12 @@
 #include <cmath>
 #include <stdexcept>
 
+#if HOURGLASS_HAS_FUSED_ADAMW
+#include <ATen/ops/_foreach_mul.h>
+#include <ATen/ops/_foreach_norm.h>
+#include <ATen/ops/_fused_adamw.h>
+#endif
+
 namespace hg {
 
 double learning_rate(const TrainConfig& c, int64_t step) {
@@ -19,6 +25,12 @@ AdamW::AdamW(const std::vector<std::pair<std::string, torch::Tensor>>& named_par
     : config_(config) {
   for (const auto& [name, p] : named_params)
     slots_.push_back({name, p, torch::zeros_like(p), torch::zeros_like(p), p.dim() >= 2});
+#if HOURGLASS_HAS_FUSED_ADAMW
+  fused_ = !slots_.empty() && slots_.front().param.is_cuda();
+  for (const auto& s : slots_)
+    fused_ = fused_ && s.param.is_cuda() && s.param.scalar_type() == torch::kFloat;
+  if (fused_) step_count_ = torch::zeros({}, slots_.front().param.options());
+#endif
 }
 
 void AdamW::zero_grad() {
@@ -31,6 +43,9 @@ double AdamW::step(double lr) {
   std::vector<torch::Tensor> grads;
   for (auto& s : slots_)
     grads.push_back(s.param.grad().defined() ? s.param.grad() : torch::zeros_like(s.param));
+#if HOURGLASS_HAS_FUSED_ADAMW
+  if (fused_) return fused_step(grads, lr);
+#endif
   std::vector<torch::Tensor> norms;
   for (const auto& g : grads) norms.push_back(g.to(torch::kFloat).norm());
   const double norm = torch::stack(norms).norm().item<double>();
@@ -50,6 +65,57 @@ double AdamW::step(double lr) {
   }
   return norm;
 }
+
+#if HOURGLASS_HAS_FUSED_ADAMW
+// The same update in a handful of kernels: per-tensor norms in one _foreach_norm, clipping in one
+// _foreach_mul_, and ATen's fused AdamW kernel (decoupled decay, bias corrections from the step
+// count it reads on the device) once for the decayed matrices and once for the rest.
+double AdamW::fused_step(std::vector<torch::Tensor>& grads, double lr) {
+  const double norm = torch::stack(at::_foreach_norm(grads)).norm().item<double>();
+  if (config_.grad_clip > 0 && norm > config_.grad_clip)
+    at::_foreach_mul_(grads, config_.grad_clip / (norm + 1e-6));
+  ++steps_;
+  fused_update(grads, nullptr, lr);
+  return norm;
+}
+
+torch::Tensor AdamW::device_step(const torch::Tensor& lr) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (auto& s : slots_) grads.push_back(s.param.grad());
+  auto norm = torch::stack(at::_foreach_norm(grads)).norm();  // ()
+  if (config_.grad_clip > 0)
+    at::_foreach_mul_(grads, (config_.grad_clip / (norm + 1e-6)).clamp_max(1.0));
+  fused_update(grads, &lr, 0.0);
+  return norm;
+}
+
+void AdamW::fused_update(const std::vector<torch::Tensor>& grads, const torch::Tensor* lr_tensor,
+                         double lr) {
+  step_count_.add_(1.0);
+  for (const bool decay : {true, false}) {
+    std::vector<torch::Tensor> params, g, m, v, steps;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].decay != decay) continue;
+      params.push_back(slots_[i].param);
+      g.push_back(grads[i]);
+      m.push_back(slots_[i].exp_avg);
+      v.push_back(slots_[i].exp_avg_sq);
+      steps.push_back(step_count_);
+    }
+    if (params.empty()) continue;
+    const double decay_rate = decay ? config_.weight_decay : 0.0;
+    if (lr_tensor)
+      at::_fused_adamw_(params, g, m, v, /*max_exp_avg_sqs=*/{}, steps, *lr_tensor, config_.beta1,
+                        config_.beta2, decay_rate, /*eps=*/1e-8, /*amsgrad=*/false,
+                        /*maximize=*/false);
+    else
+      at::_fused_adamw_(params, g, m, v, /*max_exp_avg_sqs=*/{}, steps, lr, config_.beta1,
+                        config_.beta2, decay_rate, /*eps=*/1e-8, /*amsgrad=*/false,
+                        /*maximize=*/false);
+  }
+}
+#endif
 
 std::vector<std::pair<std::string, torch::Tensor>> AdamW::state() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
@@ -76,6 +142,9 @@ void AdamW::load_state(const std::vector<std::pair<std::string, torch::Tensor>>&
     }
   }
   steps_ = steps_taken;
+#if HOURGLASS_HAS_FUSED_ADAMW
+  if (fused_) step_count_.fill_(static_cast<double>(steps_));
+#endif
 }
 
 }  // namespace hg

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "model/compat.h"
 #include "model/run_config.h"
 
 namespace hg {
@@ -26,6 +27,16 @@ class AdamW {
   void zero_grad();
 
   int64_t steps_taken() const { return steps_; }
+#if HOURGLASS_HAS_FUSED_ADAMW
+  // Whether the fused CUDA kernels serve these parameters (device_step is then possible).
+  bool fused() const { return fused_; }
+  // One update without a host synchronisation, so that a CUDA graph can hold it: every parameter
+  // must have its .grad; lr is a 0-dim float tensor on the device. Returns the global gradient
+  // norm before clipping as a 0-dim tensor. The host's step count is not advanced: a graph replays
+  // this without calling it, so its owner calls count_step() once per update.
+  torch::Tensor device_step(const torch::Tensor& lr);
+  void count_step() { ++steps_; }
+#endif
   // exp_avg.<name>, exp_avg_sq.<name> (fp32), for checkpoints.
   std::vector<std::pair<std::string, torch::Tensor>> state() const;
   // Restores state(); throws std::runtime_error naming a missing or mis-shaped tensor.
@@ -41,6 +52,15 @@ class AdamW {
   std::vector<Slot> slots_;
   TrainConfig config_;
   int64_t steps_ = 0;
+#if HOURGLASS_HAS_FUSED_ADAMW
+  // CUDA fp32 parameters in libtorch 2.x: ATen's fused kernels instead of the loop over slots.
+  double fused_step(std::vector<torch::Tensor>& grads, double lr);
+  // Advances the device step count and runs the fused kernel with lr_tensor when given, else lr.
+  void fused_update(const std::vector<torch::Tensor>& grads, const torch::Tensor* lr_tensor,
+                    double lr);
+  bool fused_ = false;
+  torch::Tensor step_count_;  // steps_ as a float on the parameters' device, for the fused kernel
+#endif
 };
 
 }  // namespace hg

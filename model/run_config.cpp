@@ -81,7 +81,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"save_every", c.save_every},
           {"sample_every", c.sample_every},
           {"threads", c.threads},
-          {"gpus", c.gpus}};
+          {"gpus", c.gpus},
+          {"cuda_graph", c.cuda_graph}};
 }
 
 nlohmann::json to_json(const RunConfig& c) {
@@ -126,6 +127,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j, TrainConfig c) {
     c.sample_every = merged["sample_every"];
     c.threads = merged["threads"];
     c.gpus = merged["gpus"];
+    c.cuda_graph = merged["cuda_graph"];
   } catch (const nlohmann::json::exception& e) {
     fail(std::string("train config: ") + e.what());
   }

@@ -33,6 +33,7 @@ struct TrainConfig {
   int64_t sample_every = 0;  // steps between samples written to samples/; 0: with each save
   int threads = 0;           // CPU threads for torch; 0: all hardware threads
   int gpus = 1;  // data-parallel processes (GPUs; CPU processes through Gloo); batch is per process
+  bool cuda_graph = true;  // replay the training step as a CUDA graph where possible (graph_step.h)
 
   void validate() const;  // throws std::invalid_argument naming field, value, valid range
 };

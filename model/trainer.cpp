@@ -228,11 +228,19 @@ torch::Tensor Trainer::loss_of(const torch::Tensor& tokens) {
                                    targets.reshape(-1));
 }
 
-Metrics Trainer::train_step() {
-  const auto t0 = std::chrono::steady_clock::now();
-  model_->train();
-  // Dropout draws from a generator seeded by (seed, step): a resumed run repeats them.
-  torch::manual_seed(config_.train.seed * 1000003ull + static_cast<uint64_t>(step_));
+void Trainer::throw_if_diverged(double loss) const {
+  if (std::isfinite(loss)) return;
+  const std::string kept = last_good_checkpoint_ >= 0
+                               ? "the last good checkpoint (step " +
+                                     std::to_string(last_good_checkpoint_) + ") is kept in " +
+                                     checkpoints_dir(run_dir_)
+                               : "no checkpoint had been saved yet";
+  throw TrainingDiverged("the training loss became " + std::to_string(loss) + " at step " +
+                         std::to_string(step_ + 1) + "; training stopped and " + kept +
+                         ". HINT: lower the learning rate (--lr) or raise the warm-up");
+}
+
+double Trainer::eager_step(double lr) {
   const int micro = config_.train.batch / config_.train.grad_accum;
   const int world = world_size(), rank = group_ ? group_->rank() : 0;
   double loss_sum = 0.0;
@@ -257,18 +265,37 @@ Metrics Trainer::train_step() {
     loss_sum = loss_sum_t.cpu().item<double>();
   }
   const double loss = loss_sum / config_.train.grad_accum;
-  if (!std::isfinite(loss)) {
-    const std::string kept = last_good_checkpoint_ >= 0
-                                 ? "the last good checkpoint (step " +
-                                       std::to_string(last_good_checkpoint_) + ") is kept in " +
-                                       checkpoints_dir(run_dir_)
-                                 : "no checkpoint had been saved yet";
-    throw TrainingDiverged("the training loss became " + std::to_string(loss) + " at step " +
-                           std::to_string(step_ + 1) + "; training stopped and " + kept +
-                           ". HINT: lower the learning rate (--lr) or raise the warm-up");
+  throw_if_diverged(loss);
+  optimizer_->step(lr);
+  return loss;
+}
+
+Metrics Trainer::train_step() {
+  const auto t0 = std::chrono::steady_clock::now();
+  model_->train();
+  // Dropout draws from a generator seeded by (seed, step): a resumed run repeats them.
+  torch::manual_seed(config_.train.seed * 1000003ull + static_cast<uint64_t>(step_));
+  if (!graph_decided_) {
+    graph_decided_ = true;
+    if (!group_ &&
+        GraphedStep::supported(config_.model, config_.train, device_, *optimizer_, nullptr))
+      graphed_ = std::make_unique<GraphedStep>(
+          model_, *optimizer_, config_.train, device_.is_cuda() && config_.train.bf16,
+          config_.train.grad_accum, config_.train.batch / config_.train.grad_accum,
+          batcher_->seq_len(), device_);
   }
   const double lr = learning_rate(config_.train, step_);
-  optimizer_->step(lr);
+  double loss;
+  if (graphed_) {
+    const int micro = config_.train.batch / config_.train.grad_accum;
+    std::vector<torch::Tensor> parts;
+    for (int m = 0; m < config_.train.grad_accum; ++m)
+      parts.push_back(batcher_->train_batch(micro, config_.train.seed, step_, m));
+    loss = graphed_->step(torch::cat(parts, 0), lr);  // (the update is already done)
+    throw_if_diverged(loss);
+  } else {
+    loss = eager_step(lr);
+  }
   ++step_;
   if (device_.is_cuda()) torch::cuda::synchronize();
   const double seconds =
@@ -280,7 +307,7 @@ Metrics Trainer::train_step() {
   m.loss = loss;
   m.bits_per_token = bits_from_nats(loss);
   m.tokens_per_s =
-      config_.train.batch * static_cast<double>(world) * batcher_->seq_len() / seconds;
+      config_.train.batch * static_cast<double>(world_size()) * batcher_->seq_len() / seconds;
   m.lr = lr;
   m.mem_bytes = peak_memory_bytes(device_);
   return m;

@@ -19,6 +19,7 @@
 #include "model/checkpoint.h"
 #include "model/data.h"
 #include "model/distributed.h"
+#include "model/graph_step.h"
 #include "model/hourglass.h"
 #include "model/metrics.h"
 #include "model/optim.h"
@@ -84,6 +85,10 @@ class Trainer {
   int agree(int decision);
   // Loss over a (B, T+1) token batch, in nats per token, with autocast as configured.
   torch::Tensor loss_of(const torch::Tensor& tokens);
+  // The eager step: forward and backward per micro-batch, gradients averaged over the ranks, the
+  // update. Returns the mean loss; throws TrainingDiverged before updating on a bad loss.
+  double eager_step(double lr);
+  void throw_if_diverged(double loss) const;
 
   RunConfig config_;
   std::shared_ptr<const Dataset> data_;
@@ -96,6 +101,8 @@ class Trainer {
   std::chrono::steady_clock::time_point started_;
   std::string run_dir_;
   std::shared_ptr<ProcessGroup> group_;
+  std::unique_ptr<GraphedStep> graphed_;  // set at the first step when a graph is possible
+  bool graph_decided_ = false;
   std::ofstream metrics_;
   int64_t last_good_checkpoint_ = -1;
 };
