@@ -6,6 +6,7 @@
 
 #include "model/compat.h"
 #include "model/device.h"
+#include "model/distributed.h"
 #include "model/run_config.h"
 
 namespace hg {
@@ -20,6 +21,7 @@ BuildInfo build_info() {
     info.device = std::string("none usable (") + e.what() + ")";
   }
   info.attention = kHasSdpa ? "scaled_dot_product_attention" : "explicit";
+  info.distributed = distributed_backends();
   info.build = std::string(HOURGLASS_BUILD_TYPE) + ", GUI " + (HOURGLASS_BUILD_GUI ? "on" : "off");
 #if defined(__GNUC__) && !defined(__clang__)
   info.build += ", g++ " __VERSION__;
@@ -33,7 +35,8 @@ BuildInfo build_info() {
 
 std::string to_text(const BuildInfo& info) {
   return "hourglass " + info.version + "\nlibtorch " + info.libtorch + "\ndevice " + info.device +
-         "\nattention " + info.attention + "\nbuild " + info.build + "\nassets " + info.assets +
+         "\nattention " + info.attention +
+         "\ndistributed " + info.distributed + "\nbuild " + info.build + "\nassets " + info.assets +
          "\n";
 }
 

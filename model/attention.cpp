@@ -2,6 +2,7 @@
 #include "model/attention.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "model/compat.h"
 
@@ -74,19 +75,13 @@ struct RotaryTable {
 
 RotaryTable make_rotary_table(const torch::Tensor& positions, int64_t head_dim, double base,
                               torch::ScalarType dtype) {
-  const int64_t half = head_dim / 2;
-  auto options = torch::dtype(torch::kFloat).device(positions.device());
-  auto inv_freq = torch::pow(base, -torch::arange(0, half, options) / static_cast<double>(half));
-  auto angles = positions.to(torch::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // (T, hd/2)
-  auto cos = angles.cos(), sin = angles.sin();                                     // (T, hd/2)
   RotaryTable table;
   table.positions = positions;
   table.version = static_cast<int64_t>(positions._version());
   table.head_dim = head_dim;
   table.base = base;
   table.dtype = dtype;
-  table.cos = torch::cat({cos, cos}, -1).to(dtype);   // (T, hd)
-  table.sin = torch::cat({-sin, sin}, -1).to(dtype);  // (T, hd)
+  std::tie(table.cos, table.sin) = rotary_tables(positions, head_dim, base, dtype);
   return table;
 }
 
@@ -107,13 +102,28 @@ const RotaryTable& rotary_table(const torch::Tensor& positions, int64_t head_dim
 
 }  // namespace
 
-torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& positions, double base) {
+std::pair<torch::Tensor, torch::Tensor> rotary_tables(const torch::Tensor& positions,
+                                                      int64_t head_dim, double base,
+                                                      torch::ScalarType dtype) {
+  const int64_t half = head_dim / 2;
+  auto options = torch::dtype(torch::kFloat).device(positions.device());
+  auto inv_freq = torch::pow(base, -torch::arange(0, half, options) / static_cast<double>(half));
+  auto angles = positions.to(torch::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // (T, hd/2)
+  auto cos = angles.cos(), sin = angles.sin();                                     // (T, hd/2)
+  return {torch::cat({cos, cos}, -1).to(dtype), torch::cat({-sin, sin}, -1).to(dtype)};  // (T, hd)
+}
+
+torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
   const int64_t half = x.size(-1) / 2;
+  auto swapped = torch::cat({x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);  // (B,H,T,hd)
+  return torch::addcmul(x * cos, swapped, sin);  // (B, H, T, hd)
+}
+
+torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& positions, double base) {
   // In fp32 on the CPU; in the activations' own dtype under autocast (bf16), as the reference
   // implementations do, which halves the memory traffic of the rotation.
   const RotaryTable& table = rotary_table(positions, x.size(-1), base, x.scalar_type());
-  auto swapped = torch::cat({x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);  // (B,H,T,hd)
-  return torch::addcmul(x * table.cos, swapped, table.sin);  // (B, H, T, hd)
+  return rotate(x, table.cos, table.sin);  // (B, H, T, hd)
 }
 
 torch::Tensor level_positions(int64_t start, int64_t count, int64_t factor,
@@ -172,6 +182,31 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
     out = attend(q, k, v, mask, is_training() ? dropout_ : 0.0, path);
   }
   return out_(out.transpose(1, 2).reshape({b, tq, d}));  // (B, Tq, D)
+}
+
+int AttentionImpl::head_dim() const {
+  return static_cast<int>(qkv_->weight.size(1)) / n_heads_;
+}
+
+StaticKV AttentionImpl::make_static_cache(int64_t batch, int64_t capacity,
+                                          const torch::TensorOptions& o) const {
+  return {torch::zeros({batch, n_heads_, capacity, head_dim()}, o),
+          torch::zeros({batch, n_heads_, capacity, head_dim()}, o)};
+}
+
+torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache,
+                                  const StepContext& ctx) {
+  const int64_t b = x.size(0), d = x.size(2), hd = d / n_heads_;
+  auto qkv = qkv_(x).view({b, 1, 3, n_heads_, hd});  // (B, 1, 3, H, hd)
+  auto q = qkv.select(2, 0).transpose(1, 2);           // (B, H, 1, hd)
+  auto k = qkv.select(2, 1).transpose(1, 2);
+  auto v = qkv.select(2, 2).transpose(1, 2);
+  q = rotate(q, ctx.cos, ctx.sin);
+  k = rotate(k, ctx.cos, ctx.sin);
+  cache.k.index_copy_(2, ctx.slot, k);
+  cache.v.index_copy_(2, ctx.slot, v);
+  auto out = attend(q, cache.k, cache.v, AttentionMask{false, ctx.allowed}, 0.0, path);
+  return out_(out.transpose(1, 2).reshape({b, 1, d}));  // (B, 1, D)
 }
 
 }  // namespace hg

@@ -42,6 +42,24 @@ std::pair<torch::Tensor, torch::Tensor> attend_with_weights(const torch::Tensor&
 
 // Rotates x (B, H, T, hd) by angles positions (T) * base^(-2i/hd) (RoFormer, "rotate half").
 torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& positions, double base);
+// The tables apply_rotary uses, for positions (T): cos and sin (T, hd) in `dtype`, sin's first
+// half negated, so that rotate(x, cos, sin) = x * cos + swap_halves(x) * sin.
+std::pair<torch::Tensor, torch::Tensor> rotary_tables(const torch::Tensor& positions,
+                                                      int64_t head_dim, double base,
+                                                      torch::ScalarType dtype);
+torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+
+// Decoding one token per step into buffers of fixed size (DESIGN.md §6; issue 8): shapes and
+// addresses never change from step to step, so that a step can be replayed as a CUDA graph. What
+// varies (the row written, the positions, the mask) is computed from a device tensor on the way.
+struct StepContext {         // one level's inputs for a step, shared by its layers
+  torch::Tensor slot;        // (1) int64: the new token's index at this level, the row it writes
+  torch::Tensor cos, sin;    // (1, hd) rotary tables for its position
+  torch::Tensor allowed;     // (1, capacity) bool: rows 0 .. slot
+};
+struct StaticKV {
+  torch::Tensor k, v;  // (B, H, capacity, hd): rows beyond the current index are never read
+};
 
 // Positions factor * (start, start+1, ..., start+count-1) in original tokens, as floats.
 torch::Tensor level_positions(int64_t start, int64_t count, int64_t factor,
@@ -58,6 +76,13 @@ class AttentionImpl : public torch::nn::Module {
                         const torch::Tensor& pos_q, const torch::Tensor& pos_k,
                         const AttentionMask& mask, KVCache* cache, Trace* trace,
                         const std::string& name);
+
+  // One new token x (B, 1, D) of a self-attention layer: writes its key and value into row
+  // ctx.slot of the buffers and attends over rows 0 .. slot. (B, 1, D).
+  torch::Tensor step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx);
+  StaticKV make_static_cache(int64_t batch, int64_t capacity, const torch::TensorOptions& o) const;
+  int head_dim() const;
+  double rotary_base() const { return rotary_base_; }
 
   AttentionPath path = AttentionPath::kAuto;  // tests force one path to compare them
 

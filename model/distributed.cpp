@@ -68,6 +68,17 @@ std::optional<WorldInfo> world_from_environment() {
   return w;
 }
 
+std::string distributed_backends() {
+  std::string names;
+#ifdef HOURGLASS_C10D_NCCL
+  names += "nccl ";
+#endif
+#ifdef HOURGLASS_C10D_GLOO
+  names += "gloo ";
+#endif
+  return names.empty() ? "none" : names.substr(0, names.size() - 1);
+}
+
 bool distributed_available(const torch::Device& device, std::string* why) {
   std::string reason;
   if (device.is_cuda()) {

@@ -35,6 +35,9 @@ struct WorldInfo {
 // WORLD_SIZE are both unset. Throws std::invalid_argument naming a malformed or missing variable.
 std::optional<WorldInfo> world_from_environment();
 
+// The process groups this build has: "nccl gloo", "nccl", "gloo" or "none".
+std::string distributed_backends();
+
 // Whether this libtorch can join processes for a device type; when not, *why says what is missing
 // and what to do.
 bool distributed_available(const torch::Device& device, std::string* why);

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <tuple>
 
 namespace hg {
 namespace {
@@ -22,7 +23,10 @@ std::string level_name(int index) { return "level" + std::to_string(index); }
 
 HourglassLevelImpl::HourglassLevelImpl(const ModelConfig& config, const Hierarchy& hierarchy,
                                        size_t index)
-    : index_(static_cast<int>(index)) {
+    : index_(static_cast<int>(index)),
+      d_model_(config.d_model),
+      head_dim_(config.d_model / config.n_heads),
+      rotary_base_(config.rotary_base) {
   const Level& level = hierarchy.levels.at(index);
   factor_ = level.factor;
   k_ = level.shorten_factor;
@@ -99,6 +103,58 @@ torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* st
   return h;  // (B, c, D)
 }
 
+StaticLevelState HourglassLevelImpl::make_static_state(int64_t batch, int64_t tokens,
+                                                       const torch::TensorOptions& options) {
+  StaticLevelState state;
+  state.capacity = (tokens + factor_ - 1) / factor_;
+  const auto long_options = options.dtype(torch::kLong);
+  state.index = torch::zeros({1}, long_options);
+  state.rows = torch::arange(state.capacity, long_options);
+  for (auto* list : {&pre_, &post_}) {
+    if (!*list) continue;
+    for (size_t i = 0; i < (*list)->size(); ++i)
+      state.blocks.push_back((*list)[i]->as<BlockImpl>()->attention()->make_static_cache(
+          batch, state.capacity, options));
+  }
+  if (inner_) {
+    state.recent = torch::zeros({batch, k_ - 1, d_model_}, options);
+    state.y_last = torch::zeros({batch, 1, d_model_}, options);
+    state.inner =
+        std::make_unique<StaticLevelState>(inner_->make_static_state(batch, tokens, options));
+  }
+  return state;
+}
+
+void HourglassLevelImpl::set_static_index(StaticLevelState& state, int64_t n) const {
+  // n is this level's own index; the next level gets a token when a group completes.
+  state.index.fill_(n);
+  if (inner_ && n % k_ == 0) inner_->set_static_index(*state.inner, n / k_);
+}
+
+torch::Tensor HourglassLevelImpl::step(const torch::Tensor& x, StaticLevelState& state,
+                                       int64_t index) {
+  TORCH_CHECK(index < state.capacity, "Level ", index_, ": step at index ", index,
+              " beyond the buffers' capacity ", state.capacity);
+  StepContext ctx;
+  ctx.slot = state.index;
+  std::tie(ctx.cos, ctx.sin) =
+      rotary_tables(state.index.to(torch::kFloat) * static_cast<double>(factor_), head_dim_,
+                    rotary_base_, x.scalar_type());  // (1, hd)
+  ctx.allowed = state.rows.le(state.index).unsqueeze(0);  // (1, capacity)
+  auto h = x;
+  for (size_t i = 0; i < pre_->size(); ++i)
+    h = (*pre_)[i]->as<BlockImpl>()->step(h, state.blocks[i], ctx);  // (B, 1, D)
+  if (!inner_) return h;
+  auto group = torch::cat({state.recent, h}, 1);  // (B, k, D): x indices index-k+1 .. index
+  state.recent.copy_(group.narrow(1, 1, k_ - 1));
+  if (index % k_ == 0)  // group index/k is complete: the next level steps
+    state.y_last.copy_(inner_->step(shorten_->step(group), *state.inner, index / k_));
+  h = h + upsample_->step(state.y_last, index % k_);  // (B, 1, D)
+  for (size_t i = 0; i < post_->size(); ++i)
+    h = (*post_)[i]->as<BlockImpl>()->step(h, state.blocks[pre_->size() + i], ctx);
+  return h;  // (B, 1, D)
+}
+
 HourglassImpl::HourglassImpl(const ModelConfig& config) : config_(config) {
   config_.validate();
   const Hierarchy hierarchy = config_.parsed_hierarchy();
@@ -138,6 +194,45 @@ torch::Tensor HourglassImpl::forward(const torch::Tensor& tokens, Trace* trace) 
 torch::Tensor HourglassImpl::forward_chunk(const torch::Tensor& tokens, DecodeState& state,
                                            Trace* trace) {
   return logits(tokens, &state.root, trace);
+}
+
+bool HourglassImpl::supports_step(const ModelConfig& config, std::string* why) {
+  std::string reason;
+  if (config.shorten == ShortenKind::kAttention)
+    reason = "attention shortening decodes in chunks only";
+  else if (config.upsample == UpsampleKind::kAttention)
+    reason = "attention upsampling decodes in chunks only";
+  if (why) *why = reason;
+  return reason.empty();
+}
+
+StaticDecodeState HourglassImpl::make_static_state(int64_t batch, int64_t capacity) {
+  std::string why;
+  if (!supports_step(config_, &why)) throw std::invalid_argument("step decoding: " + why);
+  const auto& w = embed_->weight;
+  StaticDecodeState state;
+  state.capacity = capacity;
+  state.root = root_->make_static_state(batch, capacity, w.options());
+  return state;
+}
+
+void HourglassImpl::prepare_step(StaticDecodeState& state) const {
+  TORCH_CHECK(state.n < state.capacity, "step decoding: token ", state.n,
+              " is beyond the buffers' capacity ", state.capacity);
+  root_->set_static_index(state.root, state.n);
+}
+
+torch::Tensor HourglassImpl::step(const torch::Tensor& tokens, StaticDecodeState& state) {
+  auto h = root_->step(embed_(tokens), state.root, state.n);  // (B, 1, D)
+  h = ln_final_(h);
+  auto logits = head_ ? head_(h) : torch::linear(h, embed_->weight.narrow(0, 0, kVocabSize));
+  return logits.select(1, 0);  // (B, 256)
+}
+
+int64_t HourglassImpl::step_phase(int64_t n) const {
+  int64_t period = 1;
+  for (const Level& level : config_.parsed_hierarchy().levels) period *= level.shorten_factor;
+  return n % period;
 }
 
 void HourglassImpl::set_attention_path(AttentionPath path) {

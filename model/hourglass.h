@@ -27,6 +27,17 @@ struct LevelState {
   std::unique_ptr<LevelState> inner;
 };
 
+// One level's fixed buffers for decoding a token per step (attention.h, StepContext).
+struct StaticLevelState {
+  int64_t capacity = 0;          // tokens this level can hold
+  std::vector<StaticKV> blocks;  // pre-layers, then post-layers
+  torch::Tensor index;           // (1) int64 on the device: the new token's index, set per step
+  torch::Tensor rows;            // (capacity) int64: 0 .. capacity-1, for the mask
+  torch::Tensor recent;          // (B, k-1, D) the last k-1 pre-layer outputs (zeros at first)
+  torch::Tensor y_last;          // (B, 1, D) next level's output for the newest shortened token
+  std::unique_ptr<StaticLevelState> inner;
+};
+
 class HourglassLevelImpl : public torch::nn::Module {
  public:
   HourglassLevelImpl(const ModelConfig& config, const Hierarchy& hierarchy, size_t index);
@@ -34,12 +45,23 @@ class HourglassLevelImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, LevelState* state, Trace* trace);
   LevelState make_state() const;
 
+  // Buffers for `tokens` original tokens (this level holds ceil(tokens / factor) of them).
+  StaticLevelState make_static_state(int64_t batch, int64_t tokens,
+                                     const torch::TensorOptions& options);
+  // Sets every level's index for original token n (only host work and fills, before a step).
+  void set_static_index(StaticLevelState& state, int64_t n) const;
+  // x (B, 1, D): the token at this level's index `index` (= state.index). Only device work with
+  // shapes fixed by the state and by index modulo the shortening factors (a graph per phase).
+  torch::Tensor step(const torch::Tensor& x, StaticLevelState& state, int64_t index);
+
  private:
   torch::Tensor run_blocks(torch::nn::ModuleList& blocks, size_t first_cache, torch::Tensor x,
                            const torch::Tensor& pos, const AttentionMask& mask, LevelState* state,
                            Trace* trace);
 
   int index_, factor_, k_;
+  int d_model_, head_dim_;
+  double rotary_base_;
   torch::nn::ModuleList pre_{nullptr}, post_{nullptr};
   Shorten shorten_{nullptr};
   std::shared_ptr<HourglassLevelImpl> inner_;
@@ -50,6 +72,13 @@ TORCH_MODULE(HourglassLevel);
 struct DecodeState {
   LevelState root;
   int64_t position() const { return root.n; }
+};
+
+// Decoding one token per step into fixed buffers: what HourglassImpl::step needs.
+struct StaticDecodeState {
+  StaticLevelState root;
+  int64_t capacity = 0;  // original tokens (BOS included) the buffers hold
+  int64_t n = 0;         // tokens stepped so far
 };
 
 class HourglassImpl : public torch::nn::Module {
@@ -63,6 +92,19 @@ class HourglassImpl : public torch::nn::Module {
   torch::Tensor forward_chunk(const torch::Tensor& tokens, DecodeState& state,
                               Trace* trace = nullptr);
   DecodeState make_state() const { return DecodeState{root_->make_state()}; }
+
+  // Whether step() can decode this model (not with attention shortening or upsampling).
+  static bool supports_step(const ModelConfig& config, std::string* why = nullptr);
+  // Buffers for `capacity` tokens (BOS included) of `batch` sequences on the weights' device.
+  StaticDecodeState make_static_state(int64_t batch, int64_t capacity);
+  // Before step(): sets the device indices for token state.n (fills; outside any graph).
+  void prepare_step(StaticDecodeState& state) const;
+  // tokens (B, 1) on the device -> logits (B, 256) for the next token. Fixed shapes: on CUDA one
+  // graph per phase (state.n modulo the product of the shortening factors) can replay it. The
+  // caller advances state.n after it.
+  torch::Tensor step(const torch::Tensor& tokens, StaticDecodeState& state);
+  // The phase of token n: steps of one phase run the same kernels.
+  int64_t step_phase(int64_t n) const;
 
   const ModelConfig& config() const { return config_; }
   void set_attention_path(AttentionPath path);

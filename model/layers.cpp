@@ -38,6 +38,11 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& po
   return h + torch::dropout(mlp_(ln_mlp_(h)), dropout_, is_training());  // (B, T, D)
 }
 
+torch::Tensor BlockImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {
+  auto h = x + attn_->step(ln_attn_(x), cache, ctx);  // (B, 1, D)
+  return h + mlp_(ln_mlp_(h));                        // (B, 1, D)
+}
+
 CrossBlockImpl::CrossBlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout,
                                double rotary_base)
     : dropout_(dropout) {

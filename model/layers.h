@@ -25,6 +25,9 @@ class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout, double rotary_base);
   // x (B, T, D) at positions pos (T); the mask says which cached + new keys each query sees.
+  // One new token (B, 1, D) into fixed buffers (attention.h, StepContext).
+  torch::Tensor step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx);
+  Attention& attention() { return attn_; }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pos, const AttentionMask& mask,
                         KVCache* cache, Trace* trace, const std::string& name);
 

@@ -95,4 +95,18 @@ torch::Tensor UpsampleImpl::forward(const torch::Tensor& y, const torch::Tensor&
   return cross_->forward(u, y_new, pos_q, pos_k, mask, cache, trace, name) - x_res;  // (B, c, D)
 }
 
+torch::Tensor ShortenImpl::step(const torch::Tensor& group) {
+  const int64_t b = group.size(0), d = group.size(2);
+  TORCH_CHECK(kind_ != ShortenKind::kAttention, "Shorten::step: attention shortening has no step");
+  if (kind_ == ShortenKind::kLinear) return linear_(group.reshape({b, 1, k_ * d}));  // (B, 1, D)
+  return group.mean(1, /*keepdim=*/true);                                            // (B, 1, D)
+}
+
+torch::Tensor UpsampleImpl::step(const torch::Tensor& y, int64_t offset) {
+  const int64_t b = y.size(0), d = y.size(2);
+  TORCH_CHECK(kind_ != UpsampleKind::kAttention, "Upsample::step: attention upsampling has no step");
+  if (kind_ == UpsampleKind::kLinear) return linear_(y).view({b, k_, d}).narrow(1, offset, 1);
+  return y;  // (B, 1, D)
+}
+
 }  // namespace hg

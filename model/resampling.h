@@ -27,6 +27,9 @@ class ShortenImpl : public torch::nn::Module {
   // Returns (B, m, D) for the span shorten_span(n, c, k).
   torch::Tensor forward(const torch::Tensor& ext, int64_t n, KVCache* cache, Trace* trace,
                         const std::string& name);
+  // One whole group (B, k, D) -> its shortened token (B, 1, D); avg and linear only.
+  torch::Tensor step(const torch::Tensor& group);
+  ShortenKind kind() const { return kind_; }
 
  private:
   ShortenKind kind_;
@@ -46,6 +49,10 @@ class UpsampleImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& y, const torch::Tensor& y_new,
                         const torch::Tensor& x_res, int64_t n, KVCache* cache, Trace* trace,
                         const std::string& name);
+  // What one token at `offset` (0..k-1) inside its group takes from the newest shortened output
+  // y (B, 1, D): (B, 1, D); repeat and linear only.
+  torch::Tensor step(const torch::Tensor& y, int64_t offset);
+  UpsampleKind kind() const { return kind_; }
 
  private:
   UpsampleKind kind_;

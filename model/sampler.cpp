@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "model/config.h"
+#include "model/step_decoder.h"
 
 namespace hg {
 
@@ -105,11 +106,24 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
       result.probs[s].push_back(1.0f);
     }
 
+  // On CUDA, token-by-token steps replayed as CUDA graphs (step_decoder.h); elsewhere the prompt
+  // in one chunk, then a chunk per token. Both give the same logits (tests).
+  std::unique_ptr<StepDecoder> stepper;
+  if (!o.full_recompute && device.is_cuda() && StepDecoder::supported(model->config()))
+    stepper = std::make_unique<StepDecoder>(model, n, o.length + 1, /*use_graphs=*/true);
   DecodeState state = model->make_state();
-  // Logits for the next position, from the prompt in one pass.
-  torch::Tensor next = o.full_recompute
-                           ? model(seq.to(device)).select(1, prompt)
-                           : model->forward_chunk(seq.to(device), state).select(1, prompt);
+  // Logits for the next position, from the prompt.
+  torch::Tensor next;
+  if (stepper) {
+    for (int64_t i = 0; i <= prompt; ++i) {
+      auto column = seq.select(1, i).contiguous();
+      next = stepper->step(std::vector<int64_t>(column.data_ptr<int64_t>(),
+                                                column.data_ptr<int64_t>() + n));
+    }
+  } else {
+    next = o.full_recompute ? model(seq.to(device)).select(1, prompt)
+                            : model->forward_chunk(seq.to(device), state).select(1, prompt);
+  }
   for (int64_t pos = prompt; pos < o.length; ++pos) {
     auto logits = next.to(torch::kCPU, torch::kFloat).contiguous();  // (n, 256)
     std::vector<int> chosen(n);
@@ -140,7 +154,9 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
     if (std::all_of(stopped.begin(), stopped.end(), [](bool b) { return b; })) break;
     if (pos + 1 == o.length) break;
     auto column = torch::tensor(std::vector<int64_t>(chosen.begin(), chosen.end())).view({n, 1});
-    if (o.full_recompute) {
+    if (stepper) {
+      next = stepper->step(std::vector<int64_t>(chosen.begin(), chosen.end()));  // (n, 256)
+    } else if (o.full_recompute) {
       seq = torch::cat({seq, column}, 1);  // (n, t+1)
       next = model(seq.to(device)).select(1, -1);
     } else {

@@ -21,7 +21,7 @@ for i in $(seq 1 400); do echo "the hourglass shortens the sequence and lengthen
 small=(--hierarchy "1@1 1@3 1@1" --d-model 32 --heads 2 --seq-len 48 --batch 4 --device cpu)
 
 version=$("$hg" --version)
-for line in hourglass libtorch device attention build assets; do
+for line in hourglass libtorch device attention distributed build assets; do
   grep -q "^$line " <<<"$version" || fail "--version has no '$line' line: $version"
 done
 

@@ -34,6 +34,14 @@ same_curve() {
   done
 }
 
+if [ "$device" = cpu ] && ! "$hg" --version | grep -q "^distributed .*gloo"; then
+  # A CUDA build whose libtorch ships no gloo headers (PyTorch's wheel): --gpus must say so.
+  expect_error "no Gloo" "$hg" train --data /dev/null --device cpu --gpus 2 --out "$work/x"
+  [ "$failures" -eq 0 ] || exit 1
+  echo "this build has no Gloo: checked the message; run with 'cuda' for the NCCL checks"
+  exit 0
+fi
+
 for i in $(seq 1 400); do echo "the hourglass shortens the sequence and lengthens it again $i"; done > "$work/text.txt"
 model=(--data "$work/text.txt" --hierarchy "1@1 1@3 1@1" --d-model 32 --heads 2 --seq-len 48
        --steps 6 --save-every 3 --eval-every 3 --lr 3e-3)
@@ -59,7 +67,11 @@ cp -r "$work/two" "$work/cut"
 rm "$work/cut/checkpoints/step_00000006."*
 "$hg" resume "$work/cut" 2>"$work/cut.log" || fail "resume: $(cat "$work/cut.log")"
 grep -q "x 2 data-parallel processes" "$work/cut.log" || fail "resume did not start 2 processes"
-same_curve "$work/two" "$work/cut" 1e-6 "resumed vs uninterrupted"
+# (on CUDA the resumed steps run eagerly while the graph warms up: equal kernels, but bf16 sums
+# may land in another order)
+resume_tolerance=1e-6
+[ "$device" = cuda ] && resume_tolerance=1e-3
+same_curve "$work/two" "$work/cut" $resume_tolerance "resumed vs uninterrupted"
 
 # Bad input.
 expect_error "trained by 2" "$hg" resume "$work/two" --steps 9 --gpus 1

@@ -6,6 +6,7 @@
 #include "model/compat.h"
 #include "model/cost.h"
 #include "model/hourglass.h"
+#include "model/step_decoder.h"
 
 namespace hg {
 namespace {
@@ -139,6 +140,35 @@ TEST_P(EveryVariant, CachedDecodingEqualsTheFullPass) {
   }
 }
 
+// Token-by-token decoding into fixed buffers (what the CUDA graphs replay) gives the full pass's
+// logits; variants with attention resampling say they cannot.
+TEST_P(EveryVariant, StepDecodingEqualsTheFullPass) {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model(GetParam());
+  std::string why;
+  if (!HourglassImpl::supports_step(model->config(), &why)) {
+    EXPECT_NE(why.find("attention"), std::string::npos) << why;
+    EXPECT_THROW(model->make_static_state(2, 8), std::invalid_argument);
+    return;
+  }
+  EXPECT_TRUE(why.empty()) << why;
+  auto tokens = random_tokens(2, 50, 9);
+  auto full = model(tokens);  // (B, T, 256)
+  StepDecoder decoder(model, 2, 50, /*use_graphs=*/false);
+  for (int64_t at = 0; at < 50; ++at) {
+    auto column = tokens.select(1, at).contiguous();
+    auto logits = decoder.step(std::vector<int64_t>(column.data_ptr<int64_t>(),
+                                                    column.data_ptr<int64_t>() + 2));  // (B, 256)
+    auto expected = full.select(1, at);
+    ASSERT_TRUE(torch::allclose(logits, expected, kCacheTol, kCacheTol))
+        << "token " << at << ", max diff " << (logits - expected).abs().max().item<double>();
+  }
+  EXPECT_EQ(decoder.position(), 50);
+  EXPECT_FALSE(decoder.graphs());
+  EXPECT_THROW(decoder.step({1, 2}), std::exception) << "a 51st token is beyond the buffers";
+  EXPECT_THROW(decoder.step({1}), std::invalid_argument) << "one token for a batch of two";
+}
+
 INSTANTIATE_TEST_SUITE_P(Network, EveryVariant, testing::ValuesIn(all_variants()), variant_name);
 
 TEST(Network, WeightPathGivesTheSameLogitsAndNamesEveryAttention) {
@@ -228,6 +258,18 @@ TEST(NetworkCuda, MatchesTheCpuAndDecodesIncrementally) {
       pieces.push_back(model->forward_chunk(gpu_tokens.narrow(1, i, 1), state));
     EXPECT_TRUE(torch::allclose(torch::cat(pieces, 1).cpu(), cpu, kCacheTol, kCacheTol))
         << v.hierarchy << " " << to_string(v.shorten) << "/" << to_string(v.upsample);
+    if (!StepDecoder::supported(tiny_config(v))) continue;
+    // Token-by-token steps replayed as CUDA graphs (one per phase) give the same logits.
+    StepDecoder decoder(model, 2, 40, /*use_graphs=*/true);
+    for (int64_t i = 0; i < 40; ++i) {
+      auto column = tokens.select(1, i).contiguous();
+      auto logits = decoder.step(std::vector<int64_t>(column.data_ptr<int64_t>(),
+                                                      column.data_ptr<int64_t>() + 2));
+      ASSERT_TRUE(torch::allclose(logits, cpu.select(1, i), kCacheTol, kCacheTol))
+          << v.hierarchy << " " << to_string(v.shorten) << "/" << to_string(v.upsample)
+          << " token " << i << ": " << (logits - cpu.select(1, i)).abs().max().item<double>();
+    }
+    EXPECT_TRUE(decoder.graphs()) << decoder.why_no_graphs();
   }
 }
 

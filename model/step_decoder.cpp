@@ -1,0 +1,109 @@
+// One CUDA graph per phase of HourglassImpl::step. A phase's first step runs eagerly (warm-up:
+// cuBLAS handles, the allocator); its second is captured, and every later one replays the graph.
+#include "model/step_decoder.h"
+
+#include <stdexcept>
+
+#include "model/compat.h"
+
+#if defined(HOURGLASS_WITH_CUDA) && HOURGLASS_HAS_SDPA
+#define HOURGLASS_HAS_STEP_GRAPHS 1
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#else
+#define HOURGLASS_HAS_STEP_GRAPHS 0
+#endif
+
+namespace hg {
+
+struct StepDecoder::State {
+  Hourglass model{nullptr};
+  StaticDecodeState decode;
+  torch::Tensor tokens_host;  // (B, 1) int64, pinned on CUDA
+  torch::Tensor tokens;       // (B, 1) int64 on the device: the graphs' input
+  std::string why_no_graphs;
+  std::map<int64_t, int> steps_per_phase;
+#if HOURGLASS_HAS_STEP_GRAPHS
+  std::unique_ptr<c10::cuda::CUDAStream> stream;
+  struct Captured {
+    std::unique_ptr<at::cuda::CUDAGraph> graph;
+    torch::Tensor logits;  // (B, 256): the graph's output
+  };
+  std::map<int64_t, Captured> graphs;
+#endif
+};
+
+bool StepDecoder::supported(const ModelConfig& config, std::string* why) {
+  return HourglassImpl::supports_step(config, why);
+}
+
+StepDecoder::StepDecoder(Hourglass model, int64_t batch, int64_t capacity, bool use_graphs)
+    : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.model = model;
+  s.decode = model->make_static_state(batch, capacity);
+  const auto device = model->parameters().front().device();
+  s.tokens_host = torch::zeros({batch, 1}, torch::kLong);
+  s.tokens = torch::zeros({batch, 1}, torch::dtype(torch::kLong).device(device));
+  if (!use_graphs) s.why_no_graphs = "not asked for";
+  else if (!device.is_cuda()) s.why_no_graphs = "not on CUDA";
+  else if (!HOURGLASS_HAS_STEP_GRAPHS) s.why_no_graphs = "this libtorch has no CUDA graphs";
+#if HOURGLASS_HAS_STEP_GRAPHS
+  if (s.why_no_graphs.empty()) {
+    s.tokens_host = s.tokens_host.pin_memory();
+    s.stream = std::make_unique<c10::cuda::CUDAStream>(
+        c10::cuda::getStreamFromPool(false, device.index()));
+  }
+#endif
+}
+
+StepDecoder::~StepDecoder() = default;
+
+int64_t StepDecoder::position() const { return state_->decode.n; }
+bool StepDecoder::graphs() const { return state_->why_no_graphs.empty(); }
+const std::string& StepDecoder::why_no_graphs() const { return state_->why_no_graphs; }
+
+torch::Tensor StepDecoder::step(const std::vector<int64_t>& tokens) {
+  State& s = *state_;
+  if (static_cast<int64_t>(tokens.size()) != s.tokens.size(0))
+    throw std::invalid_argument("StepDecoder::step: " + std::to_string(tokens.size()) +
+                                " tokens for a batch of " + std::to_string(s.tokens.size(0)));
+  torch::NoGradGuard no_grad;
+  std::copy(tokens.begin(), tokens.end(), s.tokens_host.data_ptr<int64_t>());
+  const int64_t phase = s.model->step_phase(s.decode.n);
+  torch::Tensor logits;
+#if HOURGLASS_HAS_STEP_GRAPHS
+  if (s.why_no_graphs.empty()) {
+    c10::cuda::CUDAStreamGuard guard(*s.stream);
+    s.tokens.copy_(s.tokens_host, /*non_blocking=*/true);
+    s.model->prepare_step(s.decode);
+    const int seen = s.steps_per_phase[phase]++;
+    auto found = s.graphs.find(phase);
+    if (found == s.graphs.end() && seen >= 1) {
+      State::Captured captured;
+      captured.graph = std::make_unique<at::cuda::CUDAGraph>();
+      captured.graph->capture_begin();
+      captured.logits = s.model->step(s.tokens, s.decode);  // recorded, not run: replayed below
+      captured.graph->capture_end();
+      found = s.graphs.emplace(phase, std::move(captured)).first;
+    }
+    if (found != s.graphs.end()) {
+      found->second.graph->replay();
+      logits = found->second.logits;
+    } else {
+      logits = s.model->step(s.tokens, s.decode);
+    }
+    logits = logits.to(torch::kCPU, torch::kFloat);  // waits for the stream
+    ++s.decode.n;
+    return logits;
+  }
+#endif
+  s.tokens.copy_(s.tokens_host);
+  s.model->prepare_step(s.decode);
+  logits = s.model->step(s.tokens, s.decode).to(torch::kCPU, torch::kFloat);  // (B, 256)
+  ++s.decode.n;
+  return logits;
+}
+
+}  // namespace hg
