@@ -347,7 +347,7 @@ int main(int argc, char** argv) {
       if (save_every) config.train.save_every = *save_every;
       if (no_cuda_graph) config.train.cuda_graph = false;
       const auto world = hg::world_from_environment();
-      if (!world && gpus > 1) {
+      if (!world && hg::workers_requested(gpus)) {
         check_workers_possible(config.train.device, gpus);
         return hg::run_workers(gpus, argv);
       }
@@ -373,7 +373,7 @@ int main(int argc, char** argv) {
         // As many processes as trained the run, unless --gpus says otherwise (resume() then
         // explains why that cannot be).
         const int processes = resume_gpus.value_or(saved ? saved->gpus : 1);
-        if (processes > 1) {
+        if (hg::workers_requested(processes)) {
           check_workers_possible(device, processes);
           return hg::run_workers(processes, argv);
         }

@@ -52,6 +52,8 @@ void forward_signal(int signal) {
 
 }  // namespace
 
+bool workers_requested(int gpus) { return gpus > 1 || env_or("NNODES", 1) > 1; }
+
 int run_workers(int processes, char** argv) {
   const int nodes = env_or("NNODES", 1);
   const int node_rank = env_or("NODE_RANK", 0);

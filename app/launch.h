@@ -10,5 +10,8 @@ namespace hg {
 // MASTER_ADDR / MASTER_PORT in their environment. If one fails, the others are stopped. Returns the
 // exit status to give: 0 when every worker succeeded, else the first failure's.
 int run_workers(int processes, char** argv);
+// Whether this command should start workers: --gpus above 1, or NNODES above 1 (several machines,
+// even with one GPU each).
+bool workers_requested(int gpus);
 
 }  // namespace hg

@@ -45,7 +45,6 @@ bool GraphedStep::supported(const ModelConfig& model, const TrainConfig& train,
 struct GraphedStep::State {
   Hourglass model{nullptr};
   AdamW* optimizer = nullptr;
-  std::shared_ptr<ProcessGroup> group;
   bool bf16 = false;
   int micro_batches = 1;
   c10::cuda::CUDAStream stream;
@@ -78,18 +77,12 @@ struct GraphedStep::State {
       (loss / micro_batches).backward();
       loss_sum.add_(loss.detach());
     }
-    if (group) {
-      std::vector<torch::Tensor> shared = grads;
-      shared.push_back(loss_sum);
-      group->average(shared);
-    }
     norm.copy_(optimizer->device_step(lr));
   }
 };
 
 GraphedStep::GraphedStep(Hourglass model, AdamW& optimizer, const TrainConfig& train, bool bf16,
-                         int micro_batches, int rows, int64_t seq_len, const torch::Device& device,
-                         std::shared_ptr<ProcessGroup> group)
+                         int micro_batches, int rows, int64_t seq_len, const torch::Device& device)
     : state_(std::make_unique<State>(c10::cuda::getStreamFromPool(false, device.index()))) {
   std::string why;
   if (!supported(model->config(), train, device, optimizer, &why))
@@ -97,7 +90,6 @@ GraphedStep::GraphedStep(Hourglass model, AdamW& optimizer, const TrainConfig& t
   State& s = *state_;
   s.model = model;
   s.optimizer = &optimizer;
-  s.group = std::move(group);
   s.bf16 = bf16;
   s.micro_batches = micro_batches;
   auto on_device = torch::TensorOptions().device(device);
@@ -156,8 +148,7 @@ bool GraphedStep::captured() const { return state_->graph != nullptr; }
 struct GraphedStep::State {};
 
 GraphedStep::GraphedStep(Hourglass model, AdamW& optimizer, const TrainConfig& train, bool,
-                         int, int, int64_t, const torch::Device& device,
-                         std::shared_ptr<ProcessGroup>) {
+                         int, int, int64_t, const torch::Device& device) {
   std::string why;
   supported(model->config(), train, device, optimizer, &why);
   throw std::invalid_argument("GraphedStep: " + why);

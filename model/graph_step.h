@@ -1,9 +1,8 @@
 // The training step as one CUDA graph (issue 8): forward, loss, backward over the micro-batches,
-// the gradient average over the ranks (NCCL), clipping and the fused AdamW update are captured once
-// and replayed every step, so a step costs one launch from the CPU instead of thousands. Same
-// arithmetic as the eager step; the trainer and `hourglass bench` use it on CUDA with libtorch >=
-// 2.2 when the model has no dropout (TrainConfig::cuda_graph turns it off). Not the eager step:
-// trainer.cpp.
+// clipping and the fused AdamW update are captured once and replayed every step, so a step costs
+// one launch from the CPU instead of thousands. Same arithmetic as the eager step; the trainer and
+// `hourglass bench` use it on CUDA with libtorch >= 2.2 when the model has no dropout and one
+// process trains (TrainConfig::cuda_graph turns it off). Not the eager step: trainer.cpp.
 #pragma once
 
 #include <torch/torch.h>
@@ -11,7 +10,6 @@
 #include <memory>
 #include <string>
 
-#include "model/distributed.h"
 #include "model/hourglass.h"
 #include "model/optim.h"
 #include "model/run_config.h"
@@ -24,11 +22,9 @@ class GraphedStep {
   static bool supported(const ModelConfig& model, const TrainConfig& train,
                         const torch::Device& device, const AdamW& optimizer, std::string* why);
 
-  // micro_batches x rows sequences of seq_len + 1 tokens per step. With a group, the gradients
-  // and the loss are averaged over its ranks inside the graph (NCCL collectives are captured too).
+  // micro_batches x rows sequences of seq_len + 1 tokens per step.
   GraphedStep(Hourglass model, AdamW& optimizer, const TrainConfig& train, bool bf16,
-              int micro_batches, int rows, int64_t seq_len, const torch::Device& device,
-              std::shared_ptr<ProcessGroup> group = nullptr);
+              int micro_batches, int rows, int64_t seq_len, const torch::Device& device);
   ~GraphedStep();
   GraphedStep(const GraphedStep&) = delete;
   GraphedStep& operator=(const GraphedStep&) = delete;

@@ -73,6 +73,19 @@ resume_tolerance=1e-6
 [ "$device" = cuda ] && resume_tolerance=1e-3
 same_curve "$work/two" "$work/cut" $resume_tolerance "resumed vs uninterrupted"
 
+# Two "machines" of one process each (NNODES / NODE_RANK / MASTER_ADDR, as README shows), both on
+# this one: the same world of 2, the same curve.
+port=$((20000 + RANDOM % 20000))
+for node in 0 1; do
+  gpu=()
+  [ "$device" = cuda ] && gpu=(CUDA_VISIBLE_DEVICES=$node)  # one GPU per "machine"
+  env NNODES=2 NODE_RANK=$node MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "${gpu[@]}" \
+    "$hg" train "${small[@]}" --batch 2 --gpus 1 --out "$work/nodes" 2>"$work/node$node.log" &
+done
+wait
+grep -q "x 2 data-parallel processes" "$work/node0.log" || fail "two machines: $(cat "$work/node0.log" "$work/node1.log")"
+same_curve "$work/two" "$work/nodes" $tolerance "2 machines x 1 vs 1 machine x 2"
+
 # Bad input.
 expect_error "trained by 2" "$hg" resume "$work/two" --steps 9 --gpus 1
 if [ "$device" = cpu ]; then
