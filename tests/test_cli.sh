@@ -4,18 +4,7 @@
 # Usage: test_cli.sh PATH/TO/hourglass
 set -uo pipefail
 hg=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect_error "what it must say" command...: non-zero exit, one line on stderr containing it.
-expect_error() {
-  local want=$1; shift
-  local err
-  if err=$("$@" 2>&1 >/dev/null); then fail "succeeded: $*"; return; fi
-  grep -q -- "$want" <<<"$err" || fail "'$*' said: $err (wanted: $want)"
-}
+source "$(dirname "$0")/cli_checks.sh"
 
 for i in $(seq 1 400); do echo "the hourglass shortens the sequence and lengthens it again $i"; done > "$work/text.txt"
 small=(--hierarchy "1@1 1@3 1@1" --d-model 32 --heads 2 --seq-len 48 --batch 4 --device cpu)

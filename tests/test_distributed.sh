@@ -6,16 +6,7 @@
 set -uo pipefail
 hg=$1
 device=${2:-cpu}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-expect_error() {
-  local want=$1; shift
-  local err
-  if err=$("$@" 2>&1 >/dev/null); then fail "succeeded: $*"; return; fi
-  grep -q -- "$want" <<<"$err" || fail "'$*' said: $err (wanted: $want)"
-}
+source "$(dirname "$0")/cli_checks.sh"
 # losses FILE SPLIT: the loss of every SPLIT line of a metrics.jsonl, one per line.
 losses() { grep "\"split\":\"$2\"" "$1" | grep -o '"loss":[-0-9.e+]*' | cut -d: -f2; }
 # same_curve A B TOLERANCE WHAT: the train and val losses of two runs agree within a relative
