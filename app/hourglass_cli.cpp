@@ -306,6 +306,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   bench->add_option("--text-length", bench_options.text_length, "Tokens per text sample")
       ->check(CLI::PositiveNumber);
+  bench->add_option("--text-batch", bench_options.text_batch, "Text samples decoded together")
+      ->check(CLI::PositiveNumber);
   bench
       ->add_option("--image-length", bench_options.image_length,
                    "Tokens per image sample (3072: 32x32 RGB)")

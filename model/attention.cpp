@@ -198,11 +198,10 @@ torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache,
                                   const StepContext& ctx) {
   const int64_t b = x.size(0), d = x.size(2), hd = d / n_heads_;
   auto qkv = qkv_(x).view({b, 1, 3, n_heads_, hd});  // (B, 1, 3, H, hd)
-  auto q = qkv.select(2, 0).transpose(1, 2);           // (B, H, 1, hd)
-  auto k = qkv.select(2, 1).transpose(1, 2);
+  auto qk = rotate(qkv.narrow(2, 0, 2), ctx.cos, ctx.sin);  // (B, 1, 2, H, hd): both at once
+  auto q = qk.select(2, 0).transpose(1, 2);                 // (B, H, 1, hd)
+  auto k = qk.select(2, 1).transpose(1, 2);
   auto v = qkv.select(2, 2).transpose(1, 2);
-  q = rotate(q, ctx.cos, ctx.sin);
-  k = rotate(k, ctx.cos, ctx.sin);
   cache.k.index_copy_(2, ctx.slot, k);
   cache.v.index_copy_(2, ctx.slot, v);
   auto out = attend(q, cache.k, cache.v, AttentionMask{false, ctx.allowed}, 0.0, path);

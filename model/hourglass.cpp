@@ -110,6 +110,9 @@ StaticLevelState HourglassLevelImpl::make_static_state(int64_t batch, int64_t to
   const auto long_options = options.dtype(torch::kLong);
   state.index = torch::zeros({1}, long_options);
   state.rows = torch::arange(state.capacity, long_options);
+  std::tie(state.cos, state.sin) =
+      rotary_tables(state.rows.to(torch::kFloat) * static_cast<double>(factor_), head_dim_,
+                    rotary_base_, options.dtype().toScalarType());  // (capacity, hd)
   for (auto* list : {&pre_, &post_}) {
     if (!*list) continue;
     for (size_t i = 0; i < (*list)->size(); ++i)
@@ -137,9 +140,8 @@ torch::Tensor HourglassLevelImpl::step(const torch::Tensor& x, StaticLevelState&
               " beyond the buffers' capacity ", state.capacity);
   StepContext ctx;
   ctx.slot = state.index;
-  std::tie(ctx.cos, ctx.sin) =
-      rotary_tables(state.index.to(torch::kFloat) * static_cast<double>(factor_), head_dim_,
-                    rotary_base_, x.scalar_type());  // (1, hd)
+  ctx.cos = state.cos.index_select(0, state.index);  // (1, hd)
+  ctx.sin = state.sin.index_select(0, state.index);
   ctx.allowed = state.rows.le(state.index).unsqueeze(0);  // (1, capacity)
   auto h = x;
   for (size_t i = 0; i < pre_->size(); ++i)
