@@ -82,7 +82,6 @@ class AttentionImpl : public torch::nn::Module {
   torch::Tensor step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx);
   StaticKV make_static_cache(int64_t batch, int64_t capacity, const torch::TensorOptions& o) const;
   int head_dim() const;
-  double rotary_base() const { return rotary_base_; }
 
   AttentionPath path = AttentionPath::kAuto;  // tests force one path to compare them
 

@@ -51,7 +51,6 @@ struct GraphedStep::State {
   torch::Tensor tokens;    // (micro_batches, rows, T+1) on the device: the graph's input
   torch::Tensor lr;        // () float on the device
   torch::Tensor loss_sum;  // () float: sum over micro-batches of their mean loss
-  torch::Tensor norm;      // () float: gradient norm before clipping
   std::unique_ptr<at::cuda::CUDAGraph> graph;
   int calls = 0;
 
@@ -77,7 +76,7 @@ struct GraphedStep::State {
       (loss / micro_batches).backward();
       loss_sum.add_(loss.detach());
     }
-    norm.copy_(optimizer->device_step(lr));
+    optimizer->device_step(lr);
   }
 };
 
@@ -96,7 +95,6 @@ GraphedStep::GraphedStep(Hourglass model, AdamW& optimizer, const TrainConfig& t
   s.tokens = torch::zeros({micro_batches, rows, seq_len + 1}, on_device.dtype(torch::kLong));
   s.lr = torch::zeros({}, on_device.dtype(torch::kFloat));
   s.loss_sum = torch::zeros({}, on_device.dtype(torch::kFloat));
-  s.norm = torch::zeros({}, on_device.dtype(torch::kFloat));
   // Gradients live in fixed tensors that backward accumulates into (the graph's addresses).
   torch::NoGradGuard no_grad;
   for (auto& p : model->parameters())
@@ -140,8 +138,6 @@ double GraphedStep::step(const torch::Tensor& tokens, double lr) {
   return s.loss_sum.item<double>() / s.micro_batches;
 }
 
-double GraphedStep::last_grad_norm() const { return state_->norm.item<double>(); }
-bool GraphedStep::captured() const { return state_->graph != nullptr; }
 
 #else
 
@@ -157,8 +153,6 @@ GraphedStep::~GraphedStep() = default;
 double GraphedStep::step(const torch::Tensor&, double) {
   throw std::logic_error("GraphedStep: not built");
 }
-double GraphedStep::last_grad_norm() const { return 0.0; }
-bool GraphedStep::captured() const { return false; }
 
 #endif
 

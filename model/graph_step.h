@@ -33,9 +33,6 @@ class GraphedStep {
   // kWarmupSteps run eagerly on the capture stream (real steps: they train too), the next is
   // captured, and from then on the graph is replayed. Returns the mean loss in nats per token.
   double step(const torch::Tensor& tokens, double lr);
-  // The gradient norm before clipping of the last step (reads the device).
-  double last_grad_norm() const;
-  bool captured() const;
 
   static constexpr int kWarmupSteps = 3;
 

@@ -27,20 +27,24 @@
 namespace hg {
 namespace {
 
-// "/runs/x — fortunes, 1@1 2@3 1@1 (linear/linear), D 128, 600 steps" from a run's config.json.
+// "/runs/x — fortunes, 1@1 2@3 1@1 (linear/linear), D 128, 600 steps" from a run's config.json,
+// with " of 2 x 16 sequences" for a run trained by several processes.
 QString describe_run(const QString& run_dir) {
   if (!QFileInfo::exists(run_dir + QStringLiteral("/config.json")))
     return QStringLiteral("%1 (no config.json: curves only)").arg(run_dir);
   try {
     const RunConfig c = run_config_from_json(
         read_json_file((run_dir + QStringLiteral("/config.json")).toStdString()));
-    return QStringLiteral("%1 — %2; model %3 (%4/%5), D %6; %7 steps")
-        .arg(run_dir, QString::fromStdString(c.train.data),
-             QString::fromStdString(c.model.hierarchy),
-             QString::fromStdString(to_string(c.model.shorten)),
-             QString::fromStdString(to_string(c.model.upsample)))
-        .arg(c.model.d_model)
-        .arg(c.train.steps);
+    QString text = QStringLiteral("%1 — %2; model %3 (%4/%5), D %6; %7 steps")
+                       .arg(run_dir, QString::fromStdString(c.train.data),
+                            QString::fromStdString(c.model.hierarchy),
+                            QString::fromStdString(to_string(c.model.shorten)),
+                            QString::fromStdString(to_string(c.model.upsample)))
+                       .arg(c.model.d_model)
+                       .arg(c.train.steps);
+    if (c.train.gpus > 1)  // a data-parallel run (hourglass train --gpus N)
+      text += QStringLiteral(" of %1 x %2 sequences").arg(c.train.gpus).arg(c.train.batch);
+    return text;
   } catch (const std::exception& e) {
     return QStringLiteral("%1 (config: %2)").arg(run_dir, QString::fromUtf8(e.what()));
   }
