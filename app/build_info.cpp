@@ -35,9 +35,8 @@ BuildInfo build_info() {
 
 std::string to_text(const BuildInfo& info) {
   return "hourglass " + info.version + "\nlibtorch " + info.libtorch + "\ndevice " + info.device +
-         "\nattention " + info.attention +
-         "\ndistributed " + info.distributed + "\nbuild " + info.build + "\nassets " + info.assets +
-         "\n";
+         "\nattention " + info.attention + "\ndistributed " + info.distributed + "\nbuild " +
+         info.build + "\nassets " + info.assets + "\n";
 }
 
 }  // namespace hg

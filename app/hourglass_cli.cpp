@@ -218,9 +218,10 @@ int main(int argc, char** argv) {
   train->add_flag("--no-cuda-graph", no_cuda_graph,
                   "Run the training step eagerly on CUDA instead of replaying it as a CUDA graph");
   int gpus = 1;
-  train->add_option("--gpus", gpus,
-                    "Data-parallel processes, one per GPU (CPU processes through Gloo without "
-                    "CUDA); --batch is per process")
+  train
+      ->add_option("--gpus", gpus,
+                   "Data-parallel processes, one per GPU (CPU processes through Gloo without "
+                   "CUDA); --batch is per process")
       ->check(CLI::Range(1, 4096));
 
   // resume
@@ -231,8 +232,9 @@ int main(int argc, char** argv) {
   resume->add_option("--steps", resume_steps, "Raise the run's total step count")
       ->check(CLI::PositiveNumber);
   std::optional<int> resume_gpus;
-  resume->add_option("--gpus", resume_gpus,
-                     "Data-parallel processes (default: as many as trained the run)")
+  resume
+      ->add_option("--gpus", resume_gpus,
+                   "Data-parallel processes (default: as many as trained the run)")
       ->check(CLI::Range(1, 4096));
 
   // eval

@@ -184,9 +184,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
   return out_(out.transpose(1, 2).reshape({b, tq, d}));  // (B, Tq, D)
 }
 
-int AttentionImpl::head_dim() const {
-  return static_cast<int>(qkv_->weight.size(1)) / n_heads_;
-}
+int AttentionImpl::head_dim() const { return static_cast<int>(qkv_->weight.size(1)) / n_heads_; }
 
 StaticKV AttentionImpl::make_static_cache(int64_t batch, int64_t capacity,
                                           const torch::TensorOptions& o) const {
@@ -194,10 +192,9 @@ StaticKV AttentionImpl::make_static_cache(int64_t batch, int64_t capacity,
           torch::zeros({batch, n_heads_, capacity, head_dim()}, o)};
 }
 
-torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache,
-                                  const StepContext& ctx) {
+torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {
   const int64_t b = x.size(0), d = x.size(2), hd = d / n_heads_;
-  auto qkv = qkv_(x).view({b, 1, 3, n_heads_, hd});  // (B, 1, 3, H, hd)
+  auto qkv = qkv_(x).view({b, 1, 3, n_heads_, hd});         // (B, 1, 3, H, hd)
   auto qk = rotate(qkv.narrow(2, 0, 2), ctx.cos, ctx.sin);  // (B, 1, 2, H, hd): both at once
   auto q = qk.select(2, 0).transpose(1, 2);                 // (B, H, 1, hd)
   auto k = qk.select(2, 1).transpose(1, 2);

@@ -52,10 +52,10 @@ torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const tor
 // Decoding one token per step into buffers of fixed size (DESIGN.md §6; issue 8): shapes and
 // addresses never change from step to step, so that a step can be replayed as a CUDA graph. What
 // varies (the row written, the positions, the mask) is computed from a device tensor on the way.
-struct StepContext {         // one level's inputs for a step, shared by its layers
-  torch::Tensor slot;        // (1) int64: the new token's index at this level, the row it writes
-  torch::Tensor cos, sin;    // (1, hd) rotary tables for its position
-  torch::Tensor allowed;     // (1, capacity) bool: rows 0 .. slot
+struct StepContext {       // one level's inputs for a step, shared by its layers
+  torch::Tensor slot;      // (1) int64: the new token's index at this level, the row it writes
+  torch::Tensor cos, sin;  // (1, hd) rotary tables for its position
+  torch::Tensor allowed;   // (1, capacity) bool: rows 0 .. slot
 };
 struct StaticKV {
   torch::Tensor k, v;  // (B, H, capacity, hd): rows beyond the current index are never read

@@ -136,9 +136,9 @@ json measure_train(Hourglass& model, const BenchOptions& o, const torch::Device&
   }
   reset_peak_memory(device);
   GraphedStep graphed(model, optimizer, train, bf16, 1, static_cast<int>(batch), t, device);
-  json graph = figures(seconds_per_call([&] { graphed.step(tokens, train.lr); },
-                                        std::max(o.warmup, GraphedStep::kWarmupSteps + 1),
-                                        o.iters, device));
+  json graph =
+      figures(seconds_per_call([&] { graphed.step(tokens, train.lr); },
+                               std::max(o.warmup, GraphedStep::kWarmupSteps + 1), o.iters, device));
   graph["cuda_graph"] = true;
   return {{"train", graph}, {"train_eager", eager}};
 }

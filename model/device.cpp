@@ -27,11 +27,10 @@ torch::Device resolve_device(const std::string& name, int cuda_index) {
   if (!have_cuda) return torch::kCPU;
   const int count = static_cast<int>(torch::cuda::device_count());
   if (cuda_index < 0 || cuda_index >= count)
-    throw std::invalid_argument("GPU " + std::to_string(cuda_index) + " was asked for (LOCAL_RANK " +
-                                std::to_string(cuda_index) + ") but this machine has " +
-                                std::to_string(count) +
-                                ". HINT: start at most one process per GPU (--gpus " +
-                                std::to_string(count) + ")");
+    throw std::invalid_argument(
+        "GPU " + std::to_string(cuda_index) + " was asked for (LOCAL_RANK " +
+        std::to_string(cuda_index) + ") but this machine has " + std::to_string(count) +
+        ". HINT: start at most one process per GPU (--gpus " + std::to_string(count) + ")");
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(cuda_index));
 }
 

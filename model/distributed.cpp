@@ -1,7 +1,8 @@
-// c10d behind hg::ProcessGroup. Which backends exist is decided at build time (model/CMakeLists.txt):
-// HOURGLASS_C10D_GLOO when gloo's headers are found (Debian: libgloo-dev), HOURGLASS_C10D_NCCL in a
-// CUDA libtorch that ships ProcessGroupNCCL. The base class of a backend differs by version
-// (c10d::ProcessGroup in 1.13, c10d::Backend in 2.x); everything here goes through that base.
+// c10d behind hg::ProcessGroup. Which backends exist is decided at build time
+// (model/CMakeLists.txt): HOURGLASS_C10D_GLOO when gloo's headers are found (Debian: libgloo-dev),
+// HOURGLASS_C10D_NCCL in a CUDA libtorch that ships ProcessGroupNCCL. The base class of a backend
+// differs by version (c10d::ProcessGroup in 1.13, c10d::Backend in 2.x); everything here goes
+// through that base.
 #include "model/distributed.h"
 
 #include <torch/version.h>
@@ -24,6 +25,7 @@
 #ifdef HOURGLASS_C10D_NCCL
 #define USE_C10D_NCCL 1
 #include <c10/cuda/CUDAFunctions.h>
+
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
@@ -36,8 +38,8 @@ int env_int(const char* name, int fallback, int min_value) {
   char* end = nullptr;
   const long value = std::strtol(text, &end, 10);
   if (*end != '\0' || value < min_value || value > 1 << 20)
-    throw std::invalid_argument(std::string(name) + "='" + text + "' is not a whole number of at least " +
-                                std::to_string(min_value));
+    throw std::invalid_argument(std::string(name) + "='" + text +
+                                "' is not a whole number of at least " + std::to_string(min_value));
   return static_cast<int>(value);
 }
 
@@ -56,8 +58,8 @@ std::optional<WorldInfo> world_from_environment() {
   w.size = env_int("WORLD_SIZE", 1, 1);
   w.rank = env_int("RANK", 0, 0);
   if (w.rank >= w.size)
-    throw std::invalid_argument("RANK=" + std::to_string(w.rank) + " is not below WORLD_SIZE=" +
-                                std::to_string(w.size));
+    throw std::invalid_argument("RANK=" + std::to_string(w.rank) +
+                                " is not below WORLD_SIZE=" + std::to_string(w.size));
   w.local_rank = env_int("LOCAL_RANK", w.rank, 0);
   w.local_size = env_int("LOCAL_WORLD_SIZE", w.size, 1);
   if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) w.master_addr = addr;

@@ -21,8 +21,7 @@
 namespace hg {
 
 bool GraphedStep::supported(const ModelConfig& model, const TrainConfig& train,
-                            const torch::Device& device, const AdamW& optimizer,
-                            std::string* why) {
+                            const torch::Device& device, const AdamW& optimizer, std::string* why) {
   std::string reason;
   if (!train.cuda_graph)
     reason = "turned off (train.cuda_graph = false)";
@@ -64,7 +63,7 @@ struct GraphedStep::State {
     loss_sum.zero_();
     const int64_t t = tokens.size(2) - 1;
     for (int m = 0; m < micro_batches; ++m) {
-      auto batch = tokens.select(0, m);                                    // (rows, T+1)
+      auto batch = tokens.select(0, m);                                      // (rows, T+1)
       auto inputs = batch.narrow(1, 0, t), targets = batch.narrow(1, 1, t);  // (rows, T)
       torch::Tensor loss;
       {
@@ -138,13 +137,12 @@ double GraphedStep::step(const torch::Tensor& tokens, double lr) {
   return s.loss_sum.item<double>() / s.micro_batches;
 }
 
-
 #else
 
 struct GraphedStep::State {};
 
-GraphedStep::GraphedStep(Hourglass model, AdamW& optimizer, const TrainConfig& train, bool,
-                         int, int, int64_t, const torch::Device& device) {
+GraphedStep::GraphedStep(Hourglass model, AdamW& optimizer, const TrainConfig& train, bool, int,
+                         int, int64_t, const torch::Device& device) {
   std::string why;
   supported(model->config(), train, device, optimizer, &why);
   throw std::invalid_argument("GraphedStep: " + why);

@@ -104,7 +104,8 @@ torch::Tensor ShortenImpl::step(const torch::Tensor& group) {
 
 torch::Tensor UpsampleImpl::step(const torch::Tensor& y, int64_t offset) {
   const int64_t b = y.size(0), d = y.size(2);
-  TORCH_CHECK(kind_ != UpsampleKind::kAttention, "Upsample::step: attention upsampling has no step");
+  TORCH_CHECK(kind_ != UpsampleKind::kAttention,
+              "Upsample::step: attention upsampling has no step");
   if (kind_ == UpsampleKind::kLinear) return linear_(y).view({b, k_, d}).narrow(1, offset, 1);
   return y;  // (B, 1, D)
 }

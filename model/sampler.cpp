@@ -117,8 +117,8 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
   if (stepper) {
     for (int64_t i = 0; i <= prompt; ++i) {
       auto column = seq.select(1, i).contiguous();
-      next = stepper->step(std::vector<int64_t>(column.data_ptr<int64_t>(),
-                                                column.data_ptr<int64_t>() + n));
+      next = stepper->step(
+          std::vector<int64_t>(column.data_ptr<int64_t>(), column.data_ptr<int64_t>() + n));
     }
   } else {
     next = o.full_recompute ? model(seq.to(device)).select(1, prompt)

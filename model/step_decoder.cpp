@@ -46,9 +46,12 @@ StepDecoder::StepDecoder(Hourglass model, int64_t batch, int64_t capacity, bool 
   const auto device = model->parameters().front().device();
   s.tokens_host = torch::zeros({batch, 1}, torch::kLong);
   s.tokens = torch::zeros({batch, 1}, torch::dtype(torch::kLong).device(device));
-  if (!use_graphs) s.why_no_graphs = "not asked for";
-  else if (!device.is_cuda()) s.why_no_graphs = "not on CUDA";
-  else if (!HOURGLASS_HAS_STEP_GRAPHS) s.why_no_graphs = "this libtorch has no CUDA graphs";
+  if (!use_graphs)
+    s.why_no_graphs = "not asked for";
+  else if (!device.is_cuda())
+    s.why_no_graphs = "not on CUDA";
+  else if (!HOURGLASS_HAS_STEP_GRAPHS)
+    s.why_no_graphs = "this libtorch has no CUDA graphs";
 #if HOURGLASS_HAS_STEP_GRAPHS
   if (s.why_no_graphs.empty()) {
     s.tokens_host = s.tokens_host.pin_memory();

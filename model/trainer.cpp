@@ -132,12 +132,12 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, std::option
   }
   const int processes = group ? group->size() : 1;
   if (processes != config.train.gpus)
-    throw std::invalid_argument(
-        run_dir + " was trained by " + std::to_string(config.train.gpus) +
-        " data-parallel process(es) of batch " + std::to_string(config.train.batch) +
-        " each; continuing with " + std::to_string(processes) +
-        " would change its batch and its curve. HINT: resume with --gpus " +
-        std::to_string(config.train.gpus));
+    throw std::invalid_argument(run_dir + " was trained by " + std::to_string(config.train.gpus) +
+                                " data-parallel process(es) of batch " +
+                                std::to_string(config.train.batch) + " each; continuing with " +
+                                std::to_string(processes) +
+                                " would change its batch and its curve. HINT: resume with --gpus " +
+                                std::to_string(config.train.gpus));
   auto trainer = std::make_unique<Trainer>(config, open_data(config.train), std::move(group));
   load_weights(trainer->model_, checkpoint->weights);
   std::vector<std::pair<std::string, torch::Tensor>> state;
@@ -397,7 +397,7 @@ void Trainer::run(const std::atomic<bool>* stop,
   enum Decision { kGoOn = 0, kStop = 1, kOutOfTime = 2 };
   while (!done()) {
     // Rank 0's clock and stop flag decide for every rank, so all leave the loop together.
-    const int decision = agree(stop && stop->load()                                       ? kStop
+    const int decision = agree(stop && stop->load()                                     ? kStop
                                : t.max_time_s > 0 && time_s() - started >= t.max_time_s ? kOutOfTime
                                                                                         : kGoOn);
     if (decision == kStop) break;

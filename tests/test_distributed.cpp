@@ -2,13 +2,13 @@
 // through the TCP store and talk through Gloo, as two CPU processes do. The whole training path
 // (launcher, sharding, resume) is checked end to end by test_distributed.sh.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <future>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "model/distributed.h"
 
@@ -78,8 +78,8 @@ TEST(Distributed, AverageAndBroadcastAcrossTwoRanks) {
 }
 
 TEST(Distributed, WorldComesFromTheLaunchersVariables) {
-  for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR",
-                           "MASTER_PORT"})
+  for (const char* name :
+       {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"})
     unsetenv(name);
   EXPECT_FALSE(world_from_environment().has_value()) << "no launcher: one process";
   setenv("RANK", "3", 1);

@@ -263,11 +263,11 @@ TEST(NetworkCuda, MatchesTheCpuAndDecodesIncrementally) {
     StepDecoder decoder(model, 2, 40, /*use_graphs=*/true);
     for (int64_t i = 0; i < 40; ++i) {
       auto column = tokens.select(1, i).contiguous();
-      auto logits = decoder.step(std::vector<int64_t>(column.data_ptr<int64_t>(),
-                                                      column.data_ptr<int64_t>() + 2));
+      auto logits = decoder.step(
+          std::vector<int64_t>(column.data_ptr<int64_t>(), column.data_ptr<int64_t>() + 2));
       ASSERT_TRUE(torch::allclose(logits, cpu.select(1, i), kCacheTol, kCacheTol))
-          << v.hierarchy << " " << to_string(v.shorten) << "/" << to_string(v.upsample)
-          << " token " << i << ": " << (logits - cpu.select(1, i)).abs().max().item<double>();
+          << v.hierarchy << " " << to_string(v.shorten) << "/" << to_string(v.upsample) << " token "
+          << i << ": " << (logits - cpu.select(1, i)).abs().max().item<double>();
     }
     EXPECT_TRUE(decoder.graphs()) << decoder.why_no_graphs();
   }
