@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -152,11 +153,15 @@ void check_workers_possible(const std::string& device_name, int gpus) {
   }
 }
 
-// This process's place in a data-parallel world started by `--gpus` or by a launcher.
-std::shared_ptr<hg::ProcessGroup> join_world(const hg::WorldInfo& world,
-                                             const std::string& device_name) {
-  const torch::Device device = hg::resolve_device(device_name, world.local_rank);
-  return hg::ProcessGroup::connect(world, device, std::chrono::minutes(10));
+// A trainer from `open` (create or resume): alone, or as this process's rank of a data-parallel
+// world started by `--gpus` or by a launcher.
+std::unique_ptr<hg::Trainer> open_trainer(
+    const std::optional<hg::WorldInfo>& world, const std::string& device_name,
+    const std::function<std::unique_ptr<hg::Trainer>(std::shared_ptr<hg::ProcessGroup>)>& open) {
+  if (!world) return open(nullptr);
+  const torch::Device device = hg::resolve_device(device_name, world->local_rank);
+  return hg::Trainer::join(hg::ProcessGroup::connect(*world, device, std::chrono::minutes(10)),
+                           open);
 }
 
 // A model and its weights from a run directory or a .safetensors file, on the chosen device.
@@ -355,15 +360,9 @@ int main(int argc, char** argv) {
         check_workers_possible(config.train.device, gpus);
         return hg::run_workers(gpus, argv);
       }
-      std::unique_ptr<hg::Trainer> trainer;
-      if (world) {
-        trainer = hg::Trainer::join(join_world(*world, config.train.device),
-                                    [&](std::shared_ptr<hg::ProcessGroup> group) {
-                                      return hg::Trainer::create(config, out, force, group);
-                                    });
-      } else {
-        trainer = hg::Trainer::create(config, out, force);
-      }
+      const auto trainer = open_trainer(world, config.train.device, [&](auto group) {
+        return hg::Trainer::create(config, out, force, group);
+      });
       train_loop(*trainer);
     } else if (*resume) {
       const auto world = hg::world_from_environment();
@@ -382,22 +381,13 @@ int main(int argc, char** argv) {
           return hg::run_workers(processes, argv);
         }
       }
-      std::unique_ptr<hg::Trainer> trainer;
-      if (world) {
-        trainer = hg::Trainer::join(join_world(*world, device),
-                                    [&](std::shared_ptr<hg::ProcessGroup> group) {
-                                      return hg::Trainer::resume(resume_dir, resume_steps, group);
-                                    });
-      } else {
-        trainer = hg::Trainer::resume(resume_dir, resume_steps);
-      }
-      if (!trainer->writes()) {
-        if (!trainer->done()) train_loop(*trainer);
-        return 0;
-      }
+      const auto trainer = open_trainer(world, device, [&](auto group) {
+        return hg::Trainer::resume(resume_dir, resume_steps, group);
+      });
       if (trainer->done()) {
-        std::cerr << resume_dir << " is complete at step " << trainer->step()
-                  << ". HINT: pass --steps N to train further\n";
+        if (trainer->writes())
+          std::cerr << resume_dir << " is complete at step " << trainer->step()
+                    << ". HINT: pass --steps N to train further\n";
         return 0;
       }
       train_loop(*trainer);

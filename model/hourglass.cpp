@@ -160,6 +160,7 @@ torch::Tensor HourglassLevelImpl::step(const torch::Tensor& x, StaticLevelState&
 HourglassImpl::HourglassImpl(const ModelConfig& config) : config_(config) {
   config_.validate();
   const Hierarchy hierarchy = config_.parsed_hierarchy();
+  for (const Level& level : hierarchy.levels) step_period_ *= level.shorten_factor;
   const int d = config_.d_model;
   embed_ = register_module("embed", torch::nn::Embedding(kVocabSize + 1, d));
   root_ = register_module("root", HourglassLevel(config_, hierarchy, 0));
@@ -231,11 +232,7 @@ torch::Tensor HourglassImpl::step(const torch::Tensor& tokens, StaticDecodeState
   return logits.select(1, 0);  // (B, 256)
 }
 
-int64_t HourglassImpl::step_phase(int64_t n) const {
-  int64_t period = 1;
-  for (const Level& level : config_.parsed_hierarchy().levels) period *= level.shorten_factor;
-  return n % period;
-}
+int64_t HourglassImpl::step_phase(int64_t n) const { return n % step_period_; }
 
 void HourglassImpl::set_attention_path(AttentionPath path) {
   for (auto& module : modules(/*include_self=*/false))

@@ -115,6 +115,7 @@ class HourglassImpl : public torch::nn::Module {
   torch::Tensor logits(const torch::Tensor& tokens, LevelState* state, Trace* trace);
 
   ModelConfig config_;
+  int64_t step_period_ = 1;  // product of the shortening factors: steps repeat their kernels
   torch::nn::Embedding embed_{nullptr};  // (257, D): 256 token values and BOS
   HourglassLevel root_{nullptr};
   torch::nn::LayerNorm ln_final_{nullptr};

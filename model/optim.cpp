@@ -1,6 +1,7 @@
 // AdamW (Loshchilov & Hutter 2019) as torch.optim.AdamW computes it, with global-norm clipping.
 #include "model/optim.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -26,10 +27,13 @@ AdamW::AdamW(const std::vector<std::pair<std::string, torch::Tensor>>& named_par
   for (const auto& [name, p] : named_params)
     slots_.push_back({name, p, torch::zeros_like(p), torch::zeros_like(p), p.dim() >= 2});
 #if HOURGLASS_HAS_FUSED_ADAMW
-  fused_ = !slots_.empty() && slots_.front().param.is_cuda();
-  for (const auto& s : slots_)
-    fused_ = fused_ && s.param.is_cuda() && s.param.scalar_type() == torch::kFloat;
-  if (fused_) step_count_ = torch::zeros({}, slots_.front().param.options());
+  fused_ = !slots_.empty() && std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) {
+    return s.param.is_cuda() && s.param.scalar_type() == torch::kFloat;
+  });
+  if (fused_) {
+    step_count_ = torch::zeros({}, slots_.front().param.options());
+    lr_ = torch::zeros({}, slots_.front().param.options());
+  }
 #endif
 }
 
@@ -40,12 +44,16 @@ void AdamW::zero_grad() {
 
 double AdamW::step(double lr) {
   torch::NoGradGuard no_grad;
+#if HOURGLASS_HAS_FUSED_ADAMW
+  if (fused_) {
+    for (auto& s : slots_)
+      if (!s.param.grad().defined()) s.param.mutable_grad() = torch::zeros_like(s.param);
+    return fused_step(lr);
+  }
+#endif
   std::vector<torch::Tensor> grads;
   for (auto& s : slots_)
     grads.push_back(s.param.grad().defined() ? s.param.grad() : torch::zeros_like(s.param));
-#if HOURGLASS_HAS_FUSED_ADAMW
-  if (fused_) return fused_step(grads, lr);
-#endif
   std::vector<torch::Tensor> norms;
   for (const auto& g : grads) norms.push_back(g.to(torch::kFloat).norm());
   const double norm = torch::stack(norms).norm().item<double>();
@@ -68,15 +76,14 @@ double AdamW::step(double lr) {
 
 #if HOURGLASS_HAS_FUSED_ADAMW
 // The same update in a handful of kernels: per-tensor norms in one _foreach_norm, clipping in one
-// _foreach_mul_, and ATen's fused AdamW kernel (decoupled decay, bias corrections from the step
-// count it reads on the device) once for the decayed matrices and once for the rest.
-double AdamW::fused_step(std::vector<torch::Tensor>& grads, double lr) {
-  const double norm = torch::stack(at::_foreach_norm(grads)).norm().item<double>();
-  if (config_.grad_clip > 0 && norm > config_.grad_clip)
-    at::_foreach_mul_(grads, config_.grad_clip / (norm + 1e-6));
-  ++steps_;
-  fused_update(grads, nullptr, lr);
-  return norm;
+// _foreach_mul_ by a factor computed on the device, and ATen's fused AdamW kernel (decoupled
+// decay, bias corrections from the step count it reads on the device) once for the decayed
+// matrices and once for the rest. The host reads the norm only after the update is queued.
+double AdamW::fused_step(double lr) {
+  lr_.fill_(lr);
+  const torch::Tensor norm = device_step(lr_);
+  count_step();
+  return norm.item<double>();
 }
 
 torch::Tensor AdamW::device_step(const torch::Tensor& lr) {
@@ -86,12 +93,6 @@ torch::Tensor AdamW::device_step(const torch::Tensor& lr) {
   auto norm = torch::stack(at::_foreach_norm(grads)).norm();  // ()
   if (config_.grad_clip > 0)
     at::_foreach_mul_(grads, (config_.grad_clip / (norm + 1e-6)).clamp_max(1.0));
-  fused_update(grads, &lr, 0.0);
-  return norm;
-}
-
-void AdamW::fused_update(const std::vector<torch::Tensor>& grads, const torch::Tensor* lr_tensor,
-                         double lr) {
   step_count_.add_(1.0);
   for (const bool decay : {true, false}) {
     std::vector<torch::Tensor> params, g, m, v, steps;
@@ -104,16 +105,11 @@ void AdamW::fused_update(const std::vector<torch::Tensor>& grads, const torch::T
       steps.push_back(step_count_);
     }
     if (params.empty()) continue;
-    const double decay_rate = decay ? config_.weight_decay : 0.0;
-    if (lr_tensor)
-      at::_fused_adamw_(params, g, m, v, /*max_exp_avg_sqs=*/{}, steps, *lr_tensor, config_.beta1,
-                        config_.beta2, decay_rate, /*eps=*/1e-8, /*amsgrad=*/false,
-                        /*maximize=*/false);
-    else
-      at::_fused_adamw_(params, g, m, v, /*max_exp_avg_sqs=*/{}, steps, lr, config_.beta1,
-                        config_.beta2, decay_rate, /*eps=*/1e-8, /*amsgrad=*/false,
-                        /*maximize=*/false);
+    at::_fused_adamw_(params, g, m, v, /*max_exp_avg_sqs=*/{}, steps, lr, config_.beta1,
+                      config_.beta2, decay ? config_.weight_decay : 0.0, /*eps=*/1e-8,
+                      /*amsgrad=*/false, /*maximize=*/false);
   }
+  return norm;
 }
 #endif
 

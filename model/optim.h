@@ -54,12 +54,10 @@ class AdamW {
   int64_t steps_ = 0;
 #if HOURGLASS_HAS_FUSED_ADAMW
   // CUDA fp32 parameters in libtorch 2.x: ATen's fused kernels instead of the loop over slots.
-  double fused_step(std::vector<torch::Tensor>& grads, double lr);
-  // Advances the device step count and runs the fused kernel with lr_tensor when given, else lr.
-  void fused_update(const std::vector<torch::Tensor>& grads, const torch::Tensor* lr_tensor,
-                    double lr);
+  double fused_step(double lr);  // device_step with lr, then the host's count and norm
   bool fused_ = false;
   torch::Tensor step_count_;  // steps_ as a float on the parameters' device, for the fused kernel
+  torch::Tensor lr_;          // the learning rate on the device, for fused_step
 #endif
 };
 

@@ -2,6 +2,7 @@
 // cuBLAS handles, the allocator); its second is captured, and every later one replays the graph.
 #include "model/step_decoder.h"
 
+#include <optional>
 #include <stdexcept>
 
 #include "model/compat.h"
@@ -23,7 +24,7 @@ struct StepDecoder::State {
   torch::Tensor tokens_host;  // (B, 1) int64, pinned on CUDA
   torch::Tensor tokens;       // (B, 1) int64 on the device: the graphs' input
   std::string why_no_graphs;
-  std::map<int64_t, int> steps_per_phase;
+  std::map<int64_t, int> steps_per_phase;  // (graphs only)
 #if HOURGLASS_HAS_STEP_GRAPHS
   std::unique_ptr<c10::cuda::CUDAStream> stream;
   struct Captured {
@@ -74,16 +75,19 @@ torch::Tensor StepDecoder::step(const std::vector<int64_t>& tokens) {
                                 " tokens for a batch of " + std::to_string(s.tokens.size(0)));
   torch::NoGradGuard no_grad;
   std::copy(tokens.begin(), tokens.end(), s.tokens_host.data_ptr<int64_t>());
-  const int64_t phase = s.model->step_phase(s.decode.n);
-  torch::Tensor logits;
+  torch::Tensor logits;  // (B, 256)
 #if HOURGLASS_HAS_STEP_GRAPHS
-  if (s.why_no_graphs.empty()) {
-    c10::cuda::CUDAStreamGuard guard(*s.stream);
-    s.tokens.copy_(s.tokens_host, /*non_blocking=*/true);
-    s.model->prepare_step(s.decode);
+  std::optional<c10::cuda::CUDAStreamGuard> guard;  // graphs are captured on a side stream
+  if (graphs()) guard.emplace(*s.stream);
+#endif
+  s.tokens.copy_(s.tokens_host, /*non_blocking=*/graphs());  // pinned when graphs are used
+  s.model->prepare_step(s.decode);
+#if HOURGLASS_HAS_STEP_GRAPHS
+  if (graphs()) {
+    const int64_t phase = s.model->step_phase(s.decode.n);
     const int seen = s.steps_per_phase[phase]++;
     auto found = s.graphs.find(phase);
-    if (found == s.graphs.end() && seen >= 1) {
+    if (found == s.graphs.end() && seen >= 1) {  // the phase's first step was its warm-up
       State::Captured captured;
       captured.graph = std::make_unique<at::cuda::CUDAGraph>();
       captured.graph->capture_begin();
@@ -94,19 +98,12 @@ torch::Tensor StepDecoder::step(const std::vector<int64_t>& tokens) {
     if (found != s.graphs.end()) {
       found->second.graph->replay();
       logits = found->second.logits;
-    } else {
-      logits = s.model->step(s.tokens, s.decode);
     }
-    logits = logits.to(torch::kCPU, torch::kFloat);  // waits for the stream
-    ++s.decode.n;
-    return logits;
   }
 #endif
-  s.tokens.copy_(s.tokens_host);
-  s.model->prepare_step(s.decode);
-  logits = s.model->step(s.tokens, s.decode).to(torch::kCPU, torch::kFloat);  // (B, 256)
+  if (!logits.defined()) logits = s.model->step(s.tokens, s.decode);
   ++s.decode.n;
-  return logits;
+  return logits.to(torch::kCPU, torch::kFloat);  // waits for the device
 }
 
 }  // namespace hg
