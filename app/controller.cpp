@@ -33,8 +33,8 @@ bool is_out_of_memory(const std::string& message) {
 
 }  // namespace
 
-// Lives in Controller::thread_. Its member functions run there (posted by the controller); the
-// atomic flags are the only members the GUI thread touches.
+// Lives on Controller::worker_'s thread. Its member functions run there (posted by the controller);
+// the atomic flags are the only members the GUI thread touches.
 class TrainingWorker : public QObject {
  public:
   explicit TrainingWorker(Controller* controller) : controller_(controller) {}
@@ -180,39 +180,30 @@ class TrainingWorker : public QObject {
   int64_t saved_step_ = -1;  // the step of the trainer's newest checkpoint
 };
 
-Controller::Controller(QObject* parent) : QObject(parent), worker_(new TrainingWorker(this)) {
+Controller::Controller(QObject* parent)
+    : QObject(parent), worker_(new TrainingWorker(this), QStringLiteral("training")) {
   qRegisterMetaType<hg::Metrics>();
   qRegisterMetaType<hg::RunState>();
-  thread_.setObjectName(QStringLiteral("training"));
-  worker_->moveToThread(&thread_);
-  thread_.start();
 }
 
 Controller::~Controller() {
-  worker_->quitting = true;
+  worker_->quitting = true;  // then worker_ waits for its thread and deletes the trainer
   worker_->interrupt = true;
-  thread_.quit();
-  thread_.wait();
-  delete worker_;  // the thread has finished: the trainer can go from here
-}
-
-template <typename F>
-void Controller::post_to_worker(F&& function) {
-  QMetaObject::invokeMethod(worker_, std::forward<F>(function), Qt::QueuedConnection);
 }
 
 void Controller::start(const RunConfig& config, const QString& run_dir) {
   if (state_ != RunState::kIdle) stop();  // queued before the start: the old run ends first
   run_dir_ = run_dir.isEmpty() ? default_run_dir() : run_dir;
   set_state(RunState::kStarting);
-  post_to_worker([w = worker_, config, dir = run_dir_.toStdString()] { w->start(config, dir); });
+  worker_.post(
+      [w = worker_.get(), config, dir = run_dir_.toStdString()] { w->start(config, dir); });
 }
 
 void Controller::continue_run(const QString& run_dir) {
   if (state_ != RunState::kIdle) stop();
   run_dir_ = run_dir;
   set_state(RunState::kStarting);
-  post_to_worker([w = worker_, dir = run_dir_.toStdString()] { w->continue_run(dir); });
+  worker_.post([w = worker_.get(), dir = run_dir_.toStdString()] { w->continue_run(dir); });
 }
 
 void Controller::pause() {
@@ -223,7 +214,7 @@ void Controller::pause() {
 void Controller::resume() {
   if (state_ != RunState::kPaused) return;
   worker_->pause_requested = false;
-  post_to_worker([w = worker_] { w->train(); });
+  worker_.post([w = worker_.get()] { w->train(); });
 }
 
 void Controller::stop() {
@@ -241,7 +232,7 @@ void Controller::save_checkpoint() {
 void Controller::request(std::atomic<bool>& flag) {
   flag = true;
   worker_->interrupt = true;
-  post_to_worker([w = worker_] { w->train(); });
+  worker_.post([w = worker_.get()] { w->train(); });
 }
 
 void Controller::set_state(RunState state) {

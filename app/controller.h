@@ -7,17 +7,17 @@
 
 #include <QObject>
 #include <QString>
-#include <QThread>
 #include <atomic>
 #include <memory>
 
+#include "app/worker_thread.h"
 #include "model/metrics.h"
 #include "model/run_config.h"
 #include "ui/studio_types.h"
 
 namespace hg {
 
-class TrainingWorker;  // controller.cpp: lives in thread_, owns the Trainer
+class TrainingWorker;  // controller.cpp: lives on worker_'s thread, owns the Trainer
 
 class Controller : public QObject {
   Q_OBJECT
@@ -62,14 +62,12 @@ class Controller : public QObject {
  private:
   friend class TrainingWorker;
   void set_state(RunState state);
-  template <typename F>
-  void post_to_worker(F&& function);
   void request(std::atomic<bool>& flag);
 
-  QThread thread_;
-  TrainingWorker* worker_ = nullptr;  // deleted after thread_ has finished
   RunState state_ = RunState::kIdle;
   QString run_dir_;
+  // Last, so it is destroyed first: the thread stops while every other member still exists.
+  WorkerThread<TrainingWorker> worker_;
 };
 
 }  // namespace hg

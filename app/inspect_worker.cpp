@@ -52,7 +52,7 @@ std::string user_message(const std::exception& e) {
 
 }  // namespace
 
-// Lives in InspectWorker::thread_; its member functions run there, posted by the facade. It
+// Lives on InspectWorker::impl_'s thread; its member functions run there, posted by the facade. It
 // reaches the facade only through report(), and reads only its atomic `wanted_`.
 class InspectWorkerImpl : public QObject {
  public:
@@ -237,32 +237,23 @@ class InspectWorkerImpl : public QObject {
 };
 
 InspectWorker::InspectWorker(QObject* parent)
-    : QObject(parent), impl_(new InspectWorkerImpl(this)) {
+    : QObject(parent), impl_(new InspectWorkerImpl(this), QStringLiteral("inspector")) {
   qRegisterMetaType<hg::InspectRequest>();
   qRegisterMetaType<hg::InspectModelInfoPtr>();
   qRegisterMetaType<hg::InspectSnapshotPtr>();
-  thread_.setObjectName(QStringLiteral("inspector"));
-  impl_->moveToThread(&thread_);
-  thread_.start();
 }
 
 InspectWorker::~InspectWorker() {
-  wanted_ = ~quint64{0};  // queued inspections are skipped
-  thread_.quit();
-  thread_.wait();
-  delete impl_;
+  wanted_ = ~quint64{0};  // queued inspections are skipped; then impl_ waits for its thread
 }
 
 template <typename F>
 void InspectWorker::post(F&& function) {
   if (++in_flight_ == 1) Q_EMIT busy_changed(true);
-  QMetaObject::invokeMethod(
-      impl_,
-      [this, f = std::forward<F>(function)]() mutable {
-        f();
-        QMetaObject::invokeMethod(this, &InspectWorker::finished_one, Qt::QueuedConnection);
-      },
-      Qt::QueuedConnection);
+  impl_.post([this, f = std::forward<F>(function)]() mutable {
+    f();
+    QMetaObject::invokeMethod(this, &InspectWorker::finished_one, Qt::QueuedConnection);
+  });
 }
 
 void InspectWorker::finished_one() {
@@ -270,13 +261,13 @@ void InspectWorker::finished_one() {
 }
 
 void InspectWorker::open(const QString& source) {
-  post([w = impl_, s = source.toStdString()] { w->open(s); });
+  post([w = impl_.get(), s = source.toStdString()] { w->open(s); });
 }
 
 quint64 InspectWorker::inspect(const InspectRequest& request) {
   const quint64 id = ++next_id_;
   wanted_ = id;
-  post([w = impl_, id, request] { w->inspect(id, request); });
+  post([w = impl_.get(), id, request] { w->inspect(id, request); });
   return id;
 }
 

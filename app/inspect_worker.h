@@ -7,14 +7,14 @@
 
 #include <QObject>
 #include <QString>
-#include <QThread>
 #include <atomic>
 
+#include "app/worker_thread.h"
 #include "ui/inspect_types.h"
 
 namespace hg {
 
-class InspectWorkerImpl;  // inspect_worker.cpp: lives in thread_, owns the loaded model
+class InspectWorkerImpl;  // inspect_worker.cpp: lives on impl_'s thread, owns the loaded model
 
 class InspectWorker : public QObject {
   Q_OBJECT
@@ -46,11 +46,11 @@ class InspectWorker : public QObject {
   void post(F&& function);
   void finished_one();  // on the GUI thread, after each posted task
 
-  QThread thread_;
-  InspectWorkerImpl* impl_ = nullptr;  // deleted after thread_ has finished
   quint64 next_id_ = 0;
   std::atomic<quint64> wanted_{0};  // the id whose result the GUI waits for; read by the worker
   int in_flight_ = 0;
+  // Last, so it is destroyed first: the thread stops while every other member still exists.
+  WorkerThread<InspectWorkerImpl> impl_;
 };
 
 }  // namespace hg

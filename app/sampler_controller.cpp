@@ -72,7 +72,7 @@ std::string describe(const ModelSource& source) {
 
 }  // namespace
 
-// Lives in SamplerController::thread_. Its member functions run there (posted by the
+// Lives on SamplerController::worker_'s thread. Its member functions run there (posted by the
 // controller); cancel_before is the only member the GUI thread touches.
 class SamplingWorker : public QObject {
  public:
@@ -167,36 +167,25 @@ class SamplingWorker : public QObject {
 };
 
 SamplerController::SamplerController(QObject* parent)
-    : QObject(parent), worker_(new SamplingWorker(this)) {
+    : QObject(parent), worker_(new SamplingWorker(this), QStringLiteral("sampler")) {
   qRegisterMetaType<hg::SampleStep>();
   qRegisterMetaType<hg::SamplerModelInfo>();
   qRegisterMetaType<hg::SampleJob>();
-  thread_.setObjectName(QStringLiteral("sampler"));
-  worker_->moveToThread(&thread_);
-  thread_.start();
 }
 
 SamplerController::~SamplerController() {
-  worker_->cancel_before = next_job_;
-  thread_.quit();
-  thread_.wait();
-  delete worker_;  // the thread has finished: the model can go from here
-}
-
-template <typename F>
-void SamplerController::post_to_worker(F&& function) {
-  QMetaObject::invokeMethod(worker_, std::forward<F>(function), Qt::QueuedConnection);
+  worker_->cancel_before = next_job_;  // then worker_ waits for its thread and deletes the model
 }
 
 void SamplerController::load(const QString& source) {
-  post_to_worker([w = worker_, source] { w->load(source); });
+  worker_.post([w = worker_.get(), source] { w->load(source); });
 }
 
 int SamplerController::start(const SampleJob& job) {
   cancel();  // the job in progress stops at its next token; this one runs after it
   const int id = next_job_++;
   running_job_ = id;
-  post_to_worker([w = worker_, id, job] { w->run(id, job); });
+  worker_.post([w = worker_.get(), id, job] { w->run(id, job); });
   return id;
 }
 

@@ -7,13 +7,13 @@
 
 #include <QObject>
 #include <QString>
-#include <QThread>
 
+#include "app/worker_thread.h"
 #include "ui/sampler_types.h"
 
 namespace hg {
 
-class SamplingWorker;  // sampler_controller.cpp: lives in thread_, owns the model copy
+class SamplingWorker;  // sampler_controller.cpp: lives on worker_'s thread, owns the model copy
 
 class SamplerController : public QObject {
   Q_OBJECT
@@ -45,13 +45,10 @@ class SamplerController : public QObject {
 
  private:
   friend class SamplingWorker;
-  template <typename F>
-  void post_to_worker(F&& function);
-
-  QThread thread_;
-  SamplingWorker* worker_ = nullptr;  // deleted after thread_ has finished
   int next_job_ = 0;
   int running_job_ = -1;  // the newest job started and not yet finished, as the GUI knows it
+  // Last, so it is destroyed first: the thread stops while every other member still exists.
+  WorkerThread<SamplingWorker> worker_;
 };
 
 }  // namespace hg
