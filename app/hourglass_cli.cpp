@@ -285,6 +285,7 @@ int main(int argc, char** argv) {
   sample->add_option("--seed", options.seed, "Sampling seed");
   sample->add_flag("--full-recompute", options.full_recompute,
                    "Recompute the whole sequence per token (the slow reference path)");
+  sample->add_flag("!--fp32", options.bf16, "On CUDA: decode in fp32 (default: bf16)");
   sample->add_option("--device", sample_device, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   sample->add_option("--out", sample_out, "Output .txt or .png")->required();
@@ -326,6 +327,13 @@ int main(int argc, char** argv) {
   bench->add_flag("!--no-bf16", bench_options.bf16, "Measure in fp32 on CUDA");
   bench->add_flag("!--no-cuda-graph", bench_options.cuda_graph,
                   "Measure the eager training step only");
+  bench->add_flag("--sample-only", bench_options.sample_only,
+                  "With --sample: measure sampling alone (no forward pass or training step)");
+  bench->add_flag("!--no-full-recompute", bench_options.full_recompute,
+                  "With --sample: leave out the full-recompute baseline (slow for long samples)");
+  bench->add_option("--profile", bench_options.profile_dir,
+                    "Also profile the GPU kernels (CUDA build): traces into this folder, a "
+                    "summary per step and per decoded token in the JSON");
 
   try {
     app.parse(argc, argv);

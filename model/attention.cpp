@@ -119,11 +119,41 @@ torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const tor
   return torch::addcmul(x * cos, swapped, sin);  // (B, H, T, hd)
 }
 
-torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& positions, double base) {
+namespace {
+
+// rotate() with a backward of its own. The rotation is orthogonal, so its gradient is the inverse
+// rotation, rotate(g, cos, -sin): three kernels, where autograd would record the backward of a
+// cat, a mul and an addcmul (slices, zero fills and sums) for every rotated tensor.
+class Rotation : public torch::autograd::Function<Rotation> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& cos, const torch::Tensor& sin) {
+    ctx->save_for_backward({cos, sin});
+    return rotate(x, cos, sin);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    return {rotate(grads[0], saved[0], -saved[1]), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// x (..., T, hd) or, with `token_dim`, x whose dimension token_dim is T: rotated by positions (T).
+torch::Tensor rotary(const torch::Tensor& x, const torch::Tensor& positions, double base,
+                     int64_t token_dim) {
   // In fp32 on the CPU; in the activations' own dtype under autocast (bf16), as the reference
   // implementations do, which halves the memory traffic of the rotation.
   const RotaryTable& table = rotary_table(positions, x.size(-1), base, x.scalar_type());
-  return rotate(x, table.cos, table.sin);  // (B, H, T, hd)
+  std::vector<int64_t> shape(x.dim() - token_dim, 1);  // (T, 1, ..., 1, hd)
+  shape.front() = x.size(token_dim);
+  shape.back() = x.size(-1);
+  return Rotation::apply(x, table.cos.view(shape), table.sin.view(shape));
+}
+
+}  // namespace
+
+torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& positions, double base) {
+  return rotary(x, positions, base, x.dim() - 2);  // (B, H, T, hd)
 }
 
 torch::Tensor level_positions(int64_t start, int64_t count, int64_t factor,
@@ -149,9 +179,18 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
     return t.view({b, t.size(1), n_heads_, hd}).transpose(1, 2);  // (B, H, T, hd)
   };
   torch::Tensor q, k, v;
-  if (!kv_new.defined()) {
+  if (!kv_new.defined() && pos_q.is_same(pos_k)) {
+    // Self-attention: queries and keys share their positions, so both rotate in one go.
+    auto qkv = qkv_(xq).view({b, tq, 3, n_heads_, hd});             // (B, Tq, 3, H, hd)
+    auto qk = rotary(qkv.narrow(2, 0, 2), pos_q, rotary_base_, 1);  // (B, Tq, 2, H, hd)
+    q = qk.select(2, 0).transpose(1, 2);                            // (B, H, Tq, hd)
+    k = qk.select(2, 1).transpose(1, 2);
+    v = qkv.select(2, 2).transpose(1, 2);
+  } else if (!kv_new.defined()) {
     auto qkv = qkv_(xq).chunk(3, -1);  // 3 x (B, Tq, D)
     q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
+    q = apply_rotary(q, pos_q, rotary_base_);
+    k = apply_rotary(k, pos_k, rotary_base_);
   } else {
     const auto& w = qkv_->weight;                     // (3D, D)
     q = heads(torch::linear(xq, w.narrow(0, 0, d)));  // (B, H, Tq, hd)
@@ -159,9 +198,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
       auto kv = torch::linear(kv_new, w.narrow(0, d, 2 * d)).chunk(2, -1);  // 2 x (B, Tk, D)
       k = heads(kv[0]), v = heads(kv[1]);
     }
+    q = apply_rotary(q, pos_q, rotary_base_);
+    if (k.defined()) k = apply_rotary(k, pos_k, rotary_base_);
   }
-  q = apply_rotary(q, pos_q, rotary_base_);
-  if (k.defined()) k = apply_rotary(k, pos_k, rotary_base_);
   if (cache) {
     if (cache->k.defined() && k.defined()) {
       k = torch::cat({cache->k, k}, 2);  // (B, H, t + Tk, hd)
@@ -201,7 +240,23 @@ torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const
   auto v = qkv.select(2, 2).transpose(1, 2);
   cache.k.index_copy_(2, ctx.slot, k);
   cache.v.index_copy_(2, ctx.slot, v);
-  auto out = attend(q, cache.k, cache.v, AttentionMask{false, ctx.allowed}, 0.0, path);
+  const int64_t capacity = cache.k.size(2);
+  torch::Tensor out;
+#if HOURGLASS_HAS_SDPA
+  if (path == AttentionPath::kSdpa)
+    out = at::scaled_dot_product_attention(q, cache.k, cache.v, ctx.bias);  // (B, H, 1, hd)
+#endif
+  if (!out.defined()) {
+    // One query per sequence and head: a bias-add matrix product, a softmax and another product
+    // spread over every key (SDPA's fused kernels give a query row to one block, which for a
+    // single query leaves most of the GPU idle).
+    auto keys = cache.k.view({b * n_heads_, capacity, hd});
+    auto scores = torch::baddbmm(ctx.bias, q.reshape({b * n_heads_, 1, hd}), keys.transpose(1, 2),
+                                 /*beta=*/1.0, /*alpha=*/1.0 / std::sqrt(static_cast<double>(hd)));
+    auto weights = torch::softmax(scores, -1, torch::kFloat).to(cache.v.scalar_type());
+    out =
+        torch::bmm(weights, cache.v.view({b * n_heads_, capacity, hd})).view({b, n_heads_, 1, hd});
+  }
   return out_(out.transpose(1, 2).reshape({b, 1, d}));  // (B, 1, D)
 }
 

@@ -55,7 +55,7 @@ torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const tor
 struct StepContext {       // one level's inputs for a step, shared by its layers
   torch::Tensor slot;      // (1) int64: the new token's index at this level, the row it writes
   torch::Tensor cos, sin;  // (1, hd) rotary tables for its position
-  torch::Tensor allowed;   // (1, capacity) bool: rows 0 .. slot
+  torch::Tensor bias;      // (1, capacity) added to the scores: 0 for rows 0 .. slot, -inf after
 };
 struct StaticKV {
   torch::Tensor k, v;  // (B, H, capacity, hd): rows beyond the current index are never read

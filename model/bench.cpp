@@ -5,8 +5,11 @@
 //   forward {step_s, tokens_per_s, peak_mem_bytes},
 //   train {step_s, tokens_per_s, flops_per_s, mfu?, peak_mem_bytes, cuda_graph}: as the trainer
 //   steps (a CUDA graph where it can), train_eager: the same without the graph,
-//   sample? {text, image: {length, batch, dtype (fp32: as hg::sample runs), speedup,
-//            incremental, full_recompute: {seconds, tokens_per_s, images_per_s?, peak_mem_bytes}}}.
+//   sample? {text, image: {length, batch, dtype (as hg::sample runs), speedup?,
+//            incremental, full_recompute?: {seconds, tokens_per_s, images_per_s?,
+//            peak_mem_bytes}}}.
+// With a profile folder, train, train_eager and sample.*.incremental also hold "profile": the
+// GPU kernels per training step or per decoded position (profile.h).
 #include "model/bench.h"
 
 #include <torch/cuda.h>
@@ -15,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -26,6 +30,7 @@
 #include "model/graph_step.h"
 #include "model/hourglass.h"
 #include "model/optim.h"
+#include "model/profile.h"
 #include "model/run_config.h"
 #include "model/sampler.h"
 
@@ -72,6 +77,11 @@ double peak_tflops(const BenchOptions& o, const torch::Device& device) {
   return device.is_cuda() && o.bf16 ? kH200Bf16Tflops : 0.0;
 }
 
+// Where a profile's trace goes: DIR/<model or vanilla>-<what>.json.
+std::string trace_path(const BenchOptions& o, const std::string& label, const std::string& what) {
+  return (std::filesystem::path(o.profile_dir) / (label + "-" + what + ".json")).string();
+}
+
 // The whole sequence without gradients, as evaluation runs it.
 json measure_forward(Hourglass& model, const BenchOptions& o, const torch::Device& device,
                      bool bf16) {
@@ -95,7 +105,7 @@ json measure_forward(Hourglass& model, const BenchOptions& o, const torch::Devic
 // not depend on them), eagerly and, where the trainer would, replayed as a CUDA graph. "train" is
 // what the trainer runs (the graph when there is one); "train_eager" the eager step beside it.
 json measure_train(Hourglass& model, const BenchOptions& o, const torch::Device& device, bool bf16,
-                   double flops_per_token, double peak) {
+                   double flops_per_token, double peak, const std::string& label) {
   const int64_t batch = o.batch, t = o.model.seq_len;
   TrainConfig train;
   train.cuda_graph = o.cuda_graph;
@@ -129,6 +139,8 @@ json measure_train(Hourglass& model, const BenchOptions& o, const torch::Device&
   };
   json eager = figures(seconds_per_call(eager_step, o.warmup, o.iters, device));
   eager["cuda_graph"] = false;
+  if (!o.profile_dir.empty())
+    eager["profile"] = profile_gpu(eager_step, 2, 1.0, device, trace_path(o, label, "train-eager"));
   std::string why;
   if (!GraphedStep::supported(model->config(), train, device, optimizer, &why)) {
     eager["cuda_graph_unused"] = why;
@@ -140,18 +152,22 @@ json measure_train(Hourglass& model, const BenchOptions& o, const torch::Device&
       figures(seconds_per_call([&] { graphed.step(tokens, train.lr); },
                                std::max(o.warmup, GraphedStep::kWarmupSteps + 1), o.iters, device));
   graph["cuda_graph"] = true;
+  if (!o.profile_dir.empty())
+    graph["profile"] = profile_gpu([&] { graphed.step(tokens, train.lr); }, 3, 1.0, device,
+                                   trace_path(o, label, "train"));
   return {{"train", graph}, {"train_eager", eager}};
 }
 
-// One sampling run of `length` tokens for `n` sequences, as hg::sample runs it (in the weights'
-// fp32, no autocast: under bf16 autocast one decoding step measured ~14x slower on an H200);
-// a short untimed run first.
+// One sampling run of `length` tokens for `n` sequences, as hg::sample runs it (bf16 on CUDA
+// unless --no-bf16: sample_types.h); a short untimed run first.
 json measure_decoding(Hourglass& model, int64_t length, int n, bool full_recompute, bool image,
-                      const BenchOptions& o, const torch::Device& device) {
+                      const BenchOptions& o, const torch::Device& device,
+                      const std::string& label) {
   SampleRequest request;
   request.options.n = n;
   request.options.seed = o.seed;
   request.options.full_recompute = full_recompute;
+  request.options.bf16 = o.bf16;
   if (o.warmup > 0) {
     request.options.length = std::min<int64_t>(length, 32);
     sample(model, request);
@@ -167,20 +183,28 @@ json measure_decoding(Hourglass& model, int64_t length, int n, bool full_recompu
             {"tokens_per_s", static_cast<double>(result.decoded) * n / s},
             {"peak_mem_bytes", peak_memory_bytes(device)}};
   if (image) j["images_per_s"] = n / s;
+  if (!o.profile_dir.empty() && !full_recompute) {
+    // A shorter run; its first steps capture the graphs, so the figures per position slightly
+    // overstate a long run's.
+    request.options.length = std::min<int64_t>(length, 256);
+    j["profile"] =
+        profile_gpu([&] { sample(model, request); }, 1, static_cast<double>(request.options.length),
+                    device, trace_path(o, label, image ? "sample-image" : "sample-text"));
+  }
   return j;
 }
 
 json measure_sampling(Hourglass& model, int64_t length, int n, bool image, const BenchOptions& o,
-                      const torch::Device& device) {
-  json inc = measure_decoding(model, length, n, /*full_recompute=*/false, image, o, device);
-  json full = measure_decoding(model, length, n, /*full_recompute=*/true, image, o, device);
-  return {
-      {"length", length},
-      {"batch", n},
-      {"dtype", "fp32"},
-      {"incremental", inc},
-      {"full_recompute", full},
-      {"speedup", ratio(inc["tokens_per_s"].get<double>(), full["tokens_per_s"].get<double>())}};
+                      const torch::Device& device, const std::string& label) {
+  json j = {
+      {"length", length}, {"batch", n}, {"dtype", device.is_cuda() && o.bf16 ? "bf16" : "fp32"}};
+  j["incremental"] = measure_decoding(model, length, n, false, image, o, device, label);
+  if (o.full_recompute) {
+    j["full_recompute"] = measure_decoding(model, length, n, true, image, o, device, label);
+    j["speedup"] = ratio(j["incremental"]["tokens_per_s"].get<double>(),
+                         j["full_recompute"]["tokens_per_s"].get<double>());
+  }
+  return j;
 }
 
 struct SampleSizes {
@@ -200,7 +224,8 @@ SampleSizes sample_sizes(const BenchOptions& o, const torch::Device& device) {
 }
 
 // Builds one model, measures it and frees it.
-json measure_model(const ModelConfig& config, const BenchOptions& o, const torch::Device& device) {
+json measure_model(const ModelConfig& config, const BenchOptions& o, const torch::Device& device,
+                   const std::string& label) {
   const bool bf16 = device.is_cuda() && o.bf16;
   const Hierarchy hierarchy = config.parsed_hierarchy();
   const ModelCost cost = model_cost(config);
@@ -225,41 +250,45 @@ json measure_model(const ModelConfig& config, const BenchOptions& o, const torch
              {{"forward", cost.flops_per_token},
               {"train", 3.0 * cost.flops_per_token},
               {"nanogpt_train", nanogpt}}}};
-  // Forward first: its peak memory then holds the weights but no optimizer state or gradients.
-  j["forward"] = measure_forward(model, o, device, bf16);
-  const json train =
-      measure_train(model, o, device, bf16, 3.0 * cost.flops_per_token, peak_tflops(o, device));
-  j["train"] = train["train"];
-  j["train_eager"] = train["train_eager"];
+  if (!o.sample_only) {
+    // Forward first: its peak memory then holds the weights but no optimizer state or gradients.
+    j["forward"] = measure_forward(model, o, device, bf16);
+    const json train = measure_train(model, o, device, bf16, 3.0 * cost.flops_per_token,
+                                     peak_tflops(o, device), label);
+    j["train"] = train["train"];
+    j["train_eager"] = train["train_eager"];
+  }
   if (o.sample) {
     const SampleSizes n = sample_sizes(o, device);
     j["sample"] = {
-        {"text", measure_sampling(model, n.text_length, n.text_batch, false, o, device)},
-        {"image", measure_sampling(model, n.image_length, n.image_batch, true, o, device)}};
+        {"text", measure_sampling(model, n.text_length, n.text_batch, false, o, device, label)},
+        {"image", measure_sampling(model, n.image_length, n.image_batch, true, o, device, label)}};
   }
   return j;
 }
 
 json ratios(const json& h, const json& v) {
   auto get = [](const json& j, const char* a, const char* b) { return j[a][b].get<double>(); };
-  json r = {{"train_tokens_per_s",
-             ratio(get(h, "train", "tokens_per_s"), get(v, "train", "tokens_per_s"))},
-            {"forward_tokens_per_s",
-             ratio(get(h, "forward", "tokens_per_s"), get(v, "forward", "tokens_per_s"))},
-            {"flops_per_token",
+  json r = {{"flops_per_token",
              ratio(get(h, "flops_per_token", "forward"), get(v, "flops_per_token", "forward"))},
-            {"params", ratio(h["params"].get<double>(), v["params"].get<double>())},
-            // null on the CPU, where there is no allocator peak to compare
-            {"train_peak_mem",
-             ratio_or_null(get(h, "train", "peak_mem_bytes"), get(v, "train", "peak_mem_bytes"))},
-            {"forward_peak_mem", ratio_or_null(get(h, "forward", "peak_mem_bytes"),
-                                               get(v, "forward", "peak_mem_bytes"))}};
+            {"params", ratio(h["params"].get<double>(), v["params"].get<double>())}};
+  if (h.contains("train"))
+    r.update(json{{"train_tokens_per_s",
+                   ratio(get(h, "train", "tokens_per_s"), get(v, "train", "tokens_per_s"))},
+                  {"forward_tokens_per_s",
+                   ratio(get(h, "forward", "tokens_per_s"), get(v, "forward", "tokens_per_s"))},
+                  // null on the CPU, where there is no allocator peak to compare
+                  {"train_peak_mem", ratio_or_null(get(h, "train", "peak_mem_bytes"),
+                                                   get(v, "train", "peak_mem_bytes"))},
+                  {"forward_peak_mem", ratio_or_null(get(h, "forward", "peak_mem_bytes"),
+                                                     get(v, "forward", "peak_mem_bytes"))}});
   if (h.contains("sample"))
     for (const char* kind : {"text", "image"})
       for (const char* mode : {"incremental", "full_recompute"})
-        r["sample_" + std::string(kind) + "_" + mode + "_tokens_per_s"] =
-            ratio(h["sample"][kind][mode]["tokens_per_s"].get<double>(),
-                  v["sample"][kind][mode]["tokens_per_s"].get<double>());
+        if (h["sample"][kind].contains(mode))
+          r["sample_" + std::string(kind) + "_" + mode + "_tokens_per_s"] =
+              ratio(h["sample"][kind][mode]["tokens_per_s"].get<double>(),
+                    v["sample"][kind][mode]["tokens_per_s"].get<double>());
   return r;
 }
 
@@ -282,6 +311,8 @@ void BenchOptions::validate() const {
   if (text_batch < 0) fail("text_batch", text_batch, "0 (auto) or more");
   if (image_length < 0) fail("image_length", static_cast<double>(image_length), "0 (auto) or more");
   if (image_batch < 0) fail("image_batch", image_batch, "0 (auto) or more");
+  if (sample_only && !sample)
+    throw std::invalid_argument("bench: sample_only (--sample-only) needs sample (--sample)");
   if (!std::isfinite(peak_tflops))
     fail("peak_tflops", peak_tflops, "a number (< 0: automatic, 0: no MFU)");
 }
@@ -299,9 +330,19 @@ json run_bench(const BenchOptions& options) {
               {"iters", options.iters}};
   const double peak = peak_tflops(options, device);
   if (peak > 0.0) out["peak_tflops"] = peak;
-  out["model"] = measure_model(options.model, options, device);
+  if (!options.profile_dir.empty()) {
+    if (!can_profile())
+      throw std::invalid_argument(
+          "bench: --profile needs the CUDA build (packaging/gpu-build.sh); this one has no "
+          "kernel profiler");
+    if (!device.is_cuda())
+      throw std::invalid_argument("bench: --profile profiles GPU kernels; run it on CUDA");
+    std::filesystem::create_directories(options.profile_dir);
+    out["profile_dir"] = options.profile_dir;
+  }
+  out["model"] = measure_model(options.model, options, device, "model");
   if (options.vs_vanilla) {
-    out["vanilla"] = measure_model(options.model.vanilla_twin(), options, device);
+    out["vanilla"] = measure_model(options.model.vanilla_twin(), options, device, "vanilla");
     out["ratio"] = ratios(out["model"], out["vanilla"]);
   }
   return out;

@@ -24,6 +24,11 @@ struct BenchOptions {
   bool vs_vanilla = false;      // also measure model.vanilla_twin(), and report the ratios
   bool sample = false;          // also measure sampling speed (slow: full recompute is quadratic)
   bool cuda_graph = true;       // also measure the training step replayed as a CUDA graph
+  bool sample_only = false;     // measure sampling alone (with `sample`): no forward or training
+  bool full_recompute = true;   // with `sample`: also decode by full recompute, the baseline
+  // Non-empty: also profile the GPU kernels of each measurement (CUDA builds; profile.h) and
+  // write the traces into this folder (created if missing).
+  std::string profile_dir;
   // Sampling sizes; 0 picks the on CUDA (text 2048 tokens, 16 RGB images of 3072) and a
   // smoke-test size on the CPU, where full recompute is slow (text 128 tokens, 2 "images" of 192:
   // 8x8 RGB). The JSON reports the sizes used.
@@ -39,7 +44,7 @@ struct BenchOptions {
 };
 
 // Measures and returns (keys in bench.cpp's header comment):
-//   {"device", "dtype", "batch", "seq_len", "warmup", "iters", "peak_tflops"?,
+//   {"device", "dtype", "batch", "seq_len", "warmup", "iters", "peak_tflops"?, "profile_dir"?,
 //    "model": {...}, "vanilla": {...}?, "ratio": {...}?}
 nlohmann::json run_bench(const BenchOptions& options);
 

@@ -1,7 +1,9 @@
 // The recursive level and the whole network. See resampling.cpp for the index conventions.
 #include "model/hourglass.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <tuple>
 
@@ -109,9 +111,9 @@ StaticLevelState HourglassLevelImpl::make_static_state(int64_t batch, int64_t to
   state.capacity = (tokens + factor_ - 1) / factor_;
   const auto long_options = options.dtype(torch::kLong);
   state.index = torch::zeros({1}, long_options);
-  state.rows = torch::arange(state.capacity, long_options);
+  state.bias = torch::full({1, state.capacity}, -std::numeric_limits<float>::infinity(), options);
   std::tie(state.cos, state.sin) =
-      rotary_tables(state.rows.to(torch::kFloat) * static_cast<double>(factor_), head_dim_,
+      rotary_tables(level_positions(0, state.capacity, factor_, options.device()), head_dim_,
                     rotary_base_, options.dtype().toScalarType());  // (capacity, hd)
   for (auto* list : {&pre_, &post_}) {
     if (!*list) continue;
@@ -131,6 +133,7 @@ StaticLevelState HourglassLevelImpl::make_static_state(int64_t batch, int64_t to
 void HourglassLevelImpl::set_static_index(StaticLevelState& state, int64_t n) const {
   // n is this level's own index; the next level gets a token when a group completes.
   state.index.fill_(n);
+  state.bias.narrow(1, 0, std::min(n + 1, state.capacity)).fill_(0.0);  // rows 0 .. n visible
   if (inner_ && n % k_ == 0) inner_->set_static_index(*state.inner, n / k_);
 }
 
@@ -142,7 +145,7 @@ torch::Tensor HourglassLevelImpl::step(const torch::Tensor& x, StaticLevelState&
   ctx.slot = state.index;
   ctx.cos = state.cos.index_select(0, state.index);  // (1, hd)
   ctx.sin = state.sin.index_select(0, state.index);
-  ctx.allowed = state.rows.le(state.index).unsqueeze(0);  // (1, capacity)
+  ctx.bias = state.bias;
   auto h = x;
   for (size_t i = 0; i < pre_->size(); ++i)
     h = (*pre_)[i]->as<BlockImpl>()->step(h, state.blocks[i], ctx);  // (B, 1, D)

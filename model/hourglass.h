@@ -32,7 +32,7 @@ struct StaticLevelState {
   int64_t capacity = 0;          // tokens this level can hold
   std::vector<StaticKV> blocks;  // pre-layers, then post-layers
   torch::Tensor index;           // (1) int64 on the device: the new token's index, set per step
-  torch::Tensor rows;            // (capacity) int64: 0 .. capacity-1, for the mask
+  torch::Tensor bias;            // (1, capacity) attention bias: 0 up to the index, -inf after
   torch::Tensor cos, sin;        // (capacity, hd) rotary tables of every row's position
   torch::Tensor recent;          // (B, k-1, D) the last k-1 pre-layer outputs (zeros at first)
   torch::Tensor y_last;          // (B, 1, D) next level's output for the newest shortened token

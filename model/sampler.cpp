@@ -9,6 +9,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "model/compat.h"
 #include "model/config.h"
 #include "model/step_decoder.h"
 
@@ -25,11 +26,31 @@ void validate(const SampleOptions& o) {
 }
 
 std::pair<int, float> pick_token(const float* logits, const SampleOptions& o, double u) {
+  const bool truncated = (o.top_k > 0 && o.top_k < kVocabSize) || o.top_p < 1.0;
+  if (o.temperature == 0.0) {  // the most likely token, the lowest id among equals
+    return {static_cast<int>(std::max_element(logits, logits + kVocabSize) - logits), 1.0f};
+  }
+  if (!truncated) {
+    // The whole distribution: no order is needed, so none is made (this runs for every sample
+    // at every position, while the GPU waits).
+    const double top = *std::max_element(logits, logits + kVocabSize);
+    std::array<double, kVocabSize> p;
+    double sum = 0.0;
+    for (int i = 0; i < kVocabSize; ++i) sum += p[i] = std::exp((logits[i] - top) / o.temperature);
+    const double target = u * sum;
+    double acc = 0.0;
+    int last = 0;  // the last token with any mass: where rounding may leave acc just below target
+    for (int i = 0; i < kVocabSize; ++i) {
+      acc += p[i];
+      if (p[i] > 0.0) last = i;
+      if (target < acc) return {i, static_cast<float>(p[i] / sum)};
+    }
+    return {last, static_cast<float>(p[last] / sum)};
+  }
   std::vector<int> order(kVocabSize);
   std::iota(order.begin(), order.end(), 0);
   // Stable order by logit, ties by token id, so that both decoding paths agree exactly.
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return logits[a] > logits[b]; });
-  if (o.temperature == 0.0) return {order[0], 1.0f};
   std::vector<double> p(kVocabSize);
   const double top = logits[order[0]];
   double sum = 0.0;
@@ -110,7 +131,11 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
   // in one chunk, then a chunk per token. Both give the same logits (tests).
   std::unique_ptr<StepDecoder> stepper;
   if (!o.full_recompute && device.is_cuda() && StepDecoder::supported(model->config()))
-    stepper = std::make_unique<StepDecoder>(model, n, o.length + 1, /*use_graphs=*/true);
+    stepper = std::make_unique<StepDecoder>(model, n, o.length + 1, /*use_graphs=*/true,
+                                            o.bf16 ? torch::kBFloat16 : torch::kFloat);
+  // Full recompute in bf16 runs under autocast (the chunked decoder stays in fp32: under autocast
+  // it would cast every weight again for every token).
+  const bool autocast_full = o.full_recompute && o.bf16 && device.is_cuda();
   DecodeState state = model->make_state();
   // Logits for the next position, from the prompt.
   torch::Tensor next;
@@ -121,6 +146,7 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
           std::vector<int64_t>(column.data_ptr<int64_t>(), column.data_ptr<int64_t>() + n));
     }
   } else {
+    CudaAutocast autocast(autocast_full);
     next = o.full_recompute ? model(seq.to(device)).select(1, prompt)
                             : model->forward_chunk(seq.to(device), state).select(1, prompt);
   }
@@ -134,7 +160,8 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
         chosen[s] = forced, chosen_p[s] = 1.0f;
       } else {
         const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rngs[s]);
-        std::tie(chosen[s], chosen_p[s]) = pick_token(logits[s].data_ptr<float>(), o, u);
+        std::tie(chosen[s], chosen_p[s]) =
+            pick_token(logits.data_ptr<float>() + s * kVocabSize, o, u);
       }
       if (!stopped[s]) {
         result.tokens[s].push_back(static_cast<uint8_t>(chosen[s]));
@@ -148,16 +175,20 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
       step.position = pos;
       step.tokens = chosen;
       step.probs = chosen_p;
-      for (int s = 0; s < n; ++s) step.top.push_back(top_tokens(logits[s].data_ptr<float>()));
+      for (int s = 0; s < n; ++s)
+        step.top.push_back(top_tokens(logits.data_ptr<float>() + s * kVocabSize));
       if (!on_token(step)) break;
     }
     if (std::all_of(stopped.begin(), stopped.end(), [](bool b) { return b; })) break;
     if (pos + 1 == o.length) break;
-    auto column = torch::tensor(std::vector<int64_t>(chosen.begin(), chosen.end())).view({n, 1});
     if (stepper) {
       next = stepper->step(std::vector<int64_t>(chosen.begin(), chosen.end()));  // (n, 256)
-    } else if (o.full_recompute) {
+      continue;
+    }
+    auto column = torch::tensor(std::vector<int64_t>(chosen.begin(), chosen.end())).view({n, 1});
+    if (o.full_recompute) {
       seq = torch::cat({seq, column}, 1);  // (n, t+1)
+      CudaAutocast autocast(autocast_full);
       next = model(seq.to(device)).select(1, -1);
     } else {
       next = model->forward_chunk(column.to(device), state).select(1, 0);  // (n, 256)

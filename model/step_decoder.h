@@ -20,7 +20,10 @@ class StepDecoder {
   // Whether the model can decode step by step (HourglassImpl::supports_step).
   static bool supported(const ModelConfig& config, std::string* why = nullptr);
   // batch sequences of up to `capacity` tokens, BOS included. use_graphs: capture on CUDA.
-  StepDecoder(Hourglass model, int64_t batch, int64_t capacity, bool use_graphs);
+  // dtype: of the weights and caches the steps use; other than the model's own, the decoder
+  // steps a copy of the model converted to it (bf16 halves what each step reads).
+  StepDecoder(Hourglass model, int64_t batch, int64_t capacity, bool use_graphs,
+              torch::ScalarType dtype = torch::kFloat);
   ~StepDecoder();
   StepDecoder(const StepDecoder&) = delete;
   StepDecoder& operator=(const StepDecoder&) = delete;

@@ -85,5 +85,22 @@ TEST(Rotary, ScoresDependOnDistanceOnly) {
   EXPECT_NEAR(r.norm().item<double>(), q.norm().item<double>(), 1e-4);
 }
 
+// apply_rotary has a backward of its own (the inverse rotation): it must equal what autograd
+// derives from the rotation's arithmetic.
+TEST(Rotary, GradientEqualsAutograd) {
+  torch::manual_seed(4);
+  auto positions = torch::arange(7, torch::kFloat) * 3.0;
+  auto x = torch::randn({2, 3, 7, 16}, torch::requires_grad());
+  auto w = torch::randn({2, 3, 7, 16});
+  (apply_rotary(x, positions, 10000.0) * w).sum().backward();
+  auto [cos, sin] = rotary_tables(positions, 16, 10000.0, torch::kFloat);
+  auto y = x.detach().clone().requires_grad_(true);
+  (rotate(y, cos, sin) * w).sum().backward();
+  ASSERT_TRUE(x.grad().defined());
+  EXPECT_TRUE(torch::allclose(x.grad(), y.grad(), 1e-5, 1e-5))
+      << (x.grad() - y.grad()).abs().max().item<double>();
+  EXPECT_GT(x.grad().abs().max().item<double>(), 0.1);
+}
+
 }  // namespace
 }  // namespace hg
