@@ -285,7 +285,6 @@ int main(int argc, char** argv) {
   sample->add_option("--seed", options.seed, "Sampling seed");
   sample->add_flag("--full-recompute", options.full_recompute,
                    "Recompute the whole sequence per token (the slow reference path)");
-  sample->add_flag("!--fp32", options.bf16, "On CUDA: decode in fp32 (default: bf16)");
   sample->add_option("--device", sample_device, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   sample->add_option("--out", sample_out, "Output .txt or .png")->required();

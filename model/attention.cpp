@@ -138,22 +138,13 @@ class Rotation : public torch::autograd::Function<Rotation> {
   }
 };
 
-// x (..., T, hd) or, with `token_dim`, x whose dimension token_dim is T: rotated by positions (T).
-torch::Tensor rotary(const torch::Tensor& x, const torch::Tensor& positions, double base,
-                     int64_t token_dim) {
-  // In fp32 on the CPU; in the activations' own dtype under autocast (bf16), as the reference
-  // implementations do, which halves the memory traffic of the rotation.
-  const RotaryTable& table = rotary_table(positions, x.size(-1), base, x.scalar_type());
-  std::vector<int64_t> shape(x.dim() - token_dim, 1);  // (T, 1, ..., 1, hd)
-  shape.front() = x.size(token_dim);
-  shape.back() = x.size(-1);
-  return Rotation::apply(x, table.cos.view(shape), table.sin.view(shape));
-}
-
 }  // namespace
 
 torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& positions, double base) {
-  return rotary(x, positions, base, x.dim() - 2);  // (B, H, T, hd)
+  // In fp32 on the CPU; in the activations' own dtype under autocast (bf16), as the reference
+  // implementations do, which halves the memory traffic of the rotation.
+  const RotaryTable& table = rotary_table(positions, x.size(-1), base, x.scalar_type());
+  return Rotation::apply(x, table.cos, table.sin);  // (B, H, T, hd)
 }
 
 torch::Tensor level_positions(int64_t start, int64_t count, int64_t factor,
@@ -179,18 +170,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
     return t.view({b, t.size(1), n_heads_, hd}).transpose(1, 2);  // (B, H, T, hd)
   };
   torch::Tensor q, k, v;
-  if (!kv_new.defined() && pos_q.is_same(pos_k)) {
-    // Self-attention: queries and keys share their positions, so both rotate in one go.
-    auto qkv = qkv_(xq).view({b, tq, 3, n_heads_, hd});             // (B, Tq, 3, H, hd)
-    auto qk = rotary(qkv.narrow(2, 0, 2), pos_q, rotary_base_, 1);  // (B, Tq, 2, H, hd)
-    q = qk.select(2, 0).transpose(1, 2);                            // (B, H, Tq, hd)
-    k = qk.select(2, 1).transpose(1, 2);
-    v = qkv.select(2, 2).transpose(1, 2);
-  } else if (!kv_new.defined()) {
+  if (!kv_new.defined()) {
     auto qkv = qkv_(xq).chunk(3, -1);  // 3 x (B, Tq, D)
     q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
-    q = apply_rotary(q, pos_q, rotary_base_);
-    k = apply_rotary(k, pos_k, rotary_base_);
   } else {
     const auto& w = qkv_->weight;                     // (3D, D)
     q = heads(torch::linear(xq, w.narrow(0, 0, d)));  // (B, H, Tq, hd)
@@ -198,9 +180,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
       auto kv = torch::linear(kv_new, w.narrow(0, d, 2 * d)).chunk(2, -1);  // 2 x (B, Tk, D)
       k = heads(kv[0]), v = heads(kv[1]);
     }
-    q = apply_rotary(q, pos_q, rotary_base_);
-    if (k.defined()) k = apply_rotary(k, pos_k, rotary_base_);
   }
+  q = apply_rotary(q, pos_q, rotary_base_);
+  if (k.defined()) k = apply_rotary(k, pos_k, rotary_base_);
   if (cache) {
     if (cache->k.defined() && k.defined()) {
       k = torch::cat({cache->k, k}, 2);  // (B, H, t + Tk, hd)

@@ -5,7 +5,7 @@
 //   forward {step_s, tokens_per_s, peak_mem_bytes},
 //   train {step_s, tokens_per_s, flops_per_s, mfu?, peak_mem_bytes, cuda_graph}: as the trainer
 //   steps (a CUDA graph where it can), train_eager: the same without the graph,
-//   sample? {text, image: {length, batch, dtype (as hg::sample runs), speedup?,
+//   sample? {text, image: {length, batch, dtype (fp32: as hg::sample runs), speedup?,
 //            incremental, full_recompute?: {seconds, tokens_per_s, images_per_s?,
 //            peak_mem_bytes}}}.
 // With a profile folder, train, train_eager and sample.*.incremental also hold "profile": the
@@ -158,8 +158,9 @@ json measure_train(Hourglass& model, const BenchOptions& o, const torch::Device&
   return {{"train", graph}, {"train_eager", eager}};
 }
 
-// One sampling run of `length` tokens for `n` sequences, as hg::sample runs it (bf16 on CUDA
-// unless --no-bf16: sample_types.h); a short untimed run first.
+// One sampling run of `length` tokens for `n` sequences, as hg::sample runs it (in the weights'
+// fp32: decoding in bf16 measured slower, its single-token matrix products gaining nothing);
+// a short untimed run first.
 json measure_decoding(Hourglass& model, int64_t length, int n, bool full_recompute, bool image,
                       const BenchOptions& o, const torch::Device& device,
                       const std::string& label) {
@@ -167,7 +168,6 @@ json measure_decoding(Hourglass& model, int64_t length, int n, bool full_recompu
   request.options.n = n;
   request.options.seed = o.seed;
   request.options.full_recompute = full_recompute;
-  request.options.bf16 = o.bf16;
   if (o.warmup > 0) {
     request.options.length = std::min<int64_t>(length, 32);
     sample(model, request);

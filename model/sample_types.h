@@ -18,9 +18,6 @@ struct SampleOptions {
   uint64_t seed = 0;         // sample i draws from its own generator seeded with (seed, i)
   int stop_byte = -1;        // text: a sample ends after this byte (e.g. '\n'); -1 never
   bool full_recompute = false;
-  // On CUDA: decode in bf16 (step decoding with a bf16 copy of the weights and bf16 caches; full
-  // recompute under bf16 autocast), as training computes. false: fp32. Ignored on the CPU.
-  bool bf16 = true;
 };
 
 // Alternatives reported per position: enough to see what else the model had in mind.

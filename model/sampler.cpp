@@ -9,7 +9,6 @@
 #include <random>
 #include <stdexcept>
 
-#include "model/compat.h"
 #include "model/config.h"
 #include "model/step_decoder.h"
 
@@ -131,11 +130,7 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
   // in one chunk, then a chunk per token. Both give the same logits (tests).
   std::unique_ptr<StepDecoder> stepper;
   if (!o.full_recompute && device.is_cuda() && StepDecoder::supported(model->config()))
-    stepper = std::make_unique<StepDecoder>(model, n, o.length + 1, /*use_graphs=*/true,
-                                            o.bf16 ? torch::kBFloat16 : torch::kFloat);
-  // Full recompute in bf16 runs under autocast (the chunked decoder stays in fp32: under autocast
-  // it would cast every weight again for every token).
-  const bool autocast_full = o.full_recompute && o.bf16 && device.is_cuda();
+    stepper = std::make_unique<StepDecoder>(model, n, o.length + 1, /*use_graphs=*/true);
   DecodeState state = model->make_state();
   // Logits for the next position, from the prompt.
   torch::Tensor next;
@@ -146,7 +141,6 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
           std::vector<int64_t>(column.data_ptr<int64_t>(), column.data_ptr<int64_t>() + n));
     }
   } else {
-    CudaAutocast autocast(autocast_full);
     next = o.full_recompute ? model(seq.to(device)).select(1, prompt)
                             : model->forward_chunk(seq.to(device), state).select(1, prompt);
   }
@@ -188,7 +182,6 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
     auto column = torch::tensor(std::vector<int64_t>(chosen.begin(), chosen.end())).view({n, 1});
     if (o.full_recompute) {
       seq = torch::cat({seq, column}, 1);  // (n, t+1)
-      CudaAutocast autocast(autocast_full);
       next = model(seq.to(device)).select(1, -1);
     } else {
       next = model->forward_chunk(column.to(device), state).select(1, 0);  // (n, 256)

@@ -2,7 +2,6 @@
 // cuBLAS handles, the allocator); its second is captured, and every later one replays the graph.
 #include "model/step_decoder.h"
 
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 
@@ -36,43 +35,14 @@ struct StepDecoder::State {
 #endif
 };
 
-namespace {
-
-// A copy of `model` on its device with its weights in `dtype`, in eval mode. Building a model
-// draws its initial weights from the global CPU generator; its state is put back afterwards, so
-// that sampling does not change what a training run on the CPU draws next.
-Hourglass converted_copy(const Hourglass& model, torch::ScalarType dtype) {
-  auto generator = at::detail::getDefaultCPUGenerator();
-  at::Generator saved;
-  {
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    saved = generator.clone();
-  }
-  Hourglass copy(model->config());
-  {
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(saved.get_state());
-  }
-  torch::NoGradGuard no_grad;
-  copy->to(model->parameters().front().device(), dtype);
-  auto source = model->named_parameters();
-  for (auto& item : copy->named_parameters()) item.value().copy_(source[item.key()]);
-  copy->eval();
-  return copy;
-}
-
-}  // namespace
-
 bool StepDecoder::supported(const ModelConfig& config, std::string* why) {
   return HourglassImpl::supports_step(config, why);
 }
 
-StepDecoder::StepDecoder(Hourglass model, int64_t batch, int64_t capacity, bool use_graphs,
-                         torch::ScalarType dtype)
+StepDecoder::StepDecoder(Hourglass model, int64_t batch, int64_t capacity, bool use_graphs)
     : state_(std::make_unique<State>()) {
   State& s = *state_;
-  s.model =
-      model->parameters().front().scalar_type() == dtype ? model : converted_copy(model, dtype);
+  s.model = model;
   s.decode = s.model->make_static_state(batch, capacity);
   const auto device = model->parameters().front().device();
   s.tokens_host = torch::zeros({batch, 1}, torch::kLong);

@@ -20,10 +20,7 @@ class StepDecoder {
   // Whether the model can decode step by step (HourglassImpl::supports_step).
   static bool supported(const ModelConfig& config, std::string* why = nullptr);
   // batch sequences of up to `capacity` tokens, BOS included. use_graphs: capture on CUDA.
-  // dtype: of the weights and caches the steps use; other than the model's own, the decoder
-  // steps a copy of the model converted to it (bf16 halves what each step reads).
-  StepDecoder(Hourglass model, int64_t batch, int64_t capacity, bool use_graphs,
-              torch::ScalarType dtype = torch::kFloat);
+  StepDecoder(Hourglass model, int64_t batch, int64_t capacity, bool use_graphs);
   ~StepDecoder();
   StepDecoder(const StepDecoder&) = delete;
   StepDecoder& operator=(const StepDecoder&) = delete;

@@ -3,6 +3,7 @@
 // the causal limit, the spans meta.json states are the model's real dependencies; the benchmark
 // JSON carries its fields. Formats only: no test here asserts a speed.
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "model/bench.h"
 #include "model/hourglass.h"
 #include "model/inspect.h"
+#include "model/profile.h"
 #include "model/run_config.h"
 #include "model/tensor_io.h"
 #include "tests/temp_dir.h"
@@ -306,6 +308,44 @@ TEST(Bench, LeavesOutWhatWasNotAskedForAndGivesMfuAgainstAGivenPeak) {
   EXPECT_GT(j.at("model").at("train").at("mfu").get<double>(), 0.0);
 }
 
+TEST(Bench, SamplingAloneWithoutTheBaseline) {
+  BenchOptions o = tiny_bench();
+  o.vs_vanilla = true;
+  o.sample = true;
+  o.sample_only = true;
+  o.full_recompute = false;
+  const json j = run_bench(o);
+  for (const char* model : {"model", "vanilla"}) {
+    const json& m = j.at(model);
+    EXPECT_FALSE(m.contains("train") || m.contains("forward")) << model;
+    for (const char* kind : {"text", "image"}) {
+      const json& s = m.at("sample").at(kind);
+      EXPECT_GT(s.at("incremental").at("tokens_per_s").get<double>(), 0.0) << model << kind;
+      EXPECT_FALSE(s.contains("full_recompute") || s.contains("speedup")) << model << kind;
+    }
+  }
+  const json& r = j.at("ratio");
+  EXPECT_FALSE(r.contains("train_tokens_per_s"));
+  EXPECT_GT(r.at("sample_text_incremental_tokens_per_s").get<double>(), 0.0);
+  EXPECT_FALSE(r.contains("sample_text_full_recompute_tokens_per_s"));
+}
+
+// The kernel profiler on a real GPU: a matrix product shows up as at least one kernel per call.
+TEST(BenchCuda, ProfilesKernels) {
+  if (!torch::cuda::is_available() || !can_profile()) GTEST_SKIP() << "no CUDA profiler here";
+  const torch::Device device(torch::kCUDA, 0);
+  auto a = torch::randn({512, 512}, torch::TensorOptions().device(device));
+  const auto path = std::filesystem::temp_directory_path() / "hourglass-profile-test.json";
+  const json p = profile_gpu([&] { torch::mm(a, a); }, 4, 2.0, device, path.string());
+  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_EQ(p.at("units"), 8.0);
+  EXPECT_GE(p.at("kernels_per_unit").get<double>(), 0.5);  // one product per call, 2 units a call
+  EXPECT_GT(p.at("gpu_us_per_unit").get<double>(), 0.0);
+  ASSERT_FALSE(p.at("top").empty());
+  EXPECT_FALSE(p.at("top")[0].at("name").get<std::string>().empty());
+  std::filesystem::remove(path);
+}
+
 TEST(Bench, RejectsBadOptions) {
   BenchOptions o = tiny_bench();
   o.iters = 0;
@@ -316,6 +356,22 @@ TEST(Bench, RejectsBadOptions) {
   o = tiny_bench();
   o.model.d_model = 15;  // not divisible by the heads
   EXPECT_THROW(run_bench(o), std::invalid_argument);
+  o = tiny_bench();
+  o.sample_only = true;  // without sampling there would be nothing to measure
+  EXPECT_THROW(run_bench(o), std::invalid_argument);
+  o = tiny_bench();
+  o.profile_dir = (std::filesystem::temp_directory_path() / "hourglass-no-profile").string();
+  if (!can_profile()) {  // the Debian build: a clear no, and no folder made
+    try {
+      run_bench(o);
+      ADD_FAILURE() << "profiling a CPU-only build must fail";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("CUDA build"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(o.profile_dir));
+  } else {  // a CUDA build asked to profile the CPU
+    EXPECT_THROW(run_bench(o), std::invalid_argument);
+  }
 }
 
 }  // namespace

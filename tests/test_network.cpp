@@ -270,17 +270,6 @@ TEST(NetworkCuda, MatchesTheCpuAndDecodesIncrementally) {
           << i << ": " << (logits - cpu.select(1, i)).abs().max().item<double>();
     }
     EXPECT_TRUE(decoder.graphs()) << decoder.why_no_graphs();
-    // In bf16 (a converted copy of the weights; the model itself stays fp32): close, not equal.
-    StepDecoder half(model, 2, 40, /*use_graphs=*/true, torch::kBFloat16);
-    for (int64_t i = 0; i < 40; ++i) {
-      auto column = tokens.select(1, i).contiguous();
-      auto logits = half.step(
-          std::vector<int64_t>(column.data_ptr<int64_t>(), column.data_ptr<int64_t>() + 2));
-      ASSERT_TRUE(torch::allclose(logits, cpu.select(1, i), 0.05, 0.05))
-          << v.hierarchy << " bf16 token " << i << ": "
-          << (logits - cpu.select(1, i)).abs().max().item<double>();
-    }
-    EXPECT_EQ(model->parameters().front().scalar_type(), torch::kFloat);
   }
 }
 
