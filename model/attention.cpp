@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "model/compat.h"
+#include "model/decode_ops.h"
 
 namespace hg {
 namespace {
@@ -215,13 +216,18 @@ StaticKV AttentionImpl::make_static_cache(int64_t batch, int64_t capacity,
 
 torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {
   const int64_t b = x.size(0), d = x.size(2), hd = d / n_heads_;
-  auto qkv = qkv_(x).view({b, 1, 3, n_heads_, hd});         // (B, 1, 3, H, hd)
-  auto qk = rotate(qkv.narrow(2, 0, 2), ctx.cos, ctx.sin);  // (B, 1, 2, H, hd): both at once
-  auto q = qk.select(2, 0).transpose(1, 2);                 // (B, H, 1, hd)
-  auto k = qk.select(2, 1).transpose(1, 2);
-  auto v = qkv.select(2, 2).transpose(1, 2);
-  cache.k.index_copy_(2, ctx.slot, k);
-  cache.v.index_copy_(2, ctx.slot, v);
+  auto qkv = qkv_(x);  // (B, 1, 3D)
+  torch::Tensor q;     // (B, H, 1, hd)
+  if (fused_decode(qkv)) {
+    q = rotary_kv_step(qkv, ctx.cos, ctx.sin, ctx.slot, cache.k, cache.v);  // decode_ops.h
+  } else {
+    auto parts = qkv.view({b, 1, 3, n_heads_, hd});  // (B, 1, 3, H, hd)
+    auto qk = rotate(parts.narrow(2, 0, 2), ctx.cos.index_select(0, ctx.slot),
+                     ctx.sin.index_select(0, ctx.slot));  // (B, 1, 2, H, hd): both at once
+    q = qk.select(2, 0).transpose(1, 2);                  // (B, H, 1, hd)
+    cache.k.index_copy_(2, ctx.slot, qk.select(2, 1).transpose(1, 2));
+    cache.v.index_copy_(2, ctx.slot, parts.select(2, 2).transpose(1, 2));
+  }
   const int64_t capacity = cache.k.size(2);
   torch::Tensor out;
 #if HOURGLASS_HAS_SDPA

@@ -54,7 +54,7 @@ torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const tor
 // varies (the row written, the positions, the mask) is computed from a device tensor on the way.
 struct StepContext {       // one level's inputs for a step, shared by its layers
   torch::Tensor slot;      // (1) int64: the new token's index at this level, the row it writes
-  torch::Tensor cos, sin;  // (1, hd) rotary tables for its position
+  torch::Tensor cos, sin;  // (capacity, hd) the level's rotary tables, row i for index i
   torch::Tensor bias;      // (1, capacity) added to the scores: 0 for rows 0 .. slot, -inf after
 };
 struct StaticKV {

@@ -143,8 +143,8 @@ torch::Tensor HourglassLevelImpl::step(const torch::Tensor& x, StaticLevelState&
               " beyond the buffers' capacity ", state.capacity);
   StepContext ctx;
   ctx.slot = state.index;
-  ctx.cos = state.cos.index_select(0, state.index);  // (1, hd)
-  ctx.sin = state.sin.index_select(0, state.index);
+  ctx.cos = state.cos;
+  ctx.sin = state.sin;
   ctx.bias = state.bias;
   auto h = x;
   for (size_t i = 0; i < pre_->size(); ++i)

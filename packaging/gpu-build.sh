@@ -10,6 +10,10 @@ extra=()
 if [ -d .gpu-deps ]; then
   extra+=(-DHOURGLASS_THIRD_PARTY="$PWD/.gpu-deps")
 fi
+# nvcc for the fused decoding kernels (model/cuda), when it is not on the PATH already.
+if ! command -v nvcc >/dev/null && [ -z "${CUDACXX:-}" ] && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export CUDACXX=/usr/local/cuda/bin/nvcc
+fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHOURGLASS_GUI=OFF \
   -DCMAKE_PREFIX_PATH="$prefix" "${extra[@]}"
 cmake --build "$build"
