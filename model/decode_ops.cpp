@@ -1,6 +1,7 @@
 // Checks and launches for decode_ops.h; the kernels are in cuda/decode_kernels.cu.
 #include "model/decode_ops.h"
 
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
@@ -39,7 +40,8 @@ torch::Tensor rotary_kv_step(const torch::Tensor& qkv, const torch::Tensor& cos,
               "rotary_kv_step: the tables must be (capacity, hd)");
   TORCH_CHECK(slot.scalar_type() == torch::kLong && slot.numel() == 1 && slot.is_cuda(),
               "rotary_kv_step: slot must be one int64 on the GPU");
-  for (const auto* t : {&cos, &sin, &k_cache, &v_cache})
+  for (const torch::Tensor* t :
+       std::initializer_list<const torch::Tensor*>{&cos, &sin, &k_cache, &v_cache})
     TORCH_CHECK(t->scalar_type() == torch::kFloat && t->device() == qkv.device(),
                 "rotary_kv_step: every tensor fp32 on ", qkv.device());
   auto q = torch::empty({batch, heads, 1, head_dim}, qkv.options());

@@ -9,6 +9,7 @@
 
 #if defined(HOURGLASS_WITH_CUDA) && HOURGLASS_HAS_SDPA
 #define HOURGLASS_HAS_STEP_GRAPHS 1
+#include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -58,6 +59,11 @@ StepDecoder::StepDecoder(Hourglass model, int64_t batch, int64_t capacity, bool 
     s.tokens_host = s.tokens_host.pin_memory();
     s.stream = std::make_unique<c10::cuda::CUDAStream>(
         c10::cuda::getStreamFromPool(false, device.index()));
+    // The buffers were just filled on the current stream; the steps run on the side stream, which
+    // must see them filled (else a step may read the buffers before their first values land).
+    at::cuda::CUDAEvent filled;
+    filled.record(c10::cuda::getCurrentCUDAStream(device.index()));
+    filled.block(*s.stream);
   }
 #endif
 }
