@@ -5,7 +5,7 @@
 #include <tuple>
 
 #include "model/compat.h"
-#include "model/decode_ops.h"
+#include "model/fused_ops.h"
 
 namespace hg {
 namespace {
@@ -122,20 +122,27 @@ torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const tor
 
 namespace {
 
-// rotate() with a backward of its own. The rotation is orthogonal, so its gradient is the inverse
-// rotation, rotate(g, cos, -sin): three kernels, where autograd would record the backward of a
-// cat, a mul and an addcmul (slices, zero fills and sums) for every rotated tensor.
+// rotate(x, cos, sign * sin): one fused kernel on CUDA (fused_ops.h), else the op-by-op rotation.
+torch::Tensor rotate_signed(const torch::Tensor& x, const torch::Tensor& cos,
+                            const torch::Tensor& sin, double sign) {
+  if (fused_rotary(x)) return rotary_fused(x, cos, sin, sign);
+  return rotate(x, cos, sign > 0.0 ? sin : -sin);
+}
+
+// The rotation with a backward of its own. It is orthogonal, so its gradient is the inverse
+// rotation, rotate(g, cos, -sin): one pass, where autograd would record the backward of a cat, a
+// mul and an addcmul (slices, zero fills and sums) for every rotated tensor.
 class Rotation : public torch::autograd::Function<Rotation> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& cos, const torch::Tensor& sin) {
     ctx->save_for_backward({cos, sin});
-    return rotate(x, cos, sin);
+    return rotate_signed(x, cos, sin, 1.0);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    return {rotate(grads[0], saved[0], -saved[1]), torch::Tensor(), torch::Tensor()};
+    return {rotate_signed(grads[0], saved[0], saved[1], -1.0), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -219,7 +226,7 @@ torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const
   auto qkv = qkv_(x);  // (B, 1, 3D)
   torch::Tensor q;     // (B, H, 1, hd)
   if (fused_decode(qkv)) {
-    q = rotary_kv_step(qkv, ctx.cos, ctx.sin, ctx.slot, cache.k, cache.v);  // decode_ops.h
+    q = rotary_kv_step(qkv, ctx.cos, ctx.sin, ctx.slot, cache.k, cache.v);  // fused_ops.h
   } else {
     auto parts = qkv.view({b, 1, 3, n_heads_, hd});  // (B, 1, 3, H, hd)
     auto qk = rotate(parts.narrow(2, 0, 2), ctx.cos.index_select(0, ctx.slot),

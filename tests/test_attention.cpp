@@ -1,5 +1,6 @@
 // The attention paths agree with each other; rotary positions encode relative distance only.
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include "model/attention.h"
@@ -100,6 +101,33 @@ TEST(Rotary, GradientEqualsAutograd) {
   EXPECT_TRUE(torch::allclose(x.grad(), y.grad(), 1e-5, 1e-5))
       << (x.grad() - y.grad()).abs().max().item<double>();
   EXPECT_GT(x.grad().abs().max().item<double>(), 0.1);
+}
+
+// On CUDA the rotation and its backward are one fused kernel each (fused_ops.h, when built with
+// nvcc): the same values and gradients as the CPU, for a strided view like the attention's
+// queries (fp32), and close in bf16.
+TEST(RotaryCuda, MatchesTheCpuForwardAndBackward) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(5);
+  auto positions = torch::arange(9, torch::kFloat) * 3.0;
+  auto base = torch::randn({2, 9, 3 * 4, 16});  // (B, T, 3H, hd): like the qkv projection
+  auto w = torch::randn({2, 4, 9, 16});
+  auto run = [&](const torch::Device& device, torch::ScalarType dtype) {
+    auto leaf = base.to(device, dtype).requires_grad_(true);
+    auto x = leaf.narrow(2, 4, 4).transpose(1, 2);  // (B, H, T, hd), strided
+    auto y = apply_rotary(x, positions.to(device), 10000.0);
+    (y.to(torch::kFloat) * w.to(device)).sum().backward();
+    return std::make_pair(y.to(torch::kCPU, torch::kFloat),
+                          leaf.grad().to(torch::kCPU, torch::kFloat));
+  };
+  const auto [y_cpu, g_cpu] = run(torch::kCPU, torch::kFloat);
+  for (auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    const double tol = dtype == torch::kFloat ? 1e-5 : 3e-2;
+    const auto [y, g] = run(torch::Device(torch::kCUDA, 0), dtype);
+    EXPECT_TRUE(torch::allclose(y, y_cpu, tol, tol)) << (y - y_cpu).abs().max().item<double>();
+    EXPECT_TRUE(torch::allclose(g, g_cpu, tol, tol)) << (g - g_cpu).abs().max().item<double>();
+  }
+  EXPECT_GT(g_cpu.abs().max().item<double>(), 0.1);
 }
 
 }  // namespace

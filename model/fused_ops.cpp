@@ -1,5 +1,5 @@
-// Checks and launches for decode_ops.h; the kernels are in cuda/decode_kernels.cu.
-#include "model/decode_ops.h"
+// Checks and launches for fused_ops.h; the kernels are in cuda/fused_kernels.cu.
+#include "model/fused_ops.h"
 
 #include <initializer_list>
 #include <stdexcept>
@@ -8,10 +8,53 @@
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
 #include <c10/cuda/CUDAStream.h>
 
-#include "model/cuda/decode_kernels.h"
+#include "model/cuda/fused_kernels.h"
 #endif
 
 namespace hg {
+
+bool fused_rotary(const torch::Tensor& x) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  return x.is_cuda() && x.dim() == 4 && x.stride(3) == 1 && x.size(3) % 2 == 0 &&
+         (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16);
+#else
+  (void)x;
+  return false;
+#endif
+}
+
+torch::Tensor rotary_fused(const torch::Tensor& x, const torch::Tensor& cos,
+                           const torch::Tensor& sin, double sign) {
+  if (!fused_rotary(x))
+    throw std::logic_error("rotary_fused: no fused kernel for these tensors in this build");
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  const int64_t batch = x.size(0), heads = x.size(1), tokens = x.size(2), head_dim = x.size(3);
+  TORCH_CHECK(cos.is_contiguous() && sin.is_contiguous() && cos.dim() == 2 &&
+                  cos.size(0) == tokens && cos.size(1) == head_dim && sin.sizes() == cos.sizes(),
+              "rotary_fused: tables must be contiguous (T, hd) = (", tokens, ", ", head_dim,
+              "), got ", cos.sizes());
+  TORCH_CHECK(cos.scalar_type() == x.scalar_type() && sin.scalar_type() == x.scalar_type() &&
+                  cos.device() == x.device() && sin.device() == x.device(),
+              "rotary_fused: tables in x's dtype on x's device");
+  auto out = torch::empty({batch, tokens, heads, head_dim}, x.options());
+  const auto stream = c10::cuda::getCurrentCUDAStream(x.device().index());
+  const int error =
+      x.scalar_type() == torch::kFloat
+          ? cuda_kernels::rotary(x.data_ptr<float>(), x.stride(0), x.stride(1), x.stride(2),
+                                 cos.data_ptr<float>(), sin.data_ptr<float>(),
+                                 static_cast<float>(sign), out.data_ptr<float>(), batch, heads,
+                                 tokens, static_cast<int>(head_dim), stream)
+          : cuda_kernels::rotary_bf16(x.data_ptr(), x.stride(0), x.stride(1), x.stride(2),
+                                      cos.data_ptr(), sin.data_ptr(), static_cast<float>(sign),
+                                      out.data_ptr(), batch, heads, tokens,
+                                      static_cast<int>(head_dim), stream);
+  TORCH_CHECK(error == 0, "rotary_fused: kernel launch failed (cudaError ", error, ")");
+  return out.transpose(1, 2);  // (B, H, T, hd)
+#else
+  (void)cos, (void)sin, (void)sign;
+  return {};
+#endif
+}
 
 bool fused_decode(const torch::Tensor& x) {
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)

@@ -1,0 +1,125 @@
+// Fused CUDA kernels (issue 8), plain CUDA without ATen so that nvcc compiles them in seconds;
+// model/fused_ops.cpp checks the tensors and launches them on the current stream.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "model/cuda/fused_kernels.h"
+
+namespace hg {
+namespace cuda_kernels {
+namespace {
+
+// One thread per (sequence b, head h, channel j). qkv holds, per sequence, the new token's
+// query, key and value (3 x H x hd). Query and key are rotated by the rotary tables' row `slot`
+// (rotate half: x * cos + swap_halves(x) * sin, sin's first half negated); the query goes to q_out
+// (B, H, hd), the rotated key and the value to row `slot` of the caches (B, H, capacity, hd).
+__global__ void rotary_kv_step_kernel(const float* __restrict__ qkv, const float* __restrict__ cos,
+                                      const float* __restrict__ sin,
+                                      const int64_t* __restrict__ slot, float* __restrict__ q_out,
+                                      float* __restrict__ k_cache, float* __restrict__ v_cache,
+                                      int batch, int heads, int head_dim, int64_t capacity) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t total = static_cast<int64_t>(batch) * heads * head_dim;
+  if (i >= total) return;
+  const int j = static_cast<int>(i % head_dim);
+  const int64_t bh = i / head_dim;  // b * heads + h
+  const int64_t b = bh / heads, h = bh % heads;
+  const int half = head_dim / 2;
+  const int partner = j < half ? j + half : j - half;
+  const int64_t row = *slot;
+  const float c = cos[row * head_dim + j], s = sin[row * head_dim + j];
+  const int64_t d = static_cast<int64_t>(heads) * head_dim;
+  const float* q = qkv + b * 3 * d + h * head_dim;
+  const float* k = q + d;
+  const float* v = q + 2 * d;
+  q_out[bh * head_dim + j] = q[j] * c + q[partner] * s;
+  const int64_t at = (bh * capacity + row) * head_dim + j;
+  k_cache[at] = k[j] * c + k[partner] * s;
+  v_cache[at] = v[j];
+}
+
+__device__ inline float to_float(float x) { return x; }
+__device__ inline float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+template <typename T>
+__device__ inline T from_float(float x);
+template <>
+__device__ inline float from_float<float>(float x) {
+  return x;
+}
+template <>
+__device__ inline __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
+  return __float2bfloat16(x);
+}
+
+// One thread per pair of channels (j, j + hd/2) of one (b, h, t): the "rotate half" rotation
+// out = x * cos + swap_halves(x) * sign * sin, computed in fp32 and rounded once. x has any
+// strides (the last dimension contiguous); out is contiguous as (B, T, H, hd).
+template <typename T>
+__global__ void rotary_kernel(const T* __restrict__ x, int64_t stride_b, int64_t stride_h,
+                              int64_t stride_t, const T* __restrict__ cos,
+                              const T* __restrict__ sin, float sign, T* __restrict__ out,
+                              int64_t batch, int64_t heads, int64_t tokens, int head_dim) {
+  const int half = head_dim / 2;
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= batch * tokens * heads * half) return;
+  const int j = static_cast<int>(i % half);
+  int64_t r = i / half;
+  const int64_t h = r % heads;
+  r /= heads;
+  const int64_t t = r % tokens, b = r / tokens;
+  const T* row = x + b * stride_b + h * stride_h + t * stride_t;
+  const float a = to_float(row[j]), c = to_float(row[j + half]);
+  const T* cos_row = cos + t * head_dim;
+  const T* sin_row = sin + t * head_dim;
+  T* o = out + ((b * tokens + t) * heads + h) * head_dim;
+  o[j] = from_float<T>(a * to_float(cos_row[j]) + c * sign * to_float(sin_row[j]));
+  o[j + half] =
+      from_float<T>(c * to_float(cos_row[j + half]) + a * sign * to_float(sin_row[j + half]));
+}
+
+template <typename T>
+int launch_rotary(const T* x, int64_t stride_b, int64_t stride_h, int64_t stride_t, const T* cos,
+                  const T* sin, float sign, T* out, int64_t batch, int64_t heads, int64_t tokens,
+                  int head_dim, cudaStream_t stream) {
+  const int64_t total = batch * tokens * heads * (head_dim / 2);
+  if (total == 0) return 0;
+  const int threads = 256;
+  const int64_t blocks = (total + threads - 1) / threads;
+  rotary_kernel<T><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(
+      x, stride_b, stride_h, stride_t, cos, sin, sign, out, batch, heads, tokens, head_dim);
+  return static_cast<int>(cudaGetLastError());
+}
+
+}  // namespace
+
+int rotary(const float* x, int64_t stride_b, int64_t stride_h, int64_t stride_t, const float* cos,
+           const float* sin, float sign, float* out, int64_t batch, int64_t heads, int64_t tokens,
+           int head_dim, cudaStream_t stream) {
+  return launch_rotary(x, stride_b, stride_h, stride_t, cos, sin, sign, out, batch, heads, tokens,
+                       head_dim, stream);
+}
+
+int rotary_bf16(const void* x, int64_t stride_b, int64_t stride_h, int64_t stride_t,
+                const void* cos, const void* sin, float sign, void* out, int64_t batch,
+                int64_t heads, int64_t tokens, int head_dim, cudaStream_t stream) {
+  using bf16 = __nv_bfloat16;
+  return launch_rotary(static_cast<const bf16*>(x), stride_b, stride_h, stride_t,
+                       static_cast<const bf16*>(cos), static_cast<const bf16*>(sin), sign,
+                       static_cast<bf16*>(out), batch, heads, tokens, head_dim, stream);
+}
+
+int rotary_kv_step(const float* qkv, const float* cos, const float* sin, const int64_t* slot,
+                   float* q_out, float* k_cache, float* v_cache, int batch, int heads, int head_dim,
+                   int64_t capacity, cudaStream_t stream) {
+  const int64_t total = static_cast<int64_t>(batch) * heads * head_dim;
+  const int threads = 128;
+  const int blocks = static_cast<int>((total + threads - 1) / threads);
+  rotary_kv_step_kernel<<<blocks, threads, 0, stream>>>(qkv, cos, sin, slot, q_out, k_cache,
+                                                        v_cache, batch, heads, head_dim, capacity);
+  return static_cast<int>(cudaGetLastError());
+}
+
+}  // namespace cuda_kernels
+}  // namespace hg
