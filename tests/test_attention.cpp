@@ -113,7 +113,7 @@ TEST(RotaryCuda, MatchesTheCpuForwardAndBackward) {
   auto base = torch::randn({2, 9, 3 * 4, 16});  // (B, T, 3H, hd): like the qkv projection
   auto w = torch::randn({2, 4, 9, 16});
   auto run = [&](const torch::Device& device, torch::ScalarType dtype) {
-    auto leaf = base.to(device, dtype).requires_grad_(true);
+    auto leaf = base.to(device, dtype).detach().requires_grad_(true);
     auto x = leaf.narrow(2, 4, 4).transpose(1, 2);  // (B, H, T, hd), strided
     auto y = apply_rotary(x, positions.to(device), 10000.0);
     (y.to(torch::kFloat) * w.to(device)).sum().backward();
