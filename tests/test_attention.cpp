@@ -106,12 +106,16 @@ TEST(Rotary, GradientEqualsAutograd) {
 // On CUDA the rotation and its backward are one fused kernel each (fused_ops.h, when built with
 // nvcc): the same values and gradients as the CPU, for a strided view like the attention's
 // queries (fp32), and close in bf16.
-TEST(RotaryCuda, MatchesTheCpuForwardAndBackward) {
+// Head dimension 16 takes the packed kernel (four pairs per thread), 6 the one pair per thread.
+class RotaryCuda : public ::testing::TestWithParam<int> {};
+
+TEST_P(RotaryCuda, MatchesTheCpuForwardAndBackward) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   torch::manual_seed(5);
+  const int hd = GetParam();
   auto positions = torch::arange(9, torch::kFloat) * 3.0;
-  auto base = torch::randn({2, 9, 3 * 4, 16});  // (B, T, 3H, hd): like the qkv projection
-  auto w = torch::randn({2, 4, 9, 16});
+  auto base = torch::randn({2, 9, 3 * 4, hd});  // (B, T, 3H, hd): like the qkv projection
+  auto w = torch::randn({2, 4, 9, hd});
   auto run = [&](const torch::Device& device, torch::ScalarType dtype) {
     auto leaf = base.to(device, dtype).detach().requires_grad_(true);
     auto x = leaf.narrow(2, 4, 4).transpose(1, 2);  // (B, H, T, hd), strided
@@ -129,6 +133,8 @@ TEST(RotaryCuda, MatchesTheCpuForwardAndBackward) {
   }
   EXPECT_GT(g_cpu.abs().max().item<double>(), 0.1);
 }
+
+INSTANTIATE_TEST_SUITE_P(HeadDims, RotaryCuda, ::testing::Values(16, 6));
 
 }  // namespace
 }  // namespace hg
