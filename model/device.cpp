@@ -36,7 +36,8 @@ torch::Device resolve_device(const std::string& name, int cuda_index) {
 
 std::string describe_device(const torch::Device& device) {
   if (device.is_cuda()) return "cuda:" + std::to_string(device.index());
-  return "cpu (" + std::to_string(torch::get_num_threads()) + " threads)";
+  const int threads = torch::get_num_threads();
+  return "cpu (" + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)");
 }
 
 int64_t peak_memory_bytes(const torch::Device& device) {
