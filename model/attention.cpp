@@ -223,15 +223,14 @@ StaticKV AttentionImpl::make_static_cache(int64_t batch, int64_t capacity,
 
 torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {
   const int64_t b = x.size(0), d = x.size(2), hd = d / n_heads_;
-  auto qkv = qkv_(x);  // (B, 1, 3D)
-  torch::Tensor q;     // (B, H, 1, hd)
-  if (fused_decode(qkv)) {
+  auto qkv = qkv_(x);            // (B, 1, 3D)
+  torch::Tensor q;               // (B, H, 1, hd)
+  if (!ctx.cos_row.defined()) {  // the level chose the fused kernel (fused_decode)
     q = rotary_kv_step(qkv, ctx.cos, ctx.sin, ctx.slot, cache.k, cache.v);  // fused_ops.h
   } else {
-    auto parts = qkv.view({b, 1, 3, n_heads_, hd});  // (B, 1, 3, H, hd)
-    auto qk = rotate(parts.narrow(2, 0, 2), ctx.cos.index_select(0, ctx.slot),
-                     ctx.sin.index_select(0, ctx.slot));  // (B, 1, 2, H, hd): both at once
-    q = qk.select(2, 0).transpose(1, 2);                  // (B, H, 1, hd)
+    auto parts = qkv.view({b, 1, 3, n_heads_, hd});                     // (B, 1, 3, H, hd)
+    auto qk = rotate(parts.narrow(2, 0, 2), ctx.cos_row, ctx.sin_row);  // (B, 1, 2, H, hd)
+    q = qk.select(2, 0).transpose(1, 2);                                // (B, H, 1, hd)
     cache.k.index_copy_(2, ctx.slot, qk.select(2, 1).transpose(1, 2));
     cache.v.index_copy_(2, ctx.slot, parts.select(2, 2).transpose(1, 2));
   }

@@ -55,7 +55,10 @@ torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const tor
 struct StepContext {       // one level's inputs for a step, shared by its layers
   torch::Tensor slot;      // (1) int64: the new token's index at this level, the row it writes
   torch::Tensor cos, sin;  // (capacity, hd) the level's rotary tables, row i for index i
-  torch::Tensor bias;      // (1, capacity) added to the scores: 0 for rows 0 .. slot, -inf after
+  // Row slot of the tables, (1, hd), for the op-by-op path (undefined where the fused decoding
+  // kernel reads the tables itself: fused_ops.h)
+  torch::Tensor cos_row, sin_row;
+  torch::Tensor bias;  // (1, capacity) added to the scores: 0 for rows 0 .. slot, -inf after
 };
 struct StaticKV {
   torch::Tensor k, v;  // (B, H, capacity, hd): rows beyond the current index are never read

@@ -196,8 +196,7 @@ json measure_decoding(Hourglass& model, int64_t length, int n, bool full_recompu
 
 json measure_sampling(Hourglass& model, int64_t length, int n, bool image, const BenchOptions& o,
                       const torch::Device& device, const std::string& label) {
-  json j = {
-      {"length", length}, {"batch", n}, {"dtype", "fp32"}};
+  json j = {{"length", length}, {"batch", n}, {"dtype", "fp32"}};
   j["incremental"] = measure_decoding(model, length, n, false, image, o, device, label);
   if (o.full_recompute) {
     j["full_recompute"] = measure_decoding(model, length, n, true, image, o, device, label);

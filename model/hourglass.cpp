@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "model/fused_ops.h"
+
 namespace hg {
 namespace {
 
@@ -145,6 +147,10 @@ torch::Tensor HourglassLevelImpl::step(const torch::Tensor& x, StaticLevelState&
   ctx.slot = state.index;
   ctx.cos = state.cos;
   ctx.sin = state.sin;
+  if (!fused_decode(x)) {  // once per level, not per layer
+    ctx.cos_row = state.cos.index_select(0, state.index);
+    ctx.sin_row = state.sin.index_select(0, state.index);
+  }
   ctx.bias = state.bias;
   auto h = x;
   for (size_t i = 0; i < pre_->size(); ++i)
