@@ -179,13 +179,13 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
   };
   torch::Tensor q, k, v;
   if (!kv_new.defined()) {
-    auto qkv = qkv_(xq).chunk(3, -1);  // 3 x (B, Tq, D)
+    auto qkv = linear_rows(xq, qkv_->weight).chunk(3, -1);  // 3 x (B, Tq, D)
     q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
   } else {
-    const auto& w = qkv_->weight;                     // (3D, D)
-    q = heads(torch::linear(xq, w.narrow(0, 0, d)));  // (B, H, Tq, hd)
+    const auto& w = qkv_->weight;                   // (3D, D)
+    q = heads(linear_rows(xq, w.narrow(0, 0, d)));  // (B, H, Tq, hd)
     if (kv_new.size(1) > 0) {
-      auto kv = torch::linear(kv_new, w.narrow(0, d, 2 * d)).chunk(2, -1);  // 2 x (B, Tk, D)
+      auto kv = linear_rows(kv_new, w.narrow(0, d, 2 * d)).chunk(2, -1);  // 2 x (B, Tk, D)
       k = heads(kv[0]), v = heads(kv[1]);
     }
   }
@@ -210,7 +210,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
   } else {
     out = attend(q, k, v, mask, is_training() ? dropout_ : 0.0, path);
   }
-  return out_(out.transpose(1, 2).reshape({b, tq, d}));  // (B, Tq, D)
+  return linear_rows(out.transpose(1, 2).reshape({b, tq, d}), out_->weight);  // (B, Tq, D)
 }
 
 int AttentionImpl::head_dim() const { return static_cast<int>(qkv_->weight.size(1)) / n_heads_; }
@@ -223,9 +223,9 @@ StaticKV AttentionImpl::make_static_cache(int64_t batch, int64_t capacity,
 
 torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {
   const int64_t b = x.size(0), d = x.size(2), hd = d / n_heads_;
-  auto qkv = qkv_(x);            // (B, 1, 3D)
-  torch::Tensor q;               // (B, H, 1, hd)
-  if (!ctx.cos_row.defined()) {  // the level chose the fused kernel (fused_decode)
+  auto qkv = linear_rows(x, qkv_->weight);  // (B, 1, 3D)
+  torch::Tensor q;                          // (B, H, 1, hd)
+  if (!ctx.cos_row.defined()) {             // the level chose the fused kernel (fused_decode)
     q = rotary_kv_step(qkv, ctx.cos, ctx.sin, ctx.slot, cache.k, cache.v);  // fused_ops.h
   } else {
     auto parts = qkv.view({b, 1, 3, n_heads_, hd});                     // (B, 1, 3, H, hd)
@@ -240,6 +240,10 @@ torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const
   if (path == AttentionPath::kSdpa)
     out = at::scaled_dot_product_attention(q, cache.k, cache.v, ctx.bias);  // (B, H, 1, hd)
 #endif
+  // The fused kernel reads only the rows written so far (fused_ops.h); the tests force the
+  // explicit path to compare it with.
+  if (path == AttentionPath::kAuto && fused_decode_attention(q))
+    out = decode_attention(q, cache.k, cache.v, ctx.slot);  // (B, H, 1, hd)
   if (!out.defined()) {
     // One query per sequence and head: a bias-add matrix product, a softmax and another product
     // spread over every key (SDPA's fused kernels give a query row to one block, which for a
@@ -251,7 +255,7 @@ torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const
     out =
         torch::bmm(weights, cache.v.view({b * n_heads_, capacity, hd})).view({b, n_heads_, 1, hd});
   }
-  return out_(out.transpose(1, 2).reshape({b, 1, d}));  // (B, 1, D)
+  return linear_rows(out.transpose(1, 2).reshape({b, 1, d}), out_->weight);  // (B, 1, D)
 }
 
 }  // namespace hg

@@ -1,11 +1,14 @@
 // Checks and launches for fused_ops.h; the kernels are in cuda/fused_kernels.cu.
 #include "model/fused_ops.h"
 
+#include <cmath>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
+#include <ATen/autocast_mode.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include "model/cuda/fused_kernels.h"
@@ -97,6 +100,266 @@ torch::Tensor rotary_kv_step(const torch::Tensor& qkv, const torch::Tensor& cos,
   return q;  // (B, H, 1, hd)
 #else
   (void)cos, (void)sin, (void)slot, (void)k_cache, (void)v_cache;
+  return {};
+#endif
+}
+
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+namespace {
+
+bool bf16_or_fp32(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16;
+}
+
+bool aligned16(const torch::Tensor& t) {
+  return reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
+}
+
+cudaStream_t stream_of(const torch::Tensor& t) {
+  return c10::cuda::getCurrentCUDAStream(t.device().index());
+}
+
+struct NormOutputs {
+  torch::Tensor h, y, mean, rstd;  // h: with a delta only; mean, rstd: when saved
+};
+
+NormOutputs norm_forward(const torch::Tensor& x_in, const torch::Tensor& delta_in,
+                         const torch::Tensor& weight, const torch::Tensor& bias, double eps,
+                         bool save) {
+  const auto x = x_in.contiguous();
+  const auto delta = delta_in.defined() ? delta_in.contiguous() : delta_in;
+  const int64_t d = x.size(-1), rows = x.numel() / d;
+  const auto h_dtype =
+      delta.defined() ? at::promote_types(x.scalar_type(), delta.scalar_type()) : x.scalar_type();
+  const auto y_dtype = at::autocast::is_autocast_enabled(at::kCUDA)
+                           ? at::autocast::get_autocast_dtype(at::kCUDA)
+                           : h_dtype;
+  NormOutputs out;
+  out.y = torch::empty(x.sizes(), x.options().dtype(y_dtype));
+  if (delta.defined()) out.h = torch::empty(x.sizes(), x.options().dtype(h_dtype));
+  if (save) {
+    out.mean = torch::empty({rows}, x.options().dtype(torch::kFloat));
+    out.rstd = torch::empty({rows}, x.options().dtype(torch::kFloat));
+  }
+  cuda_kernels::NormForward args;
+  args.x = x.data_ptr();
+  args.delta = delta.defined() ? delta.data_ptr() : nullptr;
+  args.h = out.h.defined() ? out.h.data_ptr() : nullptr;
+  args.y = out.y.data_ptr();
+  args.gamma = weight.data_ptr<float>();
+  args.beta = bias.data_ptr<float>();
+  args.mean = save ? out.mean.data_ptr<float>() : nullptr;
+  args.rstd = save ? out.rstd.data_ptr<float>() : nullptr;
+  args.rows = rows;
+  args.d = static_cast<int>(d);
+  args.eps = static_cast<float>(eps);
+  args.x_bf16 = x.scalar_type() == torch::kBFloat16;
+  args.delta_bf16 = delta.defined() ? delta.scalar_type() == torch::kBFloat16 : args.x_bf16;
+  args.y_bf16 = y_dtype == torch::kBFloat16;
+  const int error = cuda_kernels::layer_norm_forward(args, stream_of(x));
+  TORCH_CHECK(error == 0, "layer_norm_fused: kernel launch failed (cudaError ", error, ")");
+  return out;
+}
+
+// {dx, ddelta (with a delta), dweight, dbias} from the gradients of y and h (either may be
+// undefined) and what the forward saved; src is h with a delta, else x.
+std::vector<torch::Tensor> norm_backward(const torch::Tensor& dy_in, const torch::Tensor& dh_in,
+                                         const torch::Tensor& src, const torch::Tensor& mean,
+                                         const torch::Tensor& rstd, const torch::Tensor& weight,
+                                         torch::ScalarType x_dtype, torch::ScalarType delta_dtype,
+                                         torch::ScalarType y_dtype, bool has_delta) {
+  const int64_t d = src.size(-1), rows = src.numel() / d;
+  const auto dy = dy_in.defined() ? dy_in.to(y_dtype).contiguous()
+                                  : torch::zeros(src.sizes(), src.options().dtype(y_dtype));
+  const auto dh = dh_in.defined() ? dh_in.to(src.scalar_type()).contiguous() : dh_in;
+  auto dx = torch::empty(src.sizes(), src.options().dtype(x_dtype));
+  torch::Tensor ddelta;
+  if (has_delta) ddelta = torch::empty(src.sizes(), src.options().dtype(delta_dtype));
+  const int warps = cuda_kernels::layer_norm_backward_warps(rows);
+  auto partial = torch::empty({2, warps, d}, src.options().dtype(torch::kFloat));
+  cuda_kernels::NormBackward args;
+  args.dy = dy.data_ptr();
+  args.dh = dh.defined() ? dh.data_ptr() : nullptr;
+  args.src = src.data_ptr();
+  args.mean = mean.data_ptr<float>();
+  args.rstd = rstd.data_ptr<float>();
+  args.gamma = weight.data_ptr<float>();
+  args.dx = dx.data_ptr();
+  args.ddelta = has_delta ? ddelta.data_ptr() : nullptr;
+  args.partial = partial.data_ptr<float>();
+  args.rows = rows;
+  args.d = static_cast<int>(d);
+  args.warps = warps;
+  args.x_bf16 = x_dtype == torch::kBFloat16;
+  args.delta_bf16 = has_delta ? delta_dtype == torch::kBFloat16 : args.x_bf16;
+  args.y_bf16 = y_dtype == torch::kBFloat16;
+  const int error = cuda_kernels::layer_norm_backward(args, stream_of(src));
+  TORCH_CHECK(error == 0, "layer_norm_fused: backward kernel launch failed (cudaError ", error,
+              ")");
+  const auto sums = partial.sum(1);  // (2, d)
+  return {dx, ddelta, sums[0], sums[1]};
+}
+
+int64_t dtype_code(torch::ScalarType t) { return static_cast<int64_t>(t); }
+torch::ScalarType code_dtype(const c10::IValue& v) {
+  return static_cast<torch::ScalarType>(v.toInt());
+}
+
+class NormFunction : public torch::autograd::Function<NormFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
+    auto out = norm_forward(x, torch::Tensor(), weight, bias, eps, /*save=*/true);
+    ctx->save_for_backward({x, out.mean, out.rstd, weight});
+    ctx->saved_data["y"] = dtype_code(out.y.scalar_type());
+    return out.y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    const auto x_dtype = s[0].scalar_type();
+    auto g = norm_backward(grads[0], torch::Tensor(), s[0], s[1], s[2], s[3], x_dtype, x_dtype,
+                           code_dtype(ctx->saved_data["y"]), /*has_delta=*/false);
+    return {g[0], g[2], g[3], torch::Tensor()};
+  }
+};
+
+class AddNormFunction : public torch::autograd::Function<AddNormFunction> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const torch::Tensor& x, const torch::Tensor& delta,
+                                                const torch::Tensor& weight,
+                                                const torch::Tensor& bias, double eps) {
+    auto out = norm_forward(x, delta, weight, bias, eps, /*save=*/true);
+    ctx->save_for_backward({out.h, out.mean, out.rstd, weight});
+    ctx->saved_data["x"] = dtype_code(x.scalar_type());
+    ctx->saved_data["delta"] = dtype_code(delta.scalar_type());
+    ctx->saved_data["y"] = dtype_code(out.y.scalar_type());
+    return {out.h, out.y};
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    auto g = norm_backward(grads[1], grads[0], s[0], s[1], s[2], s[3],
+                           code_dtype(ctx->saved_data["x"]), code_dtype(ctx->saved_data["delta"]),
+                           code_dtype(ctx->saved_data["y"]), /*has_delta=*/true);
+    return {g[0], g[1], g[2], g[3], torch::Tensor()};
+  }
+};
+
+}  // namespace
+#endif
+
+bool fused_layer_norm(const torch::Tensor& x, const torch::Tensor& delta,
+                      const torch::Tensor& weight, const torch::Tensor& bias) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  if (!x.is_cuda() || x.dim() < 1 || !bf16_or_fp32(x)) return false;
+  const int64_t d = x.size(-1);
+  if (d < 1 || d > 1024) return false;
+  for (const torch::Tensor* p : {&weight, &bias})
+    if (!p->defined() || p->scalar_type() != torch::kFloat || p->dim() != 1 || p->numel() != d ||
+        !p->is_contiguous() || p->device() != x.device())
+      return false;
+  if (delta.defined() &&
+      (delta.sizes() != x.sizes() || !bf16_or_fp32(delta) || delta.device() != x.device()))
+    return false;
+  return !at::autocast::is_autocast_enabled(at::kCUDA) ||
+         at::autocast::get_autocast_dtype(at::kCUDA) == at::kBFloat16;
+#else
+  (void)x, (void)delta, (void)weight, (void)bias;
+  return false;
+#endif
+}
+
+std::pair<torch::Tensor, torch::Tensor> layer_norm_fused(const torch::Tensor& x,
+                                                         const torch::Tensor& delta,
+                                                         const torch::Tensor& weight,
+                                                         const torch::Tensor& bias, double eps) {
+  if (!fused_layer_norm(x, delta, weight, bias))
+    throw std::logic_error("layer_norm_fused: no fused kernel for these tensors in this build");
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  const bool grad = torch::GradMode::is_enabled() &&
+                    (x.requires_grad() || weight.requires_grad() || bias.requires_grad() ||
+                     (delta.defined() && delta.requires_grad()));
+  if (!grad) {
+    auto out = norm_forward(x, delta, weight, bias, eps, /*save=*/false);
+    return {out.h, out.y};
+  }
+  if (!delta.defined()) return {torch::Tensor(), NormFunction::apply(x, weight, bias, eps)};
+  auto outs = AddNormFunction::apply(x, delta, weight, bias, eps);
+  return {outs[0], outs[1]};
+#else
+  (void)eps;
+  return {};
+#endif
+}
+
+torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  const int64_t k = weight.dim() == 2 ? weight.size(1) : 0;
+  const bool fits = k > 0 && k % 4 == 0 && x.dim() >= 1 && x.size(-1) == k && x.is_cuda() &&
+                    x.device() == weight.device() && x.scalar_type() == torch::kFloat &&
+                    weight.scalar_type() == torch::kFloat && x.is_contiguous() &&
+                    weight.is_contiguous() && x.numel() / k <= cuda_kernels::kRowsLinearMax &&
+                    aligned16(x) && aligned16(weight) && !torch::GradMode::is_enabled() &&
+                    !at::autocast::is_autocast_enabled(at::kCUDA);
+  if (fits) {
+    const int64_t m = x.numel() / k, n = weight.size(0);
+    auto sizes = x.sizes().vec();
+    sizes.back() = n;
+    auto y = torch::empty(sizes, x.options());
+    const int error = cuda_kernels::rows_linear(
+        x.data_ptr<float>(), weight.data_ptr<float>(), y.data_ptr<float>(), static_cast<int>(m),
+        static_cast<int>(n), static_cast<int>(k), stream_of(x));
+    TORCH_CHECK(error == 0, "linear_rows: kernel launch failed (cudaError ", error, ")");
+    return y;
+  }
+#endif
+  return torch::linear(x, weight);
+}
+
+bool fused_decode_attention(const torch::Tensor& q) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  return fused_decode(q) && q.dim() == 4 && q.size(2) == 1 &&
+         cuda_kernels::decode_attention_head_dim(static_cast<int>(q.size(3)));
+#else
+  (void)q;
+  return false;
+#endif
+}
+
+torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k_cache,
+                               const torch::Tensor& v_cache, const torch::Tensor& slot) {
+  if (!fused_decode_attention(q))
+    throw std::logic_error("decode_attention: no fused kernel for these tensors in this build");
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  const int64_t batch = q.size(0), heads = q.size(1), head_dim = q.size(3),
+                capacity = k_cache.size(2);
+  TORCH_CHECK(k_cache.dim() == 4 && k_cache.size(0) == batch && k_cache.size(1) == heads &&
+                  k_cache.size(3) == head_dim && k_cache.is_contiguous() &&
+                  v_cache.sizes() == k_cache.sizes() && v_cache.is_contiguous(),
+              "decode_attention: the caches must be contiguous (B, H, capacity, hd) like q ",
+              q.sizes(), ", got ", k_cache.sizes(), " and ", v_cache.sizes());
+  TORCH_CHECK(k_cache.scalar_type() == torch::kFloat && v_cache.scalar_type() == torch::kFloat &&
+                  k_cache.device() == q.device() && v_cache.device() == q.device(),
+              "decode_attention: the caches must be fp32 on ", q.device());
+  TORCH_CHECK(
+      slot.scalar_type() == torch::kLong && slot.numel() == 1 && slot.device() == q.device(),
+      "decode_attention: slot must be one int64 on ", q.device());
+  const auto query = q.contiguous();
+  const int splits = cuda_kernels::decode_attention_splits(capacity, static_cast<int>(head_dim));
+  auto part_out = torch::empty({batch * heads, splits, head_dim}, q.options());
+  auto part_stats = torch::empty({batch * heads, splits, 2}, q.options());
+  auto out = torch::empty({batch, heads, 1, head_dim}, q.options());
+  const int error = cuda_kernels::decode_attention(
+      query.data_ptr<float>(), k_cache.data_ptr<float>(), v_cache.data_ptr<float>(),
+      slot.data_ptr<int64_t>(), part_out.data_ptr<float>(), part_stats.data_ptr<float>(),
+      out.data_ptr<float>(), static_cast<int>(batch * heads), static_cast<int>(head_dim), capacity,
+      static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim))), stream_of(q));
+  TORCH_CHECK(error == 0, "decode_attention: kernel launch failed (cudaError ", error, ")");
+  return out;  // (B, H, 1, hd)
+#else
+  (void)k_cache, (void)v_cache, (void)slot;
   return {};
 #endif
 }

@@ -1,8 +1,9 @@
 // Fused CUDA operations (issue 8): one kernel where the op-by-op path launches several and moves
-// the data several times: the rotary rotation (training and the chunked passes) and a decoding
-// step's rotary and cache writes. Built when nvcc is found (model/CMakeLists.txt); elsewhere
-// fused_rotary() and fused_decode() are false and the callers take the op-by-op path, which the
-// tests hold these to.
+// the data several times: the rotary rotation (training and the chunked passes), LayerNorm with
+// the residual add before it (forward and backward), and a decoding step's rotary and cache
+// writes, matrix products of a few rows and attention of one query. Built when nvcc is found
+// (model/CMakeLists.txt); elsewhere the fused_*() checks are false and the callers take the
+// op-by-op path, which the tests hold these to.
 #pragma once
 
 #include <torch/torch.h>
@@ -28,5 +29,31 @@ bool fused_decode(const torch::Tensor& x);
 torch::Tensor rotary_kv_step(const torch::Tensor& qkv, const torch::Tensor& cos,
                              const torch::Tensor& sin, const torch::Tensor& slot,
                              torch::Tensor& k_cache, torch::Tensor& v_cache);
+
+// Whether this build has the fused LayerNorm for x (and delta, when defined: x's shape) with these
+// parameters: CUDA, x and delta fp32 or bf16, at most 1024 features, weight and bias fp32, and
+// autocast off or in bf16.
+bool fused_layer_norm(const torch::Tensor& x, const torch::Tensor& delta,
+                      const torch::Tensor& weight, const torch::Tensor& bias);
+// {h, y}: h = x + delta (undefined when delta is), y = LayerNorm(h) over the last dimension, in
+// one pass each way (autograd included). y is in autocast's dtype under autocast (what the next
+// matrix product would cast it to), else in h's.
+std::pair<torch::Tensor, torch::Tensor> layer_norm_fused(const torch::Tensor& x,
+                                                         const torch::Tensor& delta,
+                                                         const torch::Tensor& weight,
+                                                         const torch::Tensor& bias, double eps);
+
+// x (..., k) W^T for W (n, k): one kernel for at most 16 rows of fp32 on CUDA without autograd
+// or autocast (decoding), where cuBLAS reads the weights at a fraction of the memory bandwidth;
+// torch::linear otherwise.
+torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight);
+
+// Whether decode_attention() has a kernel for the query q (B, H, 1, hd): fused_decode(q) and hd
+// 16, 32, 64 or 128.
+bool fused_decode_attention(const torch::Tensor& q);
+// Softmax attention of q (B, H, 1, hd) over rows 0 .. slot of the caches (B, H, capacity, hd),
+// scaled by 1/sqrt(hd): (B, H, 1, hd). Reads only the rows written so far.
+torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k_cache,
+                               const torch::Tensor& v_cache, const torch::Tensor& slot);
 
 }  // namespace hg

@@ -194,9 +194,8 @@ HourglassImpl::HourglassImpl(const ModelConfig& config) : config_(config) {
 torch::Tensor HourglassImpl::logits(const torch::Tensor& tokens, LevelState* state, Trace* trace) {
   TORCH_CHECK(tokens.dim() == 2, "Hourglass: tokens must be (B, T), got ", tokens.sizes());
   auto h = root_->forward(embed_(tokens), state, trace);  // (B, T, D)
-  h = ln_final_(h);
-  if (head_) return head_(h);                                        // (B, T, 256)
-  return torch::linear(h, embed_->weight.narrow(0, 0, kVocabSize));  // (B, T, 256)
+  h = pre_norm(ln_final_, h);
+  return linear_rows(h, head_ ? head_->weight : embed_->weight.narrow(0, 0, kVocabSize));
 }
 
 torch::Tensor HourglassImpl::forward(const torch::Tensor& tokens, Trace* trace) {
@@ -236,9 +235,10 @@ void HourglassImpl::prepare_step(StaticDecodeState& state) const {
 
 torch::Tensor HourglassImpl::step(const torch::Tensor& tokens, StaticDecodeState& state) {
   auto h = root_->step(embed_(tokens), state.root, state.n);  // (B, 1, D)
-  h = ln_final_(h);
-  auto logits = head_ ? head_(h) : torch::linear(h, embed_->weight.narrow(0, 0, kVocabSize));
-  return logits.select(1, 0);  // (B, 256)
+  h = pre_norm(ln_final_, h);
+  auto logits = linear_rows(
+      h, head_ ? head_->weight : embed_->weight.narrow(0, 0, kVocabSize));  // (B, 1, 256)
+  return logits.select(1, 0);                                               // (B, 256)
 }
 
 int64_t HourglassImpl::step_phase(int64_t n) const { return n % step_period_; }

@@ -1,6 +1,8 @@
 // Pre-norm blocks: LayerNorm -> attention -> residual; LayerNorm -> MLP (GELU) -> residual.
 #include "model/layers.h"
 
+#include "model/fused_ops.h"
+
 namespace hg {
 namespace {
 
@@ -9,6 +11,20 @@ torch::nn::LayerNorm layer_norm(int d_model) {
 }
 
 }  // namespace
+
+torch::Tensor pre_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x) {
+  if (fused_layer_norm(x, torch::Tensor(), ln->weight, ln->bias))
+    return layer_norm_fused(x, torch::Tensor(), ln->weight, ln->bias, ln->options.eps()).second;
+  return ln(x);
+}
+
+std::pair<torch::Tensor, torch::Tensor> add_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x,
+                                                 const torch::Tensor& delta) {
+  if (fused_layer_norm(x, delta, ln->weight, ln->bias))
+    return layer_norm_fused(x, delta, ln->weight, ln->bias, ln->options.eps());
+  auto h = x + delta;
+  return {h, ln(h)};
+}
 
 MlpImpl::MlpImpl(int d_model, int mlp_ratio) {
   const int hidden = d_model * mlp_ratio;
@@ -19,7 +35,8 @@ MlpImpl::MlpImpl(int d_model, int mlp_ratio) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  return proj_(torch::gelu(fc_(x)));  // (B, T, D)
+  // linear_rows: the decoding steps' few rows in one kernel each (fused_ops.h).
+  return linear_rows(torch::gelu(linear_rows(x, fc_->weight)), proj_->weight);  // (B, T, D)
 }
 
 BlockImpl::BlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout, double rotary_base)
@@ -33,14 +50,14 @@ BlockImpl::BlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout, do
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& pos,
                                  const AttentionMask& mask, KVCache* cache, Trace* trace,
                                  const std::string& name) {
-  auto a = attn_(ln_attn_(x), torch::Tensor(), pos, pos, mask, cache, trace, name);  // (B, T, D)
-  auto h = x + torch::dropout(a, dropout_, is_training());
-  return h + torch::dropout(mlp_(ln_mlp_(h)), dropout_, is_training());  // (B, T, D)
+  auto a = attn_(pre_norm(ln_attn_, x), torch::Tensor(), pos, pos, mask, cache, trace, name);
+  auto [h, y] = add_norm(ln_mlp_, x, torch::dropout(a, dropout_, is_training()));  // (B, T, D)
+  return h + torch::dropout(mlp_(y), dropout_, is_training());                     // (B, T, D)
 }
 
 torch::Tensor BlockImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {
-  auto h = x + attn_->step(ln_attn_(x), cache, ctx);  // (B, 1, D)
-  return h + mlp_(ln_mlp_(h));                        // (B, 1, D)
+  auto [h, y] = add_norm(ln_mlp_, x, attn_->step(pre_norm(ln_attn_, x), cache, ctx));  // (B, 1, D)
+  return h + mlp_(y);                                                                  // (B, 1, D)
 }
 
 CrossBlockImpl::CrossBlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout,
@@ -57,10 +74,10 @@ torch::Tensor CrossBlockImpl::forward(const torch::Tensor& q, const torch::Tenso
                                       const torch::Tensor& pos_q, const torch::Tensor& pos_k,
                                       const AttentionMask& mask, KVCache* cache, Trace* trace,
                                       const std::string& name) {
-  auto kv = kv_new.size(1) > 0 ? ln_kv_(kv_new) : kv_new;                // (B, Tk, D)
-  auto a = attn_(ln_q_(q), kv, pos_q, pos_k, mask, cache, trace, name);  // (B, Tq, D)
-  auto h = q + torch::dropout(a, dropout_, is_training());
-  return h + torch::dropout(mlp_(ln_mlp_(h)), dropout_, is_training());  // (B, Tq, D)
+  auto kv = kv_new.size(1) > 0 ? pre_norm(ln_kv_, kv_new) : kv_new;                // (B, Tk, D)
+  auto a = attn_(pre_norm(ln_q_, q), kv, pos_q, pos_k, mask, cache, trace, name);  // (B, Tq, D)
+  auto [h, y] = add_norm(ln_mlp_, q, torch::dropout(a, dropout_, is_training()));
+  return h + torch::dropout(mlp_(y), dropout_, is_training());  // (B, Tq, D)
 }
 
 }  // namespace hg

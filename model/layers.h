@@ -5,10 +5,19 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
 
 #include "model/attention.h"
 
 namespace hg {
+
+// LayerNorm as the blocks apply it: one fused kernel each way on CUDA (fused_ops.h; under bf16
+// autocast its output is bf16, which the next matrix product would cast it to anyway), else the
+// module itself.
+torch::Tensor pre_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x);
+// {h, ln(h)} for the residual sum h = x + delta, in one pass where the fused kernel applies.
+std::pair<torch::Tensor, torch::Tensor> add_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x,
+                                                 const torch::Tensor& delta);
 
 class MlpImpl : public torch::nn::Module {
  public:

@@ -3,6 +3,8 @@
 //   shortened j summarises x indices jk-k+1 .. jk and sits at position K * k * j.
 #include "model/resampling.h"
 
+#include "model/fused_ops.h"
+
 namespace hg {
 namespace {
 
@@ -98,16 +100,18 @@ torch::Tensor UpsampleImpl::forward(const torch::Tensor& y, const torch::Tensor&
 torch::Tensor ShortenImpl::step(const torch::Tensor& group) {
   const int64_t b = group.size(0), d = group.size(2);
   TORCH_CHECK(kind_ != ShortenKind::kAttention, "Shorten::step: attention shortening has no step");
-  if (kind_ == ShortenKind::kLinear) return linear_(group.reshape({b, 1, k_ * d}));  // (B, 1, D)
-  return group.mean(1, /*keepdim=*/true);                                            // (B, 1, D)
+  if (kind_ == ShortenKind::kLinear)
+    return linear_rows(group.reshape({b, 1, k_ * d}), linear_->weight);  // (B, 1, D)
+  return group.mean(1, /*keepdim=*/true);                                // (B, 1, D)
 }
 
 torch::Tensor UpsampleImpl::step(const torch::Tensor& y, int64_t offset) {
   const int64_t b = y.size(0), d = y.size(2);
   TORCH_CHECK(kind_ != UpsampleKind::kAttention,
               "Upsample::step: attention upsampling has no step");
-  if (kind_ == UpsampleKind::kLinear) return linear_(y).view({b, k_, d}).narrow(1, offset, 1);
-  return y;  // (B, 1, D)
+  if (kind_ == UpsampleKind::kLinear)  // only the rows of the weight that make token `offset`
+    return linear_rows(y, linear_->weight.narrow(0, offset * d, d));  // (B, 1, D)
+  return y;                                                           // (B, 1, D)
 }
 
 }  // namespace hg

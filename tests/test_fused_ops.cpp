@@ -1,0 +1,149 @@
+// The fused CUDA operations (model/fused_ops.h) against the op-by-op computations they replace:
+// LayerNorm with its residual add (forward and every gradient, fp32 and bf16, with and without
+// autocast), the few-row matrix product and one-query decoding attention. Skipped without CUDA;
+// on a build without the kernels they check the fallbacks.
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <vector>
+
+#include "model/compat.h"
+#include "model/fused_ops.h"
+
+namespace hg {
+namespace {
+
+struct NormCase {
+  int64_t d;
+  torch::ScalarType x_dtype;
+  torch::ScalarType delta_dtype;  // Undefined: no residual add
+  bool autocast;
+};
+
+// h, y and the gradients of x, delta, weight and bias (fp32 on the CPU) for a loss that weighs
+// both outputs, either fused or computed op by op.
+std::vector<torch::Tensor> norm_results(const NormCase& c, bool fused) {
+  const torch::Device cuda(torch::kCUDA, 0);
+  torch::manual_seed(11);
+  const int64_t rows = 600;  // several rows per warp in the backward pass
+  auto x = (torch::randn({2, rows / 2, c.d}) * 2.0 + 0.5).to(cuda, c.x_dtype).requires_grad_(true);
+  const bool add = c.delta_dtype != torch::ScalarType::Undefined;
+  torch::Tensor delta;
+  if (add) delta = torch::randn({2, rows / 2, c.d}).to(cuda, c.delta_dtype).requires_grad_(true);
+  auto weight = (torch::rand({c.d}) + 0.5).to(cuda).requires_grad_(true);
+  auto bias = (torch::randn({c.d}) * 0.1).to(cuda).requires_grad_(true);
+  auto wy = torch::randn({2, rows / 2, c.d}).to(cuda),
+       wh = torch::randn({2, rows / 2, c.d}).to(cuda);
+  torch::Tensor h, y;
+  if (fused) {
+    CudaAutocast autocast(c.autocast);
+    EXPECT_TRUE(fused_layer_norm(x, delta, weight, bias));
+    std::tie(h, y) = layer_norm_fused(x, delta, weight, bias, 1e-5);
+  } else {
+    h = add ? x + delta : x;
+    const auto y_dtype = c.autocast ? torch::kBFloat16 : h.scalar_type();
+    y = torch::layer_norm(h.to(torch::kFloat), {c.d}, weight, bias, 1e-5).to(y_dtype);
+  }
+  if (!add) h = x;
+  EXPECT_EQ(y.scalar_type(), c.autocast ? torch::kBFloat16 : h.scalar_type());
+  auto loss = (y.to(torch::kFloat) * wy).sum();
+  if (add) loss = loss + (h.to(torch::kFloat) * wh).sum();
+  loss.backward();
+  auto cpu = [](const torch::Tensor& t) {
+    return t.defined() ? t.detach().to(torch::kCPU, torch::kFloat) : torch::zeros({1});
+  };
+  return {
+      cpu(h),          cpu(y), cpu(x.grad()), add ? cpu(delta.grad()) : cpu({}), cpu(weight.grad()),
+      cpu(bias.grad())};
+}
+
+TEST(FusedCuda, LayerNormMatchesTheOpByOpNormForwardAndBackward) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  if (!fused_layer_norm(torch::zeros({1, 8}, torch::kCUDA), {}, torch::ones({8}, torch::kCUDA),
+                        torch::zeros({8}, torch::kCUDA)))
+    GTEST_SKIP() << "this build has no fused kernels";
+  const auto f32 = torch::kFloat, bf16 = torch::kBFloat16, none = torch::ScalarType::Undefined;
+  const char* names[] = {"h", "y", "dx", "ddelta", "dweight", "dbias"};
+  for (const NormCase& c : {NormCase{384, f32, none, false}, NormCase{1024, f32, f32, false},
+                            NormCase{40, f32, bf16, true}, NormCase{512, bf16, bf16, true},
+                            NormCase{384, bf16, none, false}, NormCase{96, bf16, f32, false},
+                            NormCase{512, f32, f32, true}}) {
+    const auto fused = norm_results(c, true), reference = norm_results(c, false);
+    const bool low = c.x_dtype == bf16 || c.delta_dtype == bf16 || c.autocast;
+    for (size_t i = 0; i < fused.size(); ++i) {
+      // bf16 outputs may round the other way; the weight gradients sum 600 rows of them.
+      const double tol = !low ? 1e-4 : (i >= 4 ? 0.2 : 3e-2);
+      EXPECT_TRUE(torch::allclose(fused[i], reference[i], tol, tol))
+          << names[i] << " d " << c.d << " x " << c.x_dtype << " delta " << c.delta_dtype
+          << " autocast " << c.autocast << ": "
+          << (fused[i] - reference[i]).abs().max().item<double>();
+    }
+    EXPECT_GT(fused[2].abs().max().item<double>(), 0.01);
+  }
+}
+
+TEST(FusedCuda, LinearRowsMatchesTorchLinear) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  at::globalContext().setAllowTF32CuBLAS(false);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(3);
+  struct Shape {
+    int64_t n, k;
+  };
+  for (const Shape s : {Shape{5, 12}, Shape{512, 512}, Shape{1536, 2048}, Shape{7, 36}}) {
+    auto w = torch::randn({s.n, s.k});
+    for (int64_t m : {1, 2, 3, 5, 8, 13, 16, 17}) {
+      auto x = torch::randn({m, 1, s.k});
+      auto expected = torch::linear(x, w);
+      auto got = linear_rows(x.to(torch::kCUDA), w.to(torch::kCUDA)).cpu();
+      ASSERT_EQ(got.sizes(), expected.sizes());
+      EXPECT_TRUE(torch::allclose(got, expected, 1e-4, 1e-4))
+          << "m " << m << " n " << s.n << " k " << s.k << ": "
+          << (got - expected).abs().max().item<double>();
+    }
+  }
+  // A slice of the rows of a weight (the decoding step of linear upsampling).
+  auto w = torch::randn({3 * 64, 64}), x = torch::randn({4, 1, 64});
+  auto got = linear_rows(x.to(torch::kCUDA), w.to(torch::kCUDA).narrow(0, 64, 64)).cpu();
+  EXPECT_TRUE(torch::allclose(got, torch::linear(x, w.narrow(0, 64, 64)), 1e-4, 1e-4));
+}
+
+TEST(FusedCuda, DecodeAttentionReadsRowsUpToTheSlot) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(9);
+  for (int64_t hd : {64, 32, 128}) {
+    const int64_t capacity = 300;
+    auto q = torch::randn({2, 3, 1, hd}), k = torch::randn({2, 3, capacity, hd}) * 2.0,
+         v = torch::randn({2, 3, capacity, hd});
+    if (!fused_decode_attention(q.to(torch::kCUDA))) GTEST_SKIP() << "no fused kernels";
+    for (int64_t slot : {0, 1, 127, 128, 200, 299}) {
+      auto keys = k.narrow(2, 0, slot + 1), values = v.narrow(2, 0, slot + 1);
+      auto weights = torch::softmax(torch::matmul(q, keys.transpose(2, 3)) / std::sqrt(hd), -1);
+      auto expected = torch::matmul(weights, values);  // (B, H, 1, hd)
+      // Rows past the slot hold garbage that must not be read.
+      auto k_gpu = k.to(torch::kCUDA), v_gpu = v.to(torch::kCUDA);
+      if (slot + 1 < capacity) {
+        k_gpu.narrow(2, slot + 1, capacity - slot - 1).fill_(1e4);
+        v_gpu.narrow(2, slot + 1, capacity - slot - 1).fill_(NAN);
+      }
+      auto got =
+          decode_attention(q.to(torch::kCUDA), k_gpu, v_gpu,
+                           torch::full({1}, slot, torch::dtype(torch::kLong).device(torch::kCUDA)))
+              .cpu();
+      EXPECT_TRUE(torch::allclose(got, expected, 1e-5, 1e-5))
+          << "hd " << hd << " slot " << slot << ": " << (got - expected).abs().max().item<double>();
+    }
+  }
+}
+
+TEST(FusedOps, LinearRowsFallsBackToTorchLinear) {
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({3, 1, 10}), w = torch::randn({6, 10});  // k not a multiple of 4
+  EXPECT_TRUE(torch::allclose(linear_rows(x, w), torch::linear(x, w)));
+  EXPECT_FALSE(fused_layer_norm(x, {}, torch::ones({10}), torch::zeros({10})));  // the CPU
+}
+
+}  // namespace
+}  // namespace hg
