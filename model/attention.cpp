@@ -218,7 +218,8 @@ int AttentionImpl::head_dim() const { return static_cast<int>(qkv_->weight.size(
 StaticKV AttentionImpl::make_static_cache(int64_t batch, int64_t capacity,
                                           const torch::TensorOptions& o) const {
   return {torch::zeros({batch, n_heads_, capacity, head_dim()}, o),
-          torch::zeros({batch, n_heads_, capacity, head_dim()}, o)};
+          torch::zeros({batch, n_heads_, capacity, head_dim()}, o),
+          decode_attention_counters(batch, n_heads_, o)};
 }
 
 torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {
@@ -243,7 +244,7 @@ torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const
   // The fused kernel reads only the rows written so far (fused_ops.h); the tests force the
   // explicit path to compare it with.
   if (path == AttentionPath::kAuto && fused_decode_attention(q))
-    out = decode_attention(q, cache.k, cache.v, ctx.slot);  // (B, H, 1, hd)
+    out = decode_attention(q, cache.k, cache.v, ctx.slot, cache.counters);  // (B, H, 1, hd)
   if (!out.defined()) {
     // One query per sequence and head: a bias-add matrix product, a softmax and another product
     // spread over every key (SDPA's fused kernels give a query row to one block, which for a

@@ -61,7 +61,8 @@ struct StepContext {       // one level's inputs for a step, shared by its layer
   torch::Tensor bias;  // (1, capacity) added to the scores: 0 for rows 0 .. slot, -inf after
 };
 struct StaticKV {
-  torch::Tensor k, v;  // (B, H, capacity, hd): rows beyond the current index are never read
+  torch::Tensor k, v;      // (B, H, capacity, hd): rows beyond the current index are never read
+  torch::Tensor counters;  // (B * H) int32, zero: the fused decoding attention's (fused_ops.h)
 };
 
 // Positions factor * (start, start+1, ..., start+count-1) in original tokens, as floats.

@@ -169,9 +169,14 @@ std::vector<torch::Tensor> norm_backward(const torch::Tensor& dy_in, const torch
                                          torch::ScalarType x_dtype, torch::ScalarType delta_dtype,
                                          torch::ScalarType y_dtype, bool has_delta) {
   const int64_t d = src.size(-1), rows = src.numel() / d;
-  const auto dy = dy_in.defined() ? dy_in.to(y_dtype).contiguous()
+  // Contiguous and 16-byte aligned (a view may start anywhere), as the kernel reads packs.
+  auto packed = [](torch::Tensor t) {
+    t = t.contiguous();
+    return aligned16(t) ? t : t.clone();
+  };
+  const auto dy = dy_in.defined() ? packed(dy_in.to(y_dtype))
                                   : torch::zeros(src.sizes(), src.options().dtype(y_dtype));
-  const auto dh = dh_in.defined() ? dh_in.to(src.scalar_type()).contiguous() : dh_in;
+  const auto dh = dh_in.defined() ? packed(dh_in.to(src.scalar_type())) : dh_in;
   auto dx = torch::empty(src.sizes(), src.options().dtype(x_dtype));
   torch::Tensor ddelta;
   if (has_delta) ddelta = torch::empty(src.sizes(), src.options().dtype(delta_dtype));
@@ -255,13 +260,15 @@ bool fused_layer_norm(const torch::Tensor& x, const torch::Tensor& delta,
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
   if (!x.is_cuda() || x.dim() < 1 || !bf16_or_fp32(x)) return false;
   const int64_t d = x.size(-1);
-  if (d < 1 || d > 1024) return false;
+  if (d < 4 || d > 1024 || d % 4 != 0) return false;  // the kernels move packs of 4 features
+  if (x.is_contiguous() && !aligned16(x)) return false;
   for (const torch::Tensor* p : {&weight, &bias})
     if (!p->defined() || p->scalar_type() != torch::kFloat || p->dim() != 1 || p->numel() != d ||
         !p->is_contiguous() || p->device() != x.device())
       return false;
   if (delta.defined() &&
-      (delta.sizes() != x.sizes() || !bf16_or_fp32(delta) || delta.device() != x.device()))
+      (delta.sizes() != x.sizes() || !bf16_or_fp32(delta) || delta.device() != x.device() ||
+       (delta.is_contiguous() && !aligned16(delta))))
     return false;
   return !at::autocast::is_autocast_enabled(at::kCUDA) ||
          at::autocast::get_autocast_dtype(at::kCUDA) == at::kBFloat16;
@@ -294,7 +301,8 @@ std::pair<torch::Tensor, torch::Tensor> layer_norm_fused(const torch::Tensor& x,
 #endif
 }
 
-torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight) {
+torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, bool gelu,
+                          const torch::Tensor& residual) {
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
   const int64_t k = weight.dim() == 2 ? weight.size(1) : 0;
   const bool fits = k > 0 && k % 4 == 0 && x.dim() >= 1 && x.size(-1) == k && x.is_cuda() &&
@@ -303,19 +311,26 @@ torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight) {
                     weight.is_contiguous() && x.numel() / k <= cuda_kernels::kRowsLinearMax &&
                     aligned16(x) && aligned16(weight) && !torch::GradMode::is_enabled() &&
                     !at::autocast::is_autocast_enabled(at::kCUDA);
-  if (fits) {
+  auto sizes = x.sizes().vec();
+  if (!sizes.empty()) sizes.back() = weight.dim() == 2 ? weight.size(0) : 0;
+  const bool residual_fits =
+      !residual.defined() ||
+      (residual.sizes() == torch::IntArrayRef(sizes) && residual.scalar_type() == torch::kFloat &&
+       residual.is_contiguous() && residual.device() == x.device());
+  if (fits && residual_fits) {
     const int64_t m = x.numel() / k, n = weight.size(0);
-    auto sizes = x.sizes().vec();
-    sizes.back() = n;
     auto y = torch::empty(sizes, x.options());
     const int error = cuda_kernels::rows_linear(
-        x.data_ptr<float>(), weight.data_ptr<float>(), y.data_ptr<float>(), static_cast<int>(m),
-        static_cast<int>(n), static_cast<int>(k), stream_of(x));
+        x.data_ptr<float>(), weight.data_ptr<float>(),
+        residual.defined() ? residual.data_ptr<float>() : nullptr, gelu, y.data_ptr<float>(),
+        static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), stream_of(x));
     TORCH_CHECK(error == 0, "linear_rows: kernel launch failed (cudaError ", error, ")");
     return y;
   }
 #endif
-  return torch::linear(x, weight);
+  auto y = torch::linear(x, weight);
+  if (gelu) y = torch::gelu(y);
+  return residual.defined() ? residual + y : y;
 }
 
 bool fused_decode_attention(const torch::Tensor& q) {
@@ -328,8 +343,14 @@ bool fused_decode_attention(const torch::Tensor& q) {
 #endif
 }
 
+torch::Tensor decode_attention_counters(int64_t batch, int64_t heads,
+                                        const torch::TensorOptions& options) {
+  return torch::zeros({batch * heads}, options.dtype(torch::kInt));
+}
+
 torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k_cache,
-                               const torch::Tensor& v_cache, const torch::Tensor& slot) {
+                               const torch::Tensor& v_cache, const torch::Tensor& slot,
+                               torch::Tensor& counters) {
   if (!fused_decode_attention(q))
     throw std::logic_error("decode_attention: no fused kernel for these tensors in this build");
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
@@ -354,12 +375,13 @@ torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k_ca
   const int error = cuda_kernels::decode_attention(
       query.data_ptr<float>(), k_cache.data_ptr<float>(), v_cache.data_ptr<float>(),
       slot.data_ptr<int64_t>(), part_out.data_ptr<float>(), part_stats.data_ptr<float>(),
-      out.data_ptr<float>(), static_cast<int>(batch * heads), static_cast<int>(head_dim), capacity,
+      counters.data_ptr<int>(), out.data_ptr<float>(), static_cast<int>(batch * heads),
+      static_cast<int>(head_dim), capacity,
       static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim))), stream_of(q));
   TORCH_CHECK(error == 0, "decode_attention: kernel launch failed (cudaError ", error, ")");
   return out;  // (B, H, 1, hd)
 #else
-  (void)k_cache, (void)v_cache, (void)slot;
+  (void)k_cache, (void)v_cache, (void)slot, (void)counters;
   return {};
 #endif
 }

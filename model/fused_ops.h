@@ -31,8 +31,8 @@ torch::Tensor rotary_kv_step(const torch::Tensor& qkv, const torch::Tensor& cos,
                              torch::Tensor& k_cache, torch::Tensor& v_cache);
 
 // Whether this build has the fused LayerNorm for x (and delta, when defined: x's shape) with these
-// parameters: CUDA, x and delta fp32 or bf16, at most 1024 features, weight and bias fp32, and
-// autocast off or in bf16.
+// parameters: CUDA, x and delta fp32 or bf16 (16-byte aligned), a multiple of 4 features up to
+// 1024, weight and bias fp32, and autocast off or in bf16.
 bool fused_layer_norm(const torch::Tensor& x, const torch::Tensor& delta,
                       const torch::Tensor& weight, const torch::Tensor& bias);
 // {h, y}: h = x + delta (undefined when delta is), y = LayerNorm(h) over the last dimension, in
@@ -43,17 +43,24 @@ std::pair<torch::Tensor, torch::Tensor> layer_norm_fused(const torch::Tensor& x,
                                                          const torch::Tensor& weight,
                                                          const torch::Tensor& bias, double eps);
 
-// x (..., k) W^T for W (n, k): one kernel for at most 16 rows of fp32 on CUDA without autograd
-// or autocast (decoding), where cuBLAS reads the weights at a fraction of the memory bandwidth;
-// torch::linear otherwise.
-torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight);
+// x (..., k) W^T for W (n, k), then GELU when `gelu`, then residual + that when residual is
+// defined: one kernel for at most 16 rows of fp32 on CUDA without autograd or autocast
+// (decoding), where cuBLAS reads the weights at a fraction of the memory bandwidth; the op-by-op
+// torch::linear, gelu and add otherwise.
+torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, bool gelu = false,
+                          const torch::Tensor& residual = {});
 
 // Whether decode_attention() has a kernel for the query q (B, H, 1, hd): fused_decode(q) and hd
 // 16, 32, 64 or 128.
 bool fused_decode_attention(const torch::Tensor& q);
 // Softmax attention of q (B, H, 1, hd) over rows 0 .. slot of the caches (B, H, capacity, hd),
-// scaled by 1/sqrt(hd): (B, H, 1, hd). Reads only the rows written so far.
+// scaled by 1/sqrt(hd): (B, H, 1, hd), in one kernel that reads only the rows written so far.
+// counters: decode_attention_counters(B, H, ...), kept with the caches (the kernel's blocks count
+// themselves there and leave it zero).
+torch::Tensor decode_attention_counters(int64_t batch, int64_t heads,
+                                        const torch::TensorOptions& options);
 torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k_cache,
-                               const torch::Tensor& v_cache, const torch::Tensor& slot);
+                               const torch::Tensor& v_cache, const torch::Tensor& slot,
+                               torch::Tensor& counters);
 
 }  // namespace hg

@@ -34,9 +34,10 @@ MlpImpl::MlpImpl(int d_model, int mlp_ratio) {
                           torch::nn::Linear(torch::nn::LinearOptions(hidden, d_model).bias(false)));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
   // linear_rows: the decoding steps' few rows in one kernel each (fused_ops.h).
-  return linear_rows(torch::gelu(linear_rows(x, fc_->weight)), proj_->weight);  // (B, T, D)
+  return linear_rows(linear_rows(x, fc_->weight, /*gelu=*/true), proj_->weight, false,
+                     residual);  // (B, T, D)
 }
 
 BlockImpl::BlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout, double rotary_base)
@@ -52,12 +53,13 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& po
                                  const std::string& name) {
   auto a = attn_(pre_norm(ln_attn_, x), torch::Tensor(), pos, pos, mask, cache, trace, name);
   auto [h, y] = add_norm(ln_mlp_, x, torch::dropout(a, dropout_, is_training()));  // (B, T, D)
-  return h + torch::dropout(mlp_(y), dropout_, is_training());                     // (B, T, D)
+  if (is_training() && dropout_ > 0.0) return h + torch::dropout(mlp_(y), dropout_, true);
+  return mlp_->forward(y, h);  // h + MLP(y), (B, T, D)
 }
 
 torch::Tensor BlockImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {
   auto [h, y] = add_norm(ln_mlp_, x, attn_->step(pre_norm(ln_attn_, x), cache, ctx));  // (B, 1, D)
-  return h + mlp_(y);                                                                  // (B, 1, D)
+  return mlp_->forward(y, h);  // h + MLP(y), (B, 1, D)
 }
 
 CrossBlockImpl::CrossBlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout,
@@ -77,7 +79,8 @@ torch::Tensor CrossBlockImpl::forward(const torch::Tensor& q, const torch::Tenso
   auto kv = kv_new.size(1) > 0 ? pre_norm(ln_kv_, kv_new) : kv_new;                // (B, Tk, D)
   auto a = attn_(pre_norm(ln_q_, q), kv, pos_q, pos_k, mask, cache, trace, name);  // (B, Tq, D)
   auto [h, y] = add_norm(ln_mlp_, q, torch::dropout(a, dropout_, is_training()));
-  return h + torch::dropout(mlp_(y), dropout_, is_training());  // (B, Tq, D)
+  if (is_training() && dropout_ > 0.0) return h + torch::dropout(mlp_(y), dropout_, true);
+  return mlp_->forward(y, h);  // h + MLP(y), (B, Tq, D)
 }
 
 }  // namespace hg

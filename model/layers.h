@@ -22,7 +22,9 @@ std::pair<torch::Tensor, torch::Tensor> add_norm(torch::nn::LayerNorm& ln, const
 class MlpImpl : public torch::nn::Module {
  public:
   MlpImpl(int d_model, int mlp_ratio);
-  torch::Tensor forward(const torch::Tensor& x);  // (B, T, D) -> (B, T, D)
+  // (B, T, D) -> (B, T, D); with a residual (B, T, D): residual + MLP(x), fused into the last
+  // product where fused_ops.h has a kernel for it.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual = {});
 
  private:
   torch::nn::Linear fc_{nullptr};    // (rD, D)

@@ -82,6 +82,9 @@ TEST(FusedCuda, LayerNormMatchesTheOpByOpNormForwardAndBackward) {
     }
     EXPECT_GT(fused[2].abs().max().item<double>(), 0.01);
   }
+  // Widths the kernels do not take (not a multiple of 4) go to the module.
+  EXPECT_FALSE(fused_layer_norm(torch::zeros({2, 30}, torch::kCUDA), {},
+                                torch::ones({30}, torch::kCUDA), torch::zeros({30}, torch::kCUDA)));
 }
 
 TEST(FusedCuda, LinearRowsMatchesTorchLinear) {
@@ -102,6 +105,15 @@ TEST(FusedCuda, LinearRowsMatchesTorchLinear) {
       EXPECT_TRUE(torch::allclose(got, expected, 1e-4, 1e-4))
           << "m " << m << " n " << s.n << " k " << s.k << ": "
           << (got - expected).abs().max().item<double>();
+      // With the epilogues: GELU, then a residual added (the MLP's last product in a block).
+      auto residual = torch::randn(expected.sizes());
+      auto fused = linear_rows(x.to(torch::kCUDA), w.to(torch::kCUDA), /*gelu=*/true,
+                               residual.to(torch::kCUDA))
+                       .cpu();
+      auto reference = residual + torch::gelu(expected);
+      EXPECT_TRUE(torch::allclose(fused, reference, 1e-4, 1e-4))
+          << "gelu + residual, m " << m << " n " << s.n << " k " << s.k << ": "
+          << (fused - reference).abs().max().item<double>();
     }
   }
   // A slice of the rows of a weight (the decoding step of linear upsampling).
@@ -118,6 +130,8 @@ TEST(FusedCuda, DecodeAttentionReadsRowsUpToTheSlot) {
     auto q = torch::randn({2, 3, 1, hd}), k = torch::randn({2, 3, capacity, hd}) * 2.0,
          v = torch::randn({2, 3, capacity, hd});
     if (!fused_decode_attention(q.to(torch::kCUDA))) GTEST_SKIP() << "no fused kernels";
+    auto counters =
+        decode_attention_counters(2, 3, torch::dtype(torch::kFloat).device(torch::kCUDA));
     for (int64_t slot : {0, 1, 127, 128, 200, 299}) {
       auto keys = k.narrow(2, 0, slot + 1), values = v.narrow(2, 0, slot + 1);
       auto weights = torch::softmax(torch::matmul(q, keys.transpose(2, 3)) / std::sqrt(hd), -1);
@@ -128,10 +142,10 @@ TEST(FusedCuda, DecodeAttentionReadsRowsUpToTheSlot) {
         k_gpu.narrow(2, slot + 1, capacity - slot - 1).fill_(1e4);
         v_gpu.narrow(2, slot + 1, capacity - slot - 1).fill_(NAN);
       }
-      auto got =
-          decode_attention(q.to(torch::kCUDA), k_gpu, v_gpu,
-                           torch::full({1}, slot, torch::dtype(torch::kLong).device(torch::kCUDA)))
-              .cpu();
+      const auto slot_t = torch::full({1}, slot, torch::dtype(torch::kLong).device(torch::kCUDA));
+      auto got = decode_attention(q.to(torch::kCUDA), k_gpu, v_gpu, slot_t, counters).cpu();
+      // Its blocks leave the counters at zero for the next call (this loop reuses them).
+      EXPECT_EQ(counters.abs().sum().item<int64_t>(), 0);
       EXPECT_TRUE(torch::allclose(got, expected, 1e-5, 1e-5))
           << "hd " << hd << " slot " << slot << ": " << (got - expected).abs().max().item<double>();
     }
@@ -142,6 +156,8 @@ TEST(FusedOps, LinearRowsFallsBackToTorchLinear) {
   torch::NoGradGuard no_grad;
   auto x = torch::randn({3, 1, 10}), w = torch::randn({6, 10});  // k not a multiple of 4
   EXPECT_TRUE(torch::allclose(linear_rows(x, w), torch::linear(x, w)));
+  auto r = torch::randn({3, 1, 6});
+  EXPECT_TRUE(torch::allclose(linear_rows(x, w, true, r), r + torch::gelu(torch::linear(x, w))));
   EXPECT_FALSE(fused_layer_norm(x, {}, torch::ones({10}), torch::zeros({10})));  // the CPU
 }
 

@@ -139,11 +139,27 @@ struct SumType<__nv_bfloat16, __nv_bfloat16> {
   using type = __nv_bfloat16;
 };
 
-// LayerNorm over rows of d <= 32 * C features, one warp per row, lane l holding features
-// l, l + 32, ... in registers: h = x + delta (rounded to TH, as the separate add would; skipped
-// when delta is null), y = (h - mean) * rstd * gamma + beta in TY; mean and rstd saved for the
-// backward pass when asked for.
-template <typename TX, typename TD, typename TH, typename TY, int C>
+// Four consecutive elements as floats, and back (8 bytes in bf16, 16 in fp32).
+template <typename T>
+__device__ inline void load4(const T* p, float out[4]) {
+  const Pack<T> v = *reinterpret_cast<const Pack<T>*>(p);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) out[e] = to_float(v.v[e]);
+}
+
+template <typename T>
+__device__ inline void store4(T* p, const float in[4]) {
+  Pack<T> v;
+#pragma unroll
+  for (int e = 0; e < 4; ++e) v.v[e] = from_float<T>(in[e]);
+  *reinterpret_cast<Pack<T>*>(p) = v;
+}
+
+// LayerNorm over rows of d <= 128 * P features (d a multiple of 4), one warp per row, lane l
+// holding the packs of four features starting at 4 * (l + 32 p) in registers: h = x + delta
+// (rounded to TH, as the separate add would; skipped when delta is null), y = (h - mean) * rstd *
+// gamma + beta in TY; mean and rstd saved for the backward pass when asked for.
+template <typename TX, typename TD, typename TH, typename TY, int P>
 __global__ void layer_norm_forward_kernel(const TX* __restrict__ x, const TD* __restrict__ delta,
                                           TH* __restrict__ h, const float* __restrict__ gamma,
                                           const float* __restrict__ beta, TY* __restrict__ y,
@@ -154,34 +170,41 @@ __global__ void layer_norm_forward_kernel(const TX* __restrict__ x, const TD* __
   const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
   if (row >= rows) return;
   const int64_t base = row * d;
-  float v[C], w[C], b[C];  // the weight and bias are loaded with the row, not after its sums
+  float v[P][4], w[P][4], b[P][4];  // the weight and bias are loaded with the row
   float sum = 0.0f;
 #pragma unroll
-  for (int c = 0; c < C; ++c) {
-    const int col = c * 32 + lane;
-    v[c] = w[c] = b[c] = 0.0f;
-    if (col < d) {
-      float s = to_float(x[base + col]);
-      w[c] = gamma[col];
-      b[c] = beta[col];
-      if (delta) {
-        s = to_float(from_float<TH>(s + to_float(delta[base + col])));
-        h[base + col] = from_float<TH>(s);
-      }
-      v[c] = s;
-      sum += s;
+  for (int p = 0; p < P; ++p) {
+    const int col = 4 * (p * 32 + lane);
+    if (col >= d) continue;
+    load4(x + base + col, v[p]);
+    load4(gamma + col, w[p]);
+    load4(beta + col, b[p]);
+    if (delta) {
+      float add[4];
+      load4(delta + base + col, add);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) v[p][e] = to_float(from_float<TH>(v[p][e] + add[e]));
+      store4(h + base + col, v[p]);
     }
+#pragma unroll
+    for (int e = 0; e < 4; ++e) sum += v[p][e];
   }
   const float mean = warp_sum(sum) / d;
   float var = 0.0f;
 #pragma unroll
-  for (int c = 0; c < C; ++c)
-    if (c * 32 + lane < d) var += (v[c] - mean) * (v[c] - mean);
+  for (int p = 0; p < P; ++p)
+    if (4 * (p * 32 + lane) < d)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) var += (v[p][e] - mean) * (v[p][e] - mean);
   const float rstd = rsqrtf(warp_sum(var) / d + eps);
 #pragma unroll
-  for (int c = 0; c < C; ++c) {
-    const int col = c * 32 + lane;
-    if (col < d) y[base + col] = from_float<TY>((v[c] - mean) * rstd * w[c] + b[c]);
+  for (int p = 0; p < P; ++p) {
+    const int col = 4 * (p * 32 + lane);
+    if (col >= d) continue;
+    float out[4];
+#pragma unroll
+    for (int e = 0; e < 4; ++e) out[e] = (v[p][e] - mean) * rstd * w[p][e] + b[p][e];
+    store4(y + base + col, out);
   }
   if (lane == 0 && mean_out) {
     mean_out[row] = mean;
@@ -194,7 +217,7 @@ __global__ void layer_norm_forward_kernel(const TX* __restrict__ x, const TD* __
 // from elsewhere, when there is one), written as dx (TX) and, with a delta, ddelta (TD). Each warp
 // sums dy * xhat and dy over its rows per feature into partial (2, warps, d): the weight and bias
 // gradients once summed over warps.
-template <typename TX, typename TD, typename TH, typename TY, int C>
+template <typename TX, typename TD, typename TH, typename TY, int P>
 __global__ void layer_norm_backward_kernel(const TY* __restrict__ dy, const TH* __restrict__ dh,
                                            const TH* __restrict__ src,
                                            const float* __restrict__ mean,
@@ -205,48 +228,56 @@ __global__ void layer_norm_backward_kernel(const TY* __restrict__ dy, const TH* 
   const int lane = threadIdx.x & 31;
   const int64_t warp = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
   const int64_t warps = static_cast<int64_t>(gridDim.x) * (blockDim.x / 32);
-  float dgamma[C], dbeta[C];
+  float dgamma[P][4], dbeta[P][4], w[P][4];
 #pragma unroll
-  for (int c = 0; c < C; ++c) dgamma[c] = dbeta[c] = 0.0f;
+  for (int p = 0; p < P; ++p) {
+    const int col = 4 * (p * 32 + lane);
+#pragma unroll
+    for (int e = 0; e < 4; ++e) dgamma[p][e] = dbeta[p][e] = w[p][e] = 0.0f;
+    if (col < d) load4(gamma + col, w[p]);
+  }
   for (int64_t row = warp; row < rows; row += warps) {
     const int64_t base = row * d;
     const float mu = mean[row], rs = rstd[row];
-    float xhat[C], g[C];
+    float xhat[P][4], g[P][4];
     float sum_g = 0.0f, sum_gx = 0.0f;
 #pragma unroll
-    for (int c = 0; c < C; ++c) {
-      const int col = c * 32 + lane;
-      xhat[c] = g[c] = 0.0f;
-      if (col < d) {
-        const float dyv = to_float(dy[base + col]);
-        xhat[c] = (to_float(src[base + col]) - mu) * rs;
-        g[c] = dyv * gamma[col];
-        sum_g += g[c];
-        sum_gx += g[c] * xhat[c];
-        dgamma[c] += dyv * xhat[c];
-        dbeta[c] += dyv;
+    for (int p = 0; p < P; ++p) {
+      const int col = 4 * (p * 32 + lane);
+      if (col >= d) continue;
+      float grad[4];
+      load4(dy + base + col, grad);
+      load4(src + base + col, xhat[p]);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        xhat[p][e] = (xhat[p][e] - mu) * rs;
+        g[p][e] = grad[e] * w[p][e];
+        sum_g += g[p][e];
+        sum_gx += g[p][e] * xhat[p][e];
+        dgamma[p][e] += grad[e] * xhat[p][e];
+        dbeta[p][e] += grad[e];
       }
     }
     sum_g = warp_sum(sum_g) / d;
     sum_gx = warp_sum(sum_gx) / d;
 #pragma unroll
-    for (int c = 0; c < C; ++c) {
-      const int col = c * 32 + lane;
-      if (col < d) {
-        float v = rs * (g[c] - sum_g - xhat[c] * sum_gx);
-        if (dh) v += to_float(dh[base + col]);
-        dx[base + col] = from_float<TX>(v);
-        if (ddelta) ddelta[base + col] = from_float<TD>(v);
-      }
+    for (int p = 0; p < P; ++p) {
+      const int col = 4 * (p * 32 + lane);
+      if (col >= d) continue;
+      float out[4], other[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      if (dh) load4(dh + base + col, other);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) out[e] = rs * (g[p][e] - sum_g - xhat[p][e] * sum_gx) + other[e];
+      store4(dx + base + col, out);
+      if (ddelta) store4(ddelta + base + col, out);
     }
   }
 #pragma unroll
-  for (int c = 0; c < C; ++c) {
-    const int col = c * 32 + lane;
-    if (col < d) {
-      partial[warp * d + col] = dgamma[c];
-      partial[(warps + warp) * d + col] = dbeta[c];
-    }
+  for (int p = 0; p < P; ++p) {
+    const int col = 4 * (p * 32 + lane);
+    if (col >= d) continue;
+    store4(partial + warp * d + col, dgamma[p]);
+    store4(partial + (warps + warp) * d + col, dbeta[p]);
   }
 }
 
@@ -257,6 +288,7 @@ __global__ void layer_norm_backward_kernel(const TY* __restrict__ dy, const TH* 
 // such products latency-bound).
 template <int M, int R, int B, int KW>
 __global__ void rows_linear_kernel(const float* __restrict__ x, const float* __restrict__ w,
+                                   const float* __restrict__ residual, bool gelu,
                                    float* __restrict__ y, int m, int n, int k) {
   __shared__ float partial[KW][R][M];
   const int lane = threadIdx.x & 31, warp = threadIdx.x / 32;
@@ -309,14 +341,17 @@ __global__ void rows_linear_kernel(const float* __restrict__ x, const float* __r
     float v = 0.0f;
 #pragma unroll
     for (int q = 0; q < KW; ++q) v += partial[q][r][b];
-    y[static_cast<int64_t>(b) * n + first + r] = v;
+    const int64_t at = static_cast<int64_t>(b) * n + first + r;
+    if (gelu) v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));  // exact GELU, as torch's
+    if (residual) v = residual[at] + v;
+    y[at] = v;
   }
 }
 
 // Decoding attention for one query per (sequence, head) over cache rows 0 .. *slot, in splits of
 // keys: each block writes its split's highest score, its sum of exponentials and its
-// exponential-weighted sum of values; the combine kernel merges the splits. Splits past *slot only
-// mark themselves empty, so a step reads the rows written so far and not the whole buffer.
+// exponential-weighted sum of values; the last block to finish merges the splits. Splits past *slot
+// only mark themselves empty, so a step reads the rows written so far and not the whole buffer.
 template <bool kMax>
 __device__ float block_reduce(float v, float* scratch) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x / 32, warps = blockDim.x / 32;
@@ -339,88 +374,94 @@ constexpr int keys_per_split() {
 }
 
 template <int HD4>
-__global__ void decode_attention_split_kernel(const float* __restrict__ q,
-                                              const float* __restrict__ k_cache,
-                                              const float* __restrict__ v_cache,
-                                              const int64_t* __restrict__ slot,
-                                              float* __restrict__ part_out,
-                                              float* __restrict__ part_stats, int64_t capacity,
-                                              int splits, float scale) {
+__global__ void decode_attention_kernel(const float* __restrict__ q,
+                                        const float* __restrict__ k_cache,
+                                        const float* __restrict__ v_cache,
+                                        const int64_t* __restrict__ slot, float* part_out,
+                                        float* part_stats, int* counters, float* __restrict__ out,
+                                        int64_t capacity, int splits, float scale) {
   constexpr int kParallel = kAttentionThreads / HD4, kKeys = keys_per_split<HD4>();
   constexpr int kHeadDim = 4 * HD4;
   __shared__ float4 sums[kParallel][HD4];
   __shared__ float scratch[32];
+  __shared__ bool last_block;
   const int bh = blockIdx.x, split = blockIdx.y, t = threadIdx.x;
   const int64_t valid = *slot + 1;
   const int64_t start = static_cast<int64_t>(split) * kKeys;
-  float* out = part_out + (static_cast<int64_t>(bh) * splits + split) * kHeadDim;
-  float* stats = part_stats + (static_cast<int64_t>(bh) * splits + split) * 2;
-  if (start >= valid) {
-    for (int j = t; j < kHeadDim; j += kAttentionThreads) out[j] = 0.0f;
-    if (t == 0) stats[0] = -INFINITY, stats[1] = 0.0f;
-    return;
-  }
-  const int c = t % HD4, g = t / HD4;  // this thread's float4 of the head, its key in a pass
-  const int count = static_cast<int>(valid - start < kKeys ? valid - start : kKeys);
-  const float4 qv = reinterpret_cast<const float4*>(q + static_cast<int64_t>(bh) * kHeadDim)[c];
-  const int64_t rows = (static_cast<int64_t>(bh) * capacity + start) * HD4;
-  const float4* keys = reinterpret_cast<const float4*>(k_cache) + rows;
-  const float4* values = reinterpret_cast<const float4*>(v_cache) + rows;
-  float4 kv[kAttentionPasses], vv[kAttentionPasses];
-  const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  float* split_out = part_out + (static_cast<int64_t>(bh) * splits + split) * kHeadDim;
+  float* split_stats = part_stats + (static_cast<int64_t>(bh) * splits + split) * 2;
+  if (start >= valid) {  // past the rows written so far: an empty split
+    for (int j = t; j < kHeadDim; j += kAttentionThreads) split_out[j] = 0.0f;
+    if (t == 0) split_stats[0] = -INFINITY, split_stats[1] = 0.0f;
+  } else {
+    const int c = t % HD4, g = t / HD4;  // this thread's float4 of the head, its key in a pass
+    const int count = static_cast<int>(valid - start < kKeys ? valid - start : kKeys);
+    const float4 qv = reinterpret_cast<const float4*>(q + static_cast<int64_t>(bh) * kHeadDim)[c];
+    const int64_t rows = (static_cast<int64_t>(bh) * capacity + start) * HD4;
+    const float4* keys = reinterpret_cast<const float4*>(k_cache) + rows;
+    const float4* values = reinterpret_cast<const float4*>(v_cache) + rows;
+    float4 kv[kAttentionPasses], vv[kAttentionPasses];
+    const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
-  for (int s = 0; s < kAttentionPasses; ++s) {
-    const int i = s * kParallel + g;
-    kv[s] = i < count ? __ldg(keys + static_cast<int64_t>(i) * HD4 + c) : zero;
-    vv[s] = i < count ? __ldg(values + static_cast<int64_t>(i) * HD4 + c) : zero;
-  }
-  float score[kAttentionPasses];
-  float high = -INFINITY;
+    for (int s = 0; s < kAttentionPasses; ++s) {
+      const int i = s * kParallel + g;
+      kv[s] = i < count ? __ldg(keys + static_cast<int64_t>(i) * HD4 + c) : zero;
+      vv[s] = i < count ? __ldg(values + static_cast<int64_t>(i) * HD4 + c) : zero;
+    }
+    float score[kAttentionPasses];
+    float high = -INFINITY;
 #pragma unroll
-  for (int s = 0; s < kAttentionPasses; ++s) {
-    float dot = kv[s].x * qv.x + kv[s].y * qv.y + kv[s].z * qv.z + kv[s].w * qv.w;
+    for (int s = 0; s < kAttentionPasses; ++s) {
+      float dot = kv[s].x * qv.x + kv[s].y * qv.y + kv[s].z * qv.z + kv[s].w * qv.w;
 #pragma unroll
-    for (int offset = 1; offset < HD4; offset <<= 1)  // over the lanes of this key
-      dot += __shfl_xor_sync(0xffffffffu, dot, offset);
-    score[s] = s * kParallel + g < count ? dot * scale : -INFINITY;
-    high = fmaxf(high, score[s]);
-  }
-  high = block_reduce<true>(high, scratch);
-  float total = 0.0f;
-  float4 acc = zero;
+      for (int offset = 1; offset < HD4; offset <<= 1)  // over the lanes of this key
+        dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+      score[s] = s * kParallel + g < count ? dot * scale : -INFINITY;
+      high = fmaxf(high, score[s]);
+    }
+    high = block_reduce<true>(high, scratch);
+    float total = 0.0f;
+    float4 acc = zero;
 #pragma unroll
-  for (int s = 0; s < kAttentionPasses; ++s) {
-    const float p = s * kParallel + g < count ? __expf(score[s] - high) : 0.0f;
-    if (c == 0) total += p;  // each key once
-    acc.x += p * vv[s].x, acc.y += p * vv[s].y, acc.z += p * vv[s].z, acc.w += p * vv[s].w;
+    for (int s = 0; s < kAttentionPasses; ++s) {
+      const float p = s * kParallel + g < count ? __expf(score[s] - high) : 0.0f;
+      if (c == 0) total += p;  // each key once
+      acc.x += p * vv[s].x, acc.y += p * vv[s].y, acc.z += p * vv[s].z, acc.w += p * vv[s].w;
+    }
+    total = block_reduce<false>(total, scratch);
+    sums[g][c] = acc;
+    __syncthreads();
+    for (int j = t; j < kHeadDim; j += kAttentionThreads) {
+      float v = 0.0f;
+      for (int r = 0; r < kParallel; ++r) v += reinterpret_cast<const float*>(sums[r])[j];
+      split_out[j] = v;
+    }
+    if (t == 0) split_stats[0] = high, split_stats[1] = total;
   }
-  total = block_reduce<false>(total, scratch);
-  sums[g][c] = acc;
+  // The last block of this (sequence, head) to finish merges the splits and resets the counter
+  // for the next launch; the others' results are read from L2 (__ldcg), past this SM's L1.
+  __threadfence();
   __syncthreads();
-  for (int j = t; j < kHeadDim; j += kAttentionThreads) {
-    float v = 0.0f;
-    for (int r = 0; r < kParallel; ++r) v += reinterpret_cast<const float*>(sums[r])[j];
-    out[j] = v;
-  }
-  if (t == 0) stats[0] = high, stats[1] = total;
-}
-
-__global__ void decode_attention_combine_kernel(const float* __restrict__ part_out,
-                                                const float* __restrict__ part_stats,
-                                                float* __restrict__ out, int splits, int head_dim) {
-  const int bh = blockIdx.x, j = threadIdx.x;
-  if (j >= head_dim) return;
+  if (t == 0) last_block = atomicAdd(counters + bh, 1) == splits - 1;
+  __syncthreads();
+  if (!last_block) return;
+  __threadfence();
   const float* stats = part_stats + static_cast<int64_t>(bh) * splits * 2;
-  float high = -INFINITY;
-  for (int s = 0; s < splits; ++s) high = fmaxf(high, stats[2 * s]);
-  float total = 0.0f, acc = 0.0f;
-  for (int s = 0; s < splits; ++s) {
-    if (stats[2 * s] == -INFINITY) continue;
-    const float w = __expf(stats[2 * s] - high);
-    total += w * stats[2 * s + 1];
-    acc += w * part_out[(static_cast<int64_t>(bh) * splits + s) * head_dim + j];
+  const float* outs = part_out + static_cast<int64_t>(bh) * splits * kHeadDim;
+  for (int j = t; j < kHeadDim; j += kAttentionThreads) {
+    float high = -INFINITY;
+    for (int s = 0; s < splits; ++s) high = fmaxf(high, __ldcg(stats + 2 * s));
+    float total = 0.0f, acc = 0.0f;
+    for (int s = 0; s < splits; ++s) {
+      const float split_high = __ldcg(stats + 2 * s);
+      if (split_high == -INFINITY) continue;
+      const float w = __expf(split_high - high);
+      total += w * __ldcg(stats + 2 * s + 1);
+      acc += w * __ldcg(outs + static_cast<int64_t>(s) * kHeadDim + j);
+    }
+    out[static_cast<int64_t>(bh) * kHeadDim + j] = acc / total;
   }
-  out[static_cast<int64_t>(bh) * head_dim + j] = acc / total;
+  if (t == 0) counters[bh] = 0;
 }
 
 template <typename T>
@@ -490,10 +531,10 @@ int layer_norm_forward_typed(const NormForward& a, cudaStream_t stream) {
   auto* h = static_cast<TH*>(a.h);
   auto* y = static_cast<TY*>(a.y);
   if (a.d <= 16 * 32)
-    layer_norm_forward_kernel<TX, TD, TH, TY, 16><<<blocks, threads, 0, stream>>>(
+    layer_norm_forward_kernel<TX, TD, TH, TY, 4><<<blocks, threads, 0, stream>>>(
         x, delta, h, a.gamma, a.beta, y, a.mean, a.rstd, a.rows, a.d, a.eps);
   else
-    layer_norm_forward_kernel<TX, TD, TH, TY, 32><<<blocks, threads, 0, stream>>>(
+    layer_norm_forward_kernel<TX, TD, TH, TY, 8><<<blocks, threads, 0, stream>>>(
         x, delta, h, a.gamma, a.beta, y, a.mean, a.rstd, a.rows, a.d, a.eps);
   return static_cast<int>(cudaGetLastError());
 }
@@ -509,10 +550,10 @@ int layer_norm_backward_typed(const NormBackward& a, cudaStream_t stream) {
   auto* dx = static_cast<TX*>(a.dx);
   auto* ddelta = static_cast<TD*>(a.ddelta);
   if (a.d <= 16 * 32)
-    layer_norm_backward_kernel<TX, TD, TH, TY, 16><<<blocks, threads, 0, stream>>>(
+    layer_norm_backward_kernel<TX, TD, TH, TY, 4><<<blocks, threads, 0, stream>>>(
         dy, dh, src, a.mean, a.rstd, a.gamma, dx, ddelta, a.partial, a.rows, a.d);
   else
-    layer_norm_backward_kernel<TX, TD, TH, TY, 32><<<blocks, threads, 0, stream>>>(
+    layer_norm_backward_kernel<TX, TD, TH, TY, 8><<<blocks, threads, 0, stream>>>(
         dy, dh, src, a.mean, a.rstd, a.gamma, dx, ddelta, a.partial, a.rows, a.d);
   return static_cast<int>(cudaGetLastError());
 }
@@ -556,23 +597,22 @@ struct BackwardLaunch {
 };
 
 template <int M, int R, int kLoads = 4, int kSplitK = 4>
-int launch_rows_linear(const float* x, const float* w, float* y, int m, int n, int k,
-                       cudaStream_t stream) {
+int launch_rows_linear(const float* x, const float* w, const float* residual, bool gelu, float* y,
+                       int m, int n, int k, cudaStream_t stream) {
   rows_linear_kernel<M, R, kLoads, kSplitK>
-      <<<(n + R - 1) / R, 32 * kSplitK, 0, stream>>>(x, w, y, m, n, k);
+      <<<(n + R - 1) / R, 32 * kSplitK, 0, stream>>>(x, w, residual, gelu, y, m, n, k);
   return static_cast<int>(cudaGetLastError());
 }
 
 template <int HD4>
 int launch_decode_attention(const float* q, const float* k_cache, const float* v_cache,
-                            const int64_t* slot, float* part_out, float* part_stats, float* out,
-                            int batch_heads, int64_t capacity, float scale, cudaStream_t stream) {
+                            const int64_t* slot, float* part_out, float* part_stats, int* counters,
+                            float* out, int batch_heads, int64_t capacity, float scale,
+                            cudaStream_t stream) {
   const int splits =
       static_cast<int>((capacity + keys_per_split<HD4>() - 1) / keys_per_split<HD4>());
-  decode_attention_split_kernel<HD4><<<dim3(batch_heads, splits), kAttentionThreads, 0, stream>>>(
-      q, k_cache, v_cache, slot, part_out, part_stats, capacity, splits, scale);
-  decode_attention_combine_kernel<<<batch_heads, 4 * HD4, 0, stream>>>(part_out, part_stats, out,
-                                                                       splits, 4 * HD4);
+  decode_attention_kernel<HD4><<<dim3(batch_heads, splits), kAttentionThreads, 0, stream>>>(
+      q, k_cache, v_cache, slot, part_out, part_stats, counters, out, capacity, splits, scale);
   return static_cast<int>(cudaGetLastError());
 }
 
@@ -580,13 +620,14 @@ int launch_decode_attention(const float* q, const float* k_cache, const float* v
 
 int layer_norm_forward(const NormForward& args, cudaStream_t stream) {
   if (args.rows == 0) return 0;
-  if (args.d > 32 * 32) return static_cast<int>(cudaErrorInvalidValue);
+  if (args.d > 32 * 32 || args.d % 4 != 0) return static_cast<int>(cudaErrorInvalidValue);
   return dispatch_norm<NormForward, ForwardLaunch>(args, stream);
 }
 
 int layer_norm_backward(const NormBackward& args, cudaStream_t stream) {
   if (args.rows == 0) return 0;
-  if (args.d > 32 * 32 || args.warps % 8 != 0) return static_cast<int>(cudaErrorInvalidValue);
+  if (args.d > 32 * 32 || args.d % 4 != 0 || args.warps % 8 != 0)
+    return static_cast<int>(cudaErrorInvalidValue);
   return dispatch_norm<NormBackward, BackwardLaunch>(args, stream);
 }
 
@@ -597,16 +638,17 @@ int layer_norm_backward_warps(int64_t rows) {
   return static_cast<int>((warps + 7) / 8 * 8);  // whole blocks of 8 warps
 }
 
-int rows_linear(const float* x, const float* w, float* y, int m, int n, int k,
-                cudaStream_t stream) {
+int rows_linear(const float* x, const float* w, const float* residual, bool gelu, float* y, int m,
+                int n, int k, cudaStream_t stream) {
   if (m == 0 || n == 0) return 0;
-  if (m == 1) return launch_rows_linear<1, 1>(x, w, y, m, n, k, stream);
-  if (m == 2) return launch_rows_linear<2, 2>(x, w, y, m, n, k, stream);
-  if (m <= 4) return launch_rows_linear<4, 2>(x, w, y, m, n, k, stream);
-  if (m <= 8) return launch_rows_linear<8, 2>(x, w, y, m, n, k, stream);
+  if (m == 1) return launch_rows_linear<1, 1>(x, w, residual, gelu, y, m, n, k, stream);
+  if (m == 2) return launch_rows_linear<2, 2>(x, w, residual, gelu, y, m, n, k, stream);
+  if (m <= 4) return launch_rows_linear<4, 2>(x, w, residual, gelu, y, m, n, k, stream);
+  if (m <= 8) return launch_rows_linear<8, 2>(x, w, residual, gelu, y, m, n, k, stream);
   if (m > kRowsLinearMax) return static_cast<int>(cudaErrorInvalidValue);
-  if (k >= 2048) return launch_rows_linear<16, 2, 2, 8>(x, w, y, m, n, k, stream);  // long rows
-  return launch_rows_linear<16, 2>(x, w, y, m, n, k, stream);
+  if (k >= 2048)
+    return launch_rows_linear<16, 2, 2, 8>(x, w, residual, gelu, y, m, n, k, stream);  // long rows
+  return launch_rows_linear<16, 2>(x, w, residual, gelu, y, m, n, k, stream);
 }
 
 bool decode_attention_head_dim(int head_dim) {
@@ -619,22 +661,22 @@ int decode_attention_splits(int64_t capacity, int head_dim) {
 }
 
 int decode_attention(const float* q, const float* k_cache, const float* v_cache,
-                     const int64_t* slot, float* part_out, float* part_stats, float* out,
-                     int batch_heads, int head_dim, int64_t capacity, float scale,
+                     const int64_t* slot, float* part_out, float* part_stats, int* counters,
+                     float* out, int batch_heads, int head_dim, int64_t capacity, float scale,
                      cudaStream_t stream) {
   switch (head_dim) {
     case 16:
-      return launch_decode_attention<4>(q, k_cache, v_cache, slot, part_out, part_stats, out,
-                                        batch_heads, capacity, scale, stream);
+      return launch_decode_attention<4>(q, k_cache, v_cache, slot, part_out, part_stats, counters,
+                                        out, batch_heads, capacity, scale, stream);
     case 32:
-      return launch_decode_attention<8>(q, k_cache, v_cache, slot, part_out, part_stats, out,
-                                        batch_heads, capacity, scale, stream);
+      return launch_decode_attention<8>(q, k_cache, v_cache, slot, part_out, part_stats, counters,
+                                        out, batch_heads, capacity, scale, stream);
     case 64:
-      return launch_decode_attention<16>(q, k_cache, v_cache, slot, part_out, part_stats, out,
-                                         batch_heads, capacity, scale, stream);
+      return launch_decode_attention<16>(q, k_cache, v_cache, slot, part_out, part_stats, counters,
+                                         out, batch_heads, capacity, scale, stream);
     case 128:
-      return launch_decode_attention<32>(q, k_cache, v_cache, slot, part_out, part_stats, out,
-                                         batch_heads, capacity, scale, stream);
+      return launch_decode_attention<32>(q, k_cache, v_cache, slot, part_out, part_stats, counters,
+                                         out, batch_heads, capacity, scale, stream);
     default:
       return static_cast<int>(cudaErrorInvalidValue);
   }

@@ -25,10 +25,11 @@ int rotary_kv_step(const float* qkv, const float* cos, const float* sin, const i
                    float* q_out, float* k_cache, float* v_cache, int batch, int heads, int head_dim,
                    int64_t capacity, cudaStream_t stream);
 
-// LayerNorm over the last dimension (d <= 1024) with fp32 weight and bias: h = x + delta when
-// delta is given (else h is x and not written), y = LayerNorm(h); mean and rstd (rows) fp32,
-// saved for the backward pass (may be null). Each tensor fp32 or bf16 as its flag says (delta's
-// flag equal to x's when there is no delta); h is bf16 when x and delta both are. Contiguous.
+// LayerNorm over the last dimension (d <= 1024, a multiple of 4; every pointer 16-byte aligned)
+// with fp32 weight and bias: h = x + delta when delta is given (else h is x and not written), y =
+// LayerNorm(h); mean and rstd (rows) fp32, saved for the backward pass (may be null). Each tensor
+// fp32 or bf16 as its flag says (delta's flag equal to x's when there is no delta); h is bf16 when
+// x and delta both are. Contiguous.
 struct NormForward {
   const void* x = nullptr;
   const void* delta = nullptr;
@@ -70,17 +71,21 @@ int layer_norm_backward_warps(int64_t rows);
 // y (m, n) = x (m, k) W^T in fp32 for m <= kRowsLinearMax rows, W (n, k) row-major; k a multiple
 // of 4, x and W 16-byte aligned, all contiguous.
 constexpr int kRowsLinearMax = 16;
-int rows_linear(const float* x, const float* w, float* y, int m, int n, int k, cudaStream_t stream);
+// Then GELU (exact, erf) when `gelu`, then + residual (m, n) when it is not null.
+int rows_linear(const float* x, const float* w, const float* residual, bool gelu, float* y, int m,
+                int n, int k, cudaStream_t stream);
 
 // Attention of one query per (sequence, head) q (BH, hd), scaled by `scale`, over rows 0 .. *slot
 // of k_cache and v_cache (BH, capacity, hd), fp32, hd one of 16, 32, 64, 128
-// (decode_attention_head_dim). part_out (BH, splits, hd) and part_stats (BH, splits, 2) are
-// scratch of decode_attention_splits(capacity, hd) splits; out (BH, hd).
+// (decode_attention_head_dim), into out (BH, hd). One launch: blocks over splits of the keys,
+// the last of each (sequence, head) merging them. part_out (BH, splits, hd) and part_stats
+// (BH, splits, 2) are scratch of decode_attention_splits(capacity, hd) splits; counters (BH)
+// int32 must be zero before the first launch, and are zero again after each.
 bool decode_attention_head_dim(int head_dim);
 int decode_attention_splits(int64_t capacity, int head_dim);
 int decode_attention(const float* q, const float* k_cache, const float* v_cache,
-                     const int64_t* slot, float* part_out, float* part_stats, float* out,
-                     int batch_heads, int head_dim, int64_t capacity, float scale,
+                     const int64_t* slot, float* part_out, float* part_stats, int* counters,
+                     float* out, int batch_heads, int head_dim, int64_t capacity, float scale,
                      cudaStream_t stream);
 
 }  // namespace cuda_kernels
