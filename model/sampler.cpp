@@ -2,6 +2,8 @@
 // sampled position on the CPU, so that both decoding paths consume them identically.
 #include "model/sampler.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -149,14 +151,21 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
     std::vector<int> chosen(n);
     std::vector<float> chosen_p(n);
     const int forced = pos < static_cast<int64_t>(request.known.size()) ? request.known[pos] : -1;
+    if (forced >= 0) {
+      std::fill(chosen.begin(), chosen.end(), forced);
+      std::fill(chosen_p.begin(), chosen_p.end(), 1.0f);
+    } else {
+      // One draw per sample from its own generator, then the picks side by side: each is 256
+      // exponentials, and the GPU waits for all of them before its next step.
+      std::vector<double> u(n);
+      for (int s = 0; s < n; ++s) u[s] = std::uniform_real_distribution<double>(0.0, 1.0)(rngs[s]);
+      const float* rows = logits.data_ptr<float>();
+      at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t s = begin; s < end; ++s)
+          std::tie(chosen[s], chosen_p[s]) = pick_token(rows + s * kVocabSize, o, u[s]);
+      });
+    }
     for (int s = 0; s < n; ++s) {
-      if (forced >= 0) {
-        chosen[s] = forced, chosen_p[s] = 1.0f;
-      } else {
-        const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rngs[s]);
-        std::tie(chosen[s], chosen_p[s]) =
-            pick_token(logits.data_ptr<float>() + s * kVocabSize, o, u);
-      }
       if (!stopped[s]) {
         result.tokens[s].push_back(static_cast<uint8_t>(chosen[s]));
         result.probs[s].push_back(chosen_p[s]);
