@@ -132,17 +132,13 @@ StaticLevelState HourglassLevelImpl::make_static_state(int64_t batch, int64_t to
   return state;
 }
 
-void HourglassLevelImpl::set_static_index(StaticLevelState& state, int64_t n) const {
-  // n is this level's own index; the next level gets a token when a group completes.
-  state.index.fill_(n);
-  state.bias.narrow(1, 0, std::min(n + 1, state.capacity)).fill_(0.0);  // rows 0 .. n visible
-  if (inner_ && n % k_ == 0) inner_->set_static_index(*state.inner, n / k_);
-}
-
 torch::Tensor HourglassLevelImpl::step(const torch::Tensor& x, StaticLevelState& state,
                                        int64_t index) {
   TORCH_CHECK(index < state.capacity, "Level ", index_, ": step at index ", index,
               " beyond the buffers' capacity ", state.capacity);
+  // Row `index` becomes visible to this token and the ones after it (graph-safe: the index is
+  // read on the device).
+  state.bias.index_fill_(1, state.index, 0.0);
   StepContext ctx;
   ctx.slot = state.index;
   ctx.cos = state.cos;
@@ -155,7 +151,10 @@ torch::Tensor HourglassLevelImpl::step(const torch::Tensor& x, StaticLevelState&
   auto h = x;
   for (size_t i = 0; i < pre_->size(); ++i)
     h = (*pre_)[i]->as<BlockImpl>()->step(h, state.blocks[i], ctx);  // (B, 1, D)
-  if (!inner_) return h;
+  if (!inner_) {
+    state.index.add_(1);  // the next token's row
+    return h;             // (B, 1, D)
+  }
   auto group = torch::cat({state.recent, h}, 1);  // (B, k, D): x indices index-k+1 .. index
   state.recent.copy_(group.narrow(1, 1, k_ - 1));
   if (index % k_ == 0)  // group index/k is complete: the next level steps
@@ -163,7 +162,8 @@ torch::Tensor HourglassLevelImpl::step(const torch::Tensor& x, StaticLevelState&
   h = h + upsample_->step(state.y_last, index % k_);  // (B, 1, D)
   for (size_t i = 0; i < post_->size(); ++i)
     h = (*post_)[i]->as<BlockImpl>()->step(h, state.blocks[pre_->size() + i], ctx);
-  return h;  // (B, 1, D)
+  state.index.add_(1);  // the next token's row
+  return h;             // (B, 1, D)
 }
 
 HourglassImpl::HourglassImpl(const ModelConfig& config) : config_(config) {
@@ -227,10 +227,9 @@ StaticDecodeState HourglassImpl::make_static_state(int64_t batch, int64_t capaci
   return state;
 }
 
-void HourglassImpl::prepare_step(StaticDecodeState& state) const {
+void HourglassImpl::prepare_step(const StaticDecodeState& state) const {
   TORCH_CHECK(state.n < state.capacity, "step decoding: token ", state.n,
               " is beyond the buffers' capacity ", state.capacity);
-  root_->set_static_index(state.root, state.n);
 }
 
 torch::Tensor HourglassImpl::step(const torch::Tensor& tokens, StaticDecodeState& state) {

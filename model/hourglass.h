@@ -31,7 +31,7 @@ struct LevelState {
 struct StaticLevelState {
   int64_t capacity = 0;          // tokens this level can hold
   std::vector<StaticKV> blocks;  // pre-layers, then post-layers
-  torch::Tensor index;           // (1) int64 on the device: the new token's index, set per step
+  torch::Tensor index;           // (1) int64 on the device: the next token's index at this level
   torch::Tensor bias;            // (1, capacity) attention bias: 0 up to the index, -inf after
   torch::Tensor cos, sin;        // (capacity, hd) rotary tables of every row's position
   torch::Tensor recent;          // (B, k-1, D) the last k-1 pre-layer outputs (zeros at first)
@@ -49,10 +49,10 @@ class HourglassLevelImpl : public torch::nn::Module {
   // Buffers for `tokens` original tokens (this level holds ceil(tokens / factor) of them).
   StaticLevelState make_static_state(int64_t batch, int64_t tokens,
                                      const torch::TensorOptions& options);
-  // Sets every level's index for original token n (only host work and fills, before a step).
-  void set_static_index(StaticLevelState& state, int64_t n) const;
-  // x (B, 1, D): the token at this level's index `index` (= state.index). Only device work with
-  // shapes fixed by the state and by index modulo the shortening factors (a graph per phase).
+  // x (B, 1, D): the token at this level's index `index` (= state.index, which the step itself
+  // advances on the device, with the attention bias: no host work between graph replays). Only
+  // device work with shapes fixed by the state and by index modulo the shortening factors (a
+  // graph per phase).
   torch::Tensor step(const torch::Tensor& x, StaticLevelState& state, int64_t index);
 
  private:
@@ -98,8 +98,8 @@ class HourglassImpl : public torch::nn::Module {
   static bool supports_step(const ModelConfig& config, std::string* why = nullptr);
   // Buffers for `capacity` tokens (BOS included) of `batch` sequences on the weights' device.
   StaticDecodeState make_static_state(int64_t batch, int64_t capacity);
-  // Before step(): sets the device indices for token state.n (fills; outside any graph).
-  void prepare_step(StaticDecodeState& state) const;
+  // Before step(): checks that token state.n fits the buffers (host only).
+  void prepare_step(const StaticDecodeState& state) const;
   // tokens (B, 1) on the device -> logits (B, 256) for the next token. Fixed shapes: on CUDA one
   // graph per phase (state.n modulo the product of the shortening factors) can replay it. The
   // caller advances state.n after it.
