@@ -10,6 +10,14 @@ torch::nn::LayerNorm layer_norm(int d_model) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model}));
 }
 
+// h + dropout(MLP(y)): with dropout active the add stays apart; else it goes into the MLP's last
+// product (Mlp::forward with a residual).
+torch::Tensor mlp_residual(Mlp& mlp, const torch::Tensor& h, const torch::Tensor& y, double dropout,
+                           bool training) {
+  if (training && dropout > 0.0) return h + torch::dropout(mlp(y), dropout, true);
+  return mlp->forward(y, h);  // (B, T, D)
+}
+
 }  // namespace
 
 torch::Tensor pre_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x) {
@@ -53,8 +61,7 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& po
                                  const std::string& name) {
   auto a = attn_(pre_norm(ln_attn_, x), torch::Tensor(), pos, pos, mask, cache, trace, name);
   auto [h, y] = add_norm(ln_mlp_, x, torch::dropout(a, dropout_, is_training()));  // (B, T, D)
-  if (is_training() && dropout_ > 0.0) return h + torch::dropout(mlp_(y), dropout_, true);
-  return mlp_->forward(y, h);  // h + MLP(y), (B, T, D)
+  return mlp_residual(mlp_, h, y, dropout_, is_training());                        // (B, T, D)
 }
 
 torch::Tensor BlockImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {
@@ -79,8 +86,7 @@ torch::Tensor CrossBlockImpl::forward(const torch::Tensor& q, const torch::Tenso
   auto kv = kv_new.size(1) > 0 ? pre_norm(ln_kv_, kv_new) : kv_new;                // (B, Tk, D)
   auto a = attn_(pre_norm(ln_q_, q), kv, pos_q, pos_k, mask, cache, trace, name);  // (B, Tq, D)
   auto [h, y] = add_norm(ln_mlp_, q, torch::dropout(a, dropout_, is_training()));
-  if (is_training() && dropout_ > 0.0) return h + torch::dropout(mlp_(y), dropout_, true);
-  return mlp_->forward(y, h);  // h + MLP(y), (B, Tq, D)
+  return mlp_residual(mlp_, h, y, dropout_, is_training());  // (B, Tq, D)
 }
 
 }  // namespace hg

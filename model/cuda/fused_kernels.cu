@@ -368,9 +368,9 @@ __device__ float block_reduce(float v, float* scratch) {
 // one float4 of it each (coalesced); every key and value load of the split is issued up front.
 constexpr int kAttentionThreads = 128, kAttentionPasses = 16;
 
-template <int HD4>
-constexpr int keys_per_split() {
-  return kAttentionPasses * (kAttentionThreads / HD4);
+// Keys per block (split) for heads of 4 * hd4 features.
+__host__ __device__ constexpr int keys_per_split(int hd4) {
+  return kAttentionPasses * (kAttentionThreads / hd4);
 }
 
 template <int HD4>
@@ -380,7 +380,7 @@ __global__ void decode_attention_kernel(const float* __restrict__ q,
                                         const int64_t* __restrict__ slot, float* part_out,
                                         float* part_stats, int* counters, float* __restrict__ out,
                                         int64_t capacity, int splits, float scale) {
-  constexpr int kParallel = kAttentionThreads / HD4, kKeys = keys_per_split<HD4>();
+  constexpr int kParallel = kAttentionThreads / HD4, kKeys = keys_per_split(HD4);
   constexpr int kHeadDim = 4 * HD4;
   __shared__ float4 sums[kParallel][HD4];
   __shared__ float scratch[32];
@@ -609,8 +609,7 @@ int launch_decode_attention(const float* q, const float* k_cache, const float* v
                             const int64_t* slot, float* part_out, float* part_stats, int* counters,
                             float* out, int batch_heads, int64_t capacity, float scale,
                             cudaStream_t stream) {
-  const int splits =
-      static_cast<int>((capacity + keys_per_split<HD4>() - 1) / keys_per_split<HD4>());
+  const int splits = decode_attention_splits(capacity, 4 * HD4);
   decode_attention_kernel<HD4><<<dim3(batch_heads, splits), kAttentionThreads, 0, stream>>>(
       q, k_cache, v_cache, slot, part_out, part_stats, counters, out, capacity, splits, scale);
   return static_cast<int>(cudaGetLastError());
@@ -656,7 +655,7 @@ bool decode_attention_head_dim(int head_dim) {
 }
 
 int decode_attention_splits(int64_t capacity, int head_dim) {
-  const int keys = kAttentionPasses * kAttentionThreads / (head_dim / 4);
+  const int keys = keys_per_split(head_dim / 4);
   return static_cast<int>((capacity + keys - 1) / keys);
 }
 
