@@ -222,11 +222,12 @@ StaticKV AttentionImpl::make_static_cache(int64_t batch, int64_t capacity,
           decode_attention_counters(batch, n_heads_, o)};
 }
 
-torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {
+torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx,
+                                  const RowNorm& norm, const torch::Tensor& residual) {
   const int64_t b = x.size(0), d = x.size(2), hd = d / n_heads_;
-  auto qkv = linear_rows(x, qkv_->weight);  // (B, 1, 3D)
-  torch::Tensor q;                          // (B, H, 1, hd)
-  if (!ctx.cos_row.defined()) {             // the level chose the fused kernel (fused_decode)
+  auto qkv = linear_rows(x, qkv_->weight, false, {}, norm);  // (B, 1, 3D)
+  torch::Tensor q;                                           // (B, H, 1, hd)
+  if (!ctx.cos_row.defined()) {  // the level chose the fused kernel (fused_decode)
     q = rotary_kv_step(qkv, ctx.cos, ctx.sin, ctx.slot, cache.k, cache.v);  // fused_ops.h
   } else {
     auto parts = qkv.view({b, 1, 3, n_heads_, hd});                     // (B, 1, 3, H, hd)
@@ -256,7 +257,8 @@ torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const
     out =
         torch::bmm(weights, cache.v.view({b * n_heads_, capacity, hd})).view({b, n_heads_, 1, hd});
   }
-  return linear_rows(out.transpose(1, 2).reshape({b, 1, d}), out_->weight);  // (B, 1, D)
+  return linear_rows(out.transpose(1, 2).reshape({b, 1, d}), out_->weight, false,
+                     residual);  // (B, 1, D)
 }
 
 }  // namespace hg

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "model/fused_ops.h"
+
 namespace hg {
 
 enum class AttentionPath { kAuto, kExplicit, kSdpa };
@@ -81,9 +83,11 @@ class AttentionImpl : public torch::nn::Module {
                         const AttentionMask& mask, KVCache* cache, Trace* trace,
                         const std::string& name);
 
-  // One new token x (B, 1, D) of a self-attention layer: writes its key and value into row
-  // ctx.slot of the buffers and attends over rows 0 .. slot. (B, 1, D).
-  torch::Tensor step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx);
+  // One new token x (B, 1, D) of a self-attention layer, layer-normalized by `norm` first when it
+  // is given: writes its key and value into row ctx.slot of the buffers and attends over rows
+  // 0 .. slot. (B, 1, D), plus residual when that is defined (both inside the matrix products).
+  torch::Tensor step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx,
+                     const RowNorm& norm = {}, const torch::Tensor& residual = {});
   StaticKV make_static_cache(int64_t batch, int64_t capacity, const torch::TensorOptions& o) const;
   int head_dim() const;
 

@@ -161,10 +161,11 @@ json measure_train(Hourglass& model, const BenchOptions& o, const torch::Device&
 // One sampling run of `length` tokens for `n` sequences, as hg::sample runs it (in the weights'
 // fp32: decoding in bf16 measured slower, its single-token matrix products gaining nothing);
 // a short untimed run first.
-json measure_decoding(Hourglass& model, int64_t length, int n, bool full_recompute, bool image,
-                      const BenchOptions& o, const torch::Device& device,
+json measure_decoding(Hourglass& model, int64_t length, int n, bool full_recompute, bool host_picks,
+                      bool image, const BenchOptions& o, const torch::Device& device,
                       const std::string& label) {
   SampleRequest request;
+  request.host_picks = host_picks;
   request.options.n = n;
   request.options.seed = o.seed;
   request.options.full_recompute = full_recompute;
@@ -181,9 +182,10 @@ json measure_decoding(Hourglass& model, int64_t length, int n, bool full_recompu
   const double s = seconds_since(start);
   json j = {{"seconds", s},
             {"tokens_per_s", static_cast<double>(result.decoded) * n / s},
-            {"peak_mem_bytes", peak_memory_bytes(device)}};
+            {"peak_mem_bytes", peak_memory_bytes(device)},
+            {"picks", result.device_picks ? "device" : "host"}};
   if (image) j["images_per_s"] = n / s;
-  if (!o.profile_dir.empty() && !full_recompute) {
+  if (!o.profile_dir.empty() && !full_recompute && !host_picks) {
     // A shorter run; its first steps capture the graphs, so the figures per position slightly
     // overstate a long run's.
     request.options.length = std::min<int64_t>(length, 256);
@@ -197,9 +199,15 @@ json measure_decoding(Hourglass& model, int64_t length, int n, bool full_recompu
 json measure_sampling(Hourglass& model, int64_t length, int n, bool image, const BenchOptions& o,
                       const torch::Device& device, const std::string& label) {
   json j = {{"length", length}, {"batch", n}, {"dtype", "fp32"}};
-  j["incremental"] = measure_decoding(model, length, n, false, image, o, device, label);
+  j["incremental"] = measure_decoding(model, length, n, false, false, image, o, device, label);
+  if (j["incremental"]["picks"] == "device") {  // the same decoding with the host's picks
+    j["incremental_host_picks"] =
+        measure_decoding(model, length, n, false, true, image, o, device, label);
+    j["device_picks_speedup"] = ratio(j["incremental"]["tokens_per_s"].get<double>(),
+                                      j["incremental_host_picks"]["tokens_per_s"].get<double>());
+  }
   if (o.full_recompute) {
-    j["full_recompute"] = measure_decoding(model, length, n, true, image, o, device, label);
+    j["full_recompute"] = measure_decoding(model, length, n, true, false, image, o, device, label);
     j["speedup"] = ratio(j["incremental"]["tokens_per_s"].get<double>(),
                          j["full_recompute"]["tokens_per_s"].get<double>());
   }

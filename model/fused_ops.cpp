@@ -302,7 +302,7 @@ std::pair<torch::Tensor, torch::Tensor> layer_norm_fused(const torch::Tensor& x,
 }
 
 torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, bool gelu,
-                          const torch::Tensor& residual) {
+                          const torch::Tensor& residual, const RowNorm& norm) {
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
   const int64_t k = weight.dim() == 2 ? weight.size(1) : 0;
   const bool fits = k > 0 && k % 4 == 0 && x.dim() >= 1 && x.size(-1) == k && x.is_cuda() &&
@@ -317,18 +317,45 @@ torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, b
       !residual.defined() ||
       (residual.sizes() == torch::IntArrayRef(sizes) && residual.scalar_type() == torch::kFloat &&
        residual.is_contiguous() && residual.device() == x.device());
-  if (fits && residual_fits) {
-    const int64_t m = x.numel() / k, n = weight.size(0);
+  auto norm_param_fits = [&](const torch::Tensor& t) {
+    return t.numel() == k && t.scalar_type() == torch::kFloat && t.is_contiguous() &&
+           t.device() == x.device() && aligned16(t);
+  };
+  const bool norm_fits =
+      !norm.weight.defined() || (norm_param_fits(norm.weight) && norm_param_fits(norm.bias) &&
+                                 fused_layer_norm(x, {}, norm.weight, norm.bias));
+  if (fits && residual_fits && norm_fits) {
+    const int64_t m = x.numel() / k;
+    const bool norm_inside =
+        m <= cuda_kernels::kRowsLinearNormRows && k <= cuda_kernels::kRowsLinearNormWidth;
+    // More rows: the norm's own kernel first (each warp would take every row's statistics).
+    const auto input = !norm.weight.defined() || norm_inside
+                           ? x
+                           : layer_norm_fused(x, {}, norm.weight, norm.bias, norm.eps).second;
     auto y = torch::empty(sizes, x.options());
-    const int error = cuda_kernels::rows_linear(
-        x.data_ptr<float>(), weight.data_ptr<float>(),
-        residual.defined() ? residual.data_ptr<float>() : nullptr, gelu, y.data_ptr<float>(),
-        static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), stream_of(x));
+    cuda_kernels::RowsLinear args;
+    args.x = input.data_ptr<float>();
+    args.w = weight.data_ptr<float>();
+    if (norm.weight.defined() && norm_inside) {
+      args.gamma = norm.weight.data_ptr<float>();
+      args.beta = norm.bias.data_ptr<float>();
+      args.eps = static_cast<float>(norm.eps);
+    }
+    args.gelu = gelu;
+    if (residual.defined()) args.residual = residual.data_ptr<float>();
+    args.y = y.data_ptr<float>();
+    args.m = static_cast<int>(m);
+    args.n = static_cast<int>(weight.size(0));
+    args.k = static_cast<int>(k);
+    const int error = cuda_kernels::rows_linear(args, stream_of(x));
     TORCH_CHECK(error == 0, "linear_rows: kernel launch failed (cudaError ", error, ")");
     return y;
   }
 #endif
-  auto y = torch::linear(x, weight);
+  auto y = torch::linear(norm.weight.defined()
+                             ? torch::layer_norm(x, {x.size(-1)}, norm.weight, norm.bias, norm.eps)
+                             : x,
+                         weight);
   if (gelu) y = torch::gelu(y);
   return residual.defined() ? residual + y : y;
 }
@@ -383,6 +410,58 @@ torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k_ca
 #else
   (void)k_cache, (void)v_cache, (void)slot, (void)counters;
   return {};
+#endif
+}
+
+bool fused_pick(const torch::Tensor& logits) {
+  return fused_decode(logits) && logits.dim() == 2 && logits.size(1) == 256;
+}
+
+PickBuffers::PickBuffers(int64_t length, int64_t n, int64_t ring, const torch::Device& device) {
+  const auto on = torch::TensorOptions().device(device);
+  uniforms = torch::zeros({length, n}, on.dtype(torch::kDouble));
+  forced = torch::full({length}, -1, on.dtype(torch::kInt));
+  position = torch::zeros({1}, on.dtype(torch::kLong));
+  done = torch::zeros({1}, on.dtype(torch::kInt));
+  tokens = torch::zeros({length, n}, on.dtype(torch::kInt));
+  probs = torch::zeros({length, n}, on.dtype(torch::kFloat));
+  if (ring > 0) logits_ring = torch::zeros({ring, n, 256}, on.dtype(torch::kFloat));
+}
+
+void pick_tokens(const torch::Tensor& logits, const SampleOptions& o, PickBuffers& b,
+                 torch::Tensor& next_tokens) {
+  if (!fused_pick(logits))
+    throw std::logic_error("pick_tokens: no fused kernel for these logits in this build");
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  const int64_t n = logits.size(0), length = b.tokens.size(0);
+  TORCH_CHECK(logits.is_contiguous(), "pick_tokens: the logits must be contiguous");
+  TORCH_CHECK(b.uniforms.sizes() == b.tokens.sizes() && b.probs.sizes() == b.tokens.sizes() &&
+                  b.tokens.size(1) == n && b.forced.numel() == length && next_tokens.numel() == n &&
+                  next_tokens.is_contiguous() && next_tokens.scalar_type() == torch::kLong &&
+                  (!b.logits_ring.defined() || b.logits_ring.size(1) == n),
+              "pick_tokens: buffers for ", b.tokens.size(1), " sequences, logits of ", n);
+  cuda_kernels::PickTokens args;
+  args.logits = logits.data_ptr<float>();
+  args.uniforms = b.uniforms.data_ptr<double>();
+  args.forced = b.forced.data_ptr<int>();
+  args.position = b.position.data_ptr<int64_t>();
+  args.done = b.done.data_ptr<int>();
+  args.next_tokens = next_tokens.data_ptr<int64_t>();
+  args.tokens = b.tokens.data_ptr<int>();
+  args.probs = b.probs.data_ptr<float>();
+  if (b.logits_ring.defined()) {
+    args.logits_ring = b.logits_ring.data_ptr<float>();
+    args.ring = b.logits_ring.size(0);
+  }
+  args.n = static_cast<int>(n);
+  args.length = length;
+  args.temperature = o.temperature;
+  args.top_k = o.top_k;
+  args.top_p = o.top_p;
+  const int error = cuda_kernels::pick_tokens(args, stream_of(logits));
+  TORCH_CHECK(error == 0, "pick_tokens: kernel launch failed (cudaError ", error, ")");
+#else
+  (void)o, (void)b, (void)next_tokens;
 #endif
 }
 

@@ -8,6 +8,8 @@
 
 #include <torch/torch.h>
 
+#include "model/sample_types.h"
+
 namespace hg {
 
 // Whether this build has the fused rotation for x (B, H, T, hd): CUDA, fp32 or bf16, the last
@@ -43,12 +45,19 @@ std::pair<torch::Tensor, torch::Tensor> layer_norm_fused(const torch::Tensor& x,
                                                          const torch::Tensor& weight,
                                                          const torch::Tensor& bias, double eps);
 
+// A LayerNorm over the last dimension, to apply to a product's input: fp32 weight and bias (k).
+struct RowNorm {
+  torch::Tensor weight, bias;
+  double eps = 1e-5;
+};
+
 // x (..., k) W^T for W (n, k), then GELU when `gelu`, then residual + that when residual is
-// defined: one kernel for at most 16 rows of fp32 on CUDA without autograd or autocast
-// (decoding), where cuBLAS reads the weights at a fraction of the memory bandwidth; the op-by-op
-// torch::linear, gelu and add otherwise.
+// defined; with a norm (weight defined), x is layer-normalized first. One kernel for at most 16
+// rows of fp32 on CUDA without autograd or autocast (decoding), where cuBLAS reads the weights at
+// a fraction of the memory bandwidth; the op-by-op torch::layer_norm, linear, gelu and add
+// otherwise.
 torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, bool gelu = false,
-                          const torch::Tensor& residual = {});
+                          const torch::Tensor& residual = {}, const RowNorm& norm = {});
 
 // Whether decode_attention() has a kernel for the query q (B, H, 1, hd): fused_decode(q) and hd
 // 16, 32, 64 or 128.
@@ -62,5 +71,24 @@ torch::Tensor decode_attention_counters(int64_t batch, int64_t heads,
 torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k_cache,
                                const torch::Tensor& v_cache, const torch::Tensor& slot,
                                torch::Tensor& counters);
+
+// Whether pick_tokens() has a kernel for logits like these: fused_decode(logits), (n, 256).
+bool fused_pick(const torch::Tensor& logits);
+// What the device's picks read and write, on the logits' device; length positions of n sequences.
+struct PickBuffers {
+  torch::Tensor uniforms;     // (length, n) double: sample s's draw at position p (where sampled)
+  torch::Tensor forced;       // (length) int32: the token forced at p, or -1
+  torch::Tensor position;     // (1) int64: the position picked next; each pick advances it
+  torch::Tensor done;         // (1) int32, zero: the kernel's count of its blocks
+  torch::Tensor tokens;       // (length, n) int32: the tokens picked
+  torch::Tensor probs;        // (length, n) float: their probabilities (1 where forced)
+  torch::Tensor logits_ring;  // (ring, n, 256) float, or undefined: logits of p at p % ring
+  PickBuffers(int64_t length, int64_t n, int64_t ring, const torch::Device& device);
+};
+// The tokens at position *b.position from logits (n, 256) fp32, as pick_token() (sampler.h) picks
+// them with o's temperature, top_k and top_p, in one kernel: into b and into next_tokens (n)
+// int64, the next step's input.
+void pick_tokens(const torch::Tensor& logits, const SampleOptions& o, PickBuffers& b,
+                 torch::Tensor& next_tokens);
 
 }  // namespace hg

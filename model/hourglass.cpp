@@ -159,7 +159,7 @@ torch::Tensor HourglassLevelImpl::step(const torch::Tensor& x, StaticLevelState&
   state.recent.copy_(group.narrow(1, 1, k_ - 1));
   if (index % k_ == 0)  // group index/k is complete: the next level steps
     state.y_last.copy_(inner_->step(shorten_->step(group), *state.inner, index / k_));
-  h = h + upsample_->step(state.y_last, index % k_);  // (B, 1, D)
+  h = upsample_->step(state.y_last, index % k_, /*residual=*/h);  // h + upsampled, (B, 1, D)
   for (size_t i = 0; i < post_->size(); ++i)
     h = (*post_)[i]->as<BlockImpl>()->step(h, state.blocks[pre_->size() + i], ctx);
   state.index.add_(1);  // the next token's row
@@ -234,10 +234,9 @@ void HourglassImpl::prepare_step(const StaticDecodeState& state) const {
 
 torch::Tensor HourglassImpl::step(const torch::Tensor& tokens, StaticDecodeState& state) {
   auto h = root_->step(embed_(tokens), state.root, state.n);  // (B, 1, D)
-  h = pre_norm(ln_final_, h);
-  auto logits = linear_rows(
-      h, head_ ? head_->weight : embed_->weight.narrow(0, 0, kVocabSize));  // (B, 1, 256)
-  return logits.select(1, 0);                                               // (B, 256)
+  auto logits = linear_rows(h, head_ ? head_->weight : embed_->weight.narrow(0, 0, kVocabSize),
+                            false, {}, row_norm(ln_final_));  // (B, 1, 256)
+  return logits.select(1, 0);                                 // (B, 256)
 }
 
 int64_t HourglassImpl::step_phase(int64_t n) const { return n % step_period_; }

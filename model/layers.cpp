@@ -34,6 +34,10 @@ std::pair<torch::Tensor, torch::Tensor> add_norm(torch::nn::LayerNorm& ln, const
   return {h, ln(h)};
 }
 
+RowNorm row_norm(const torch::nn::LayerNorm& ln) {
+  return {ln->weight, ln->bias, ln->options.eps()};
+}
+
 MlpImpl::MlpImpl(int d_model, int mlp_ratio) {
   const int hidden = d_model * mlp_ratio;
   fc_ = register_module("fc",
@@ -46,6 +50,11 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& resi
   // linear_rows: the decoding steps' few rows in one kernel each (fused_ops.h).
   return linear_rows(linear_rows(x, fc_->weight, /*gelu=*/true), proj_->weight, false,
                      residual);  // (B, T, D)
+}
+
+torch::Tensor MlpImpl::step(const torch::Tensor& h, const RowNorm& norm) {
+  return linear_rows(linear_rows(h, fc_->weight, /*gelu=*/true, {}, norm), proj_->weight, false,
+                     h);  // (B, 1, D)
 }
 
 BlockImpl::BlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout, double rotary_base)
@@ -65,8 +74,9 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& po
 }
 
 torch::Tensor BlockImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {
-  auto [h, y] = add_norm(ln_mlp_, x, attn_->step(pre_norm(ln_attn_, x), cache, ctx));  // (B, 1, D)
-  return mlp_->forward(y, h);  // h + MLP(y), (B, 1, D)
+  // The norms are applied inside the products that read them (fused_ops.h: linear_rows).
+  auto h = attn_->step(x, cache, ctx, row_norm(ln_attn_), /*residual=*/x);  // (B, 1, D)
+  return mlp_->step(h, row_norm(ln_mlp_));                                  // (B, 1, D)
 }
 
 CrossBlockImpl::CrossBlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout,

@@ -18,6 +18,8 @@ torch::Tensor pre_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x);
 // {h, ln(h)} for the residual sum h = x + delta, in one pass where the fused kernel applies.
 std::pair<torch::Tensor, torch::Tensor> add_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x,
                                                  const torch::Tensor& delta);
+// The norm's parameters, for a decoding step's product to normalize its input (linear_rows).
+RowNorm row_norm(const torch::nn::LayerNorm& ln);
 
 class MlpImpl : public torch::nn::Module {
  public:
@@ -25,6 +27,8 @@ class MlpImpl : public torch::nn::Module {
   // (B, T, D) -> (B, T, D); with a residual (B, T, D): residual + MLP(x), fused into the last
   // product where fused_ops.h has a kernel for it.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual = {});
+  // A decoding step: h + MLP(norm(h)) for h (B, 1, D), in two products.
+  torch::Tensor step(const torch::Tensor& h, const RowNorm& norm);
 
  private:
   torch::nn::Linear fc_{nullptr};    // (rD, D)

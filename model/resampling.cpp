@@ -105,13 +105,14 @@ torch::Tensor ShortenImpl::step(const torch::Tensor& group) {
   return group.mean(1, /*keepdim=*/true);                                // (B, 1, D)
 }
 
-torch::Tensor UpsampleImpl::step(const torch::Tensor& y, int64_t offset) {
+torch::Tensor UpsampleImpl::step(const torch::Tensor& y, int64_t offset,
+                                 const torch::Tensor& residual) {
   const int64_t b = y.size(0), d = y.size(2);
   TORCH_CHECK(kind_ != UpsampleKind::kAttention,
               "Upsample::step: attention upsampling has no step");
   if (kind_ == UpsampleKind::kLinear)  // only the rows of the weight that make token `offset`
-    return linear_rows(y, linear_->weight.narrow(0, offset * d, d));  // (B, 1, D)
-  return y;                                                           // (B, 1, D)
+    return linear_rows(y, linear_->weight.narrow(0, offset * d, d), false, residual);  // (B, 1, D)
+  return residual + y;                                                                 // (B, 1, D)
 }
 
 }  // namespace hg

@@ -49,9 +49,9 @@ class UpsampleImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& y, const torch::Tensor& y_new,
                         const torch::Tensor& x_res, int64_t n, KVCache* cache, Trace* trace,
                         const std::string& name);
-  // What one token at `offset` (0..k-1) inside its group takes from the newest shortened output
-  // y (B, 1, D): (B, 1, D); repeat and linear only.
-  torch::Tensor step(const torch::Tensor& y, int64_t offset);
+  // residual plus what one token at `offset` (0..k-1) inside its group takes from the newest
+  // shortened output y (B, 1, D): (B, 1, D); repeat and linear only.
+  torch::Tensor step(const torch::Tensor& y, int64_t offset, const torch::Tensor& residual);
   UpsampleKind kind() const { return kind_; }
 
  private:

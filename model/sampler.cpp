@@ -3,6 +3,8 @@
 #include "model/sampler.h"
 
 #include <ATen/Parallel.h>
+#include <c10/core/Event.h>
+#include <c10/core/StreamGuard.h>
 
 #include <algorithm>
 #include <array>
@@ -10,8 +12,10 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 #include "model/config.h"
+#include "model/fused_ops.h"
 #include "model/step_decoder.h"
 
 namespace hg {
@@ -95,6 +99,76 @@ std::array<TokenProb, kTopAlternatives> top_tokens(const float* logits) {
   return result;
 }
 
+// Decoding with the picks on the device (CUDA graphs and the fused pick kernel): the uniforms are
+// drawn ahead, each step's graph picks the next token itself, and the host enqueues chunks of
+// positions and reads each chunk's tokens back while the device works on the next, so the device
+// never waits for the host. `take` gets every position from `prompt` on (logits only when
+// `keep_logits`) and returns false to stop.
+using TakePosition =
+    std::function<bool(int64_t pos, const int* tokens, const float* probs, const float* logits)>;
+
+void decode_with_device_picks(StepDecoder& stepper, const SampleRequest& request, int64_t prompt,
+                              std::vector<std::mt19937_64>& rngs, bool keep_logits,
+                              const TakePosition& take) {
+  const SampleOptions& o = request.options;
+  const int n = o.n;
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(32, 8192 / n));
+  c10::StreamGuard guard(stepper.stream());  // everything below is ordered with the steps
+  const auto device = stepper.next_tokens().device();
+  PickBuffers picks(o.length, n, keep_logits ? chunk : 0, device);
+  std::vector<int> forced(o.length, -1);
+  auto uniforms = torch::zeros({o.length, n}, torch::kDouble);
+  auto* u = uniforms.data_ptr<double>();
+  for (int64_t pos = 0; pos < o.length; ++pos) {
+    if (pos < static_cast<int64_t>(request.known.size())) forced[pos] = request.known[pos];
+    if (pos >= prompt && forced[pos] < 0)  // drawn as the host loop draws them
+      for (int s = 0; s < n; ++s)
+        u[pos * n + s] = std::uniform_real_distribution<double>(0.0, 1.0)(rngs[s]);
+  }
+  picks.uniforms.copy_(uniforms);
+  picks.forced.copy_(torch::tensor(forced, torch::kInt));
+  stepper.next_tokens().fill_(kBosToken);
+  stepper.set_after_step(
+      [&](const torch::Tensor& logits) { pick_tokens(logits, o, picks, stepper.next_tokens()); });
+
+  struct Chunk {
+    int64_t begin, end;
+    torch::Tensor tokens, probs, logits;  // pinned host copies
+    c10::Event copied{c10::DeviceType::CUDA};
+  };
+  auto to_host = [](const torch::Tensor& t) {
+    auto host = torch::empty(t.sizes(), t.options().device(torch::kCPU).pinned_memory(true));
+    host.copy_(t, /*non_blocking=*/true);
+    return host;
+  };
+  int64_t enqueued = 0;
+  auto enqueue = [&] {
+    auto c = std::make_unique<Chunk>();
+    c->begin = enqueued;
+    c->end = std::min(o.length, enqueued + chunk);
+    for (; enqueued < c->end; ++enqueued) stepper.advance();
+    c->tokens = to_host(picks.tokens.slice(0, c->begin, c->end));
+    c->probs = to_host(picks.probs.slice(0, c->begin, c->end));
+    if (keep_logits) c->logits = to_host(picks.logits_ring.slice(0, 0, c->end - c->begin));
+    c->copied.record(stepper.stream());
+    return c;
+  };
+  auto pending = enqueue();
+  for (bool going = true; going && pending;) {
+    auto next = enqueued < o.length ? enqueue() : nullptr;  // runs while this one is read
+    while (!pending->copied.query()) std::this_thread::yield();
+    for (int64_t pos = std::max(prompt, pending->begin); going && pos < pending->end; ++pos) {
+      const int64_t row = pos - pending->begin;
+      going =
+          take(pos, pending->tokens.data_ptr<int>() + row * n,
+               pending->probs.data_ptr<float>() + row * n,
+               keep_logits ? pending->logits.data_ptr<float>() + row * n * kVocabSize : nullptr);
+    }
+    pending = std::move(next);
+  }
+  stepper.stream().synchronize();  // what was enqueued past a stop
+}
+
 }  // namespace
 
 SampleResult sample(Hourglass& model, const SampleRequest& request,
@@ -118,21 +192,51 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
   std::vector<std::mt19937_64> rngs;
   for (int i = 0; i < n; ++i) rngs.emplace_back(o.seed * 1000003ull + static_cast<uint64_t>(i));
   std::vector<bool> stopped(n, false);
-
-  // Sequence so far, BOS first: (n, 1 + prompt).
-  auto seq = torch::full({n, 1 + prompt}, kBosToken, torch::kLong);
-  for (int64_t i = 0; i < prompt; ++i) seq.select(1, i + 1).fill_(request.known[i]);
   for (int s = 0; s < n; ++s)
     for (int64_t i = 0; i < prompt; ++i) {
       result.tokens[s].push_back(static_cast<uint8_t>(request.known[i]));
       result.probs[s].push_back(1.0f);
     }
+  if (prompt == o.length) return result;
 
-  // On CUDA, token-by-token steps replayed as CUDA graphs (step_decoder.h); elsewhere the prompt
-  // in one chunk, then a chunk per token. Both give the same logits (tests).
+  // What every loop does with a position's picks: keep them, report them; false: stop here.
+  auto take = [&](int64_t pos, const int* chosen, const float* chosen_p, const float* logits) {
+    for (int s = 0; s < n; ++s) {
+      if (!stopped[s]) {
+        result.tokens[s].push_back(static_cast<uint8_t>(chosen[s]));
+        result.probs[s].push_back(chosen_p[s]);
+        if (chosen[s] == o.stop_byte) stopped[s] = true;
+      }
+    }
+    ++result.decoded;
+    if (on_token) {
+      SampleStep step;
+      step.position = pos;
+      step.tokens.assign(chosen, chosen + n);
+      step.probs.assign(chosen_p, chosen_p + n);
+      for (int s = 0; s < n; ++s) step.top.push_back(top_tokens(logits + s * kVocabSize));
+      if (!on_token(step)) return false;
+    }
+    if (std::all_of(stopped.begin(), stopped.end(), [](bool b) { return b; })) return false;
+    return pos + 1 < o.length;
+  };
+
+  // On CUDA, token-by-token steps replayed as CUDA graphs (step_decoder.h), picking on the device
+  // where this build can; elsewhere the prompt in one chunk, then a chunk per token. Every way
+  // gives the same logits and picks (tests).
   std::unique_ptr<StepDecoder> stepper;
   if (!o.full_recompute && device.is_cuda() && StepDecoder::supported(model->config()))
     stepper = std::make_unique<StepDecoder>(model, n, o.length + 1, /*use_graphs=*/true);
+  if (stepper && stepper->graphs() && !request.host_picks &&
+      fused_pick(torch::empty({n, kVocabSize}, torch::dtype(torch::kFloat).device(device)))) {
+    result.device_picks = true;
+    decode_with_device_picks(*stepper, request, prompt, rngs, static_cast<bool>(on_token), take);
+    return result;
+  }
+
+  // Sequence so far, BOS first: (n, 1 + prompt).
+  auto seq = torch::full({n, 1 + prompt}, kBosToken, torch::kLong);
+  for (int64_t i = 0; i < prompt; ++i) seq.select(1, i + 1).fill_(request.known[i]);
   DecodeState state = model->make_state();
   // Logits for the next position, from the prompt.
   torch::Tensor next;
@@ -165,25 +269,7 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
           std::tie(chosen[s], chosen_p[s]) = pick_token(rows + s * kVocabSize, o, u[s]);
       });
     }
-    for (int s = 0; s < n; ++s) {
-      if (!stopped[s]) {
-        result.tokens[s].push_back(static_cast<uint8_t>(chosen[s]));
-        result.probs[s].push_back(chosen_p[s]);
-        if (chosen[s] == o.stop_byte) stopped[s] = true;
-      }
-    }
-    ++result.decoded;
-    if (on_token) {
-      SampleStep step;
-      step.position = pos;
-      step.tokens = chosen;
-      step.probs = chosen_p;
-      for (int s = 0; s < n; ++s)
-        step.top.push_back(top_tokens(logits.data_ptr<float>() + s * kVocabSize));
-      if (!on_token(step)) break;
-    }
-    if (std::all_of(stopped.begin(), stopped.end(), [](bool b) { return b; })) break;
-    if (pos + 1 == o.length) break;
+    if (!take(pos, chosen.data(), chosen_p.data(), logits.data_ptr<float>())) break;
     if (stepper) {
       next = stepper->step(std::vector<int64_t>(chosen.begin(), chosen.end()));  // (n, 256)
       continue;

@@ -23,12 +23,14 @@ void validate(const SampleOptions& options);  // throws std::invalid_argument na
 struct SampleRequest {
   std::vector<int> known;
   SampleOptions options;
+  bool host_picks = false;  // pick on the host even where the device could (comparisons, tests)
 };
 
 struct SampleResult {
   std::vector<std::vector<uint8_t>> tokens;  // per sample, prompt included (stops included)
   std::vector<std::vector<float>> probs;     // probability each token had (1 for forced ones)
   int64_t decoded = 0;                       // positions produced after the prompt
+  bool device_picks = false;                 // whether the tokens were picked on the device
 };
 
 // Called after every position with the tokens just chosen and the model's top alternatives

@@ -2,7 +2,8 @@
 // cuBLAS handles, the allocator); its second is captured, and every later one replays the graph.
 #include "model/step_decoder.h"
 
-#include <optional>
+#include <c10/core/StreamGuard.h>
+
 #include <stdexcept>
 
 #include "model/compat.h"
@@ -26,6 +27,8 @@ struct StepDecoder::State {
   torch::Tensor tokens;       // (B, 1) int64 on the device: the graphs' input
   std::string why_no_graphs;
   std::map<int64_t, int> steps_per_phase;  // (graphs only)
+  std::function<void(const torch::Tensor&)> after_step;
+  torch::Tensor logits;  // (B, 256): the last step's
 #if HOURGLASS_HAS_STEP_GRAPHS
   std::unique_ptr<c10::cuda::CUDAStream> stream;
   struct Captured {
@@ -74,6 +77,21 @@ int64_t StepDecoder::position() const { return state_->decode.n; }
 bool StepDecoder::graphs() const { return state_->why_no_graphs.empty(); }
 const std::string& StepDecoder::why_no_graphs() const { return state_->why_no_graphs; }
 
+void StepDecoder::set_after_step(std::function<void(const torch::Tensor& logits)> after) {
+  if (state_->decode.n != 0)
+    throw std::logic_error("StepDecoder::set_after_step: set it before the first step");
+  state_->after_step = std::move(after);
+}
+
+torch::Tensor& StepDecoder::next_tokens() { return state_->tokens; }
+
+c10::Stream StepDecoder::stream() const {
+#if HOURGLASS_HAS_STEP_GRAPHS
+  if (graphs()) return *state_->stream;
+#endif
+  return c10::Stream(c10::Stream::DEFAULT, state_->tokens.device());
+}
+
 torch::Tensor StepDecoder::step(const std::vector<int64_t>& tokens) {
   State& s = *state_;
   if (static_cast<int64_t>(tokens.size()) != s.tokens.size(0))
@@ -81,13 +99,23 @@ torch::Tensor StepDecoder::step(const std::vector<int64_t>& tokens) {
                                 " tokens for a batch of " + std::to_string(s.tokens.size(0)));
   torch::NoGradGuard no_grad;
   std::copy(tokens.begin(), tokens.end(), s.tokens_host.data_ptr<int64_t>());
-  torch::Tensor logits;  // (B, 256)
-#if HOURGLASS_HAS_STEP_GRAPHS
-  std::optional<c10::cuda::CUDAStreamGuard> guard;  // graphs are captured on a side stream
-  if (graphs()) guard.emplace(*s.stream);
-#endif
+  c10::StreamGuard guard(stream());                          // graphs are captured on a side stream
   s.tokens.copy_(s.tokens_host, /*non_blocking=*/graphs());  // pinned when graphs are used
+  advance();
+  return s.logits.to(torch::kCPU, torch::kFloat);  // after the step on its stream; waits for it
+}
+
+void StepDecoder::advance() {
+  State& s = *state_;
+  torch::NoGradGuard no_grad;
+  c10::StreamGuard guard(stream());
   s.model->prepare_step(s.decode);
+  auto run = [&] {
+    auto logits = s.model->step(s.tokens, s.decode);  // (B, 256)
+    if (s.after_step) s.after_step(logits);
+    return logits;
+  };
+  s.logits = torch::Tensor();
 #if HOURGLASS_HAS_STEP_GRAPHS
   if (graphs()) {
     const int64_t phase = s.model->step_phase(s.decode.n);
@@ -97,19 +125,18 @@ torch::Tensor StepDecoder::step(const std::vector<int64_t>& tokens) {
       State::Captured captured;
       captured.graph = std::make_unique<at::cuda::CUDAGraph>();
       captured.graph->capture_begin();
-      captured.logits = s.model->step(s.tokens, s.decode);  // recorded, not run: replayed below
+      captured.logits = run();  // recorded, not run: replayed below
       captured.graph->capture_end();
       found = s.graphs.emplace(phase, std::move(captured)).first;
     }
     if (found != s.graphs.end()) {
       found->second.graph->replay();
-      logits = found->second.logits;
+      s.logits = found->second.logits;
     }
   }
 #endif
-  if (!logits.defined()) logits = s.model->step(s.tokens, s.decode);
+  if (!s.logits.defined()) s.logits = run();
   ++s.decode.n;
-  return logits.to(torch::kCPU, torch::kFloat);  // waits for the device
 }
 
 }  // namespace hg

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,17 @@ class StepDecoder {
 
   // One token per sequence (BOS = 256 first) -> logits (B, 256) float on the CPU for the next.
   torch::Tensor step(const std::vector<int64_t>& tokens);
+
+  // Steps with the picks on the device: `after` runs on each step's logits (B, 256) and is
+  // captured into the step's graph, e.g. a pick that writes the next tokens into next_tokens().
+  // Set it before the first step.
+  void set_after_step(std::function<void(const torch::Tensor& logits)> after);
+  // The device's (B, 1) int64 tokens that the next step reads.
+  torch::Tensor& next_tokens();
+  // One step on next_tokens() as they are: enqueued on stream(), not waited for.
+  void advance();
+  // The stream the steps run on: work ordered after them (copies, events) goes there.
+  c10::Stream stream() const;
   int64_t position() const;
   // Whether steps replay CUDA graphs; when not, why (empty while they do).
   bool graphs() const;

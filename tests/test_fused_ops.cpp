@@ -11,6 +11,7 @@
 
 #include "model/compat.h"
 #include "model/fused_ops.h"
+#include "model/sampler.h"
 
 namespace hg {
 namespace {
@@ -114,6 +115,16 @@ TEST(FusedCuda, LinearRowsMatchesTorchLinear) {
       EXPECT_TRUE(torch::allclose(fused, reference, 1e-4, 1e-4))
           << "gelu + residual, m " << m << " n " << s.n << " k " << s.k << ": "
           << (fused - reference).abs().max().item<double>();
+      // With a LayerNorm of x first (a block's norm inside its first product); x off centre.
+      const RowNorm norm{torch::rand({s.k}) + 0.5, torch::randn({s.k}) * 0.1, 1e-5};
+      x = x * 3.0 + 2.0;
+      auto normed = linear_rows(x.to(torch::kCUDA), w.to(torch::kCUDA), false, {},
+                                {norm.weight.to(torch::kCUDA), norm.bias.to(torch::kCUDA), 1e-5})
+                        .cpu();
+      auto normed_ref = torch::linear(torch::layer_norm(x, {s.k}, norm.weight, norm.bias, 1e-5), w);
+      EXPECT_TRUE(torch::allclose(normed, normed_ref, 1e-4, 1e-4))
+          << "norm, m " << m << " n " << s.n << " k " << s.k << ": "
+          << (normed - normed_ref).abs().max().item<double>();
     }
   }
   // A slice of the rows of a weight (the decoding step of linear upsampling).
@@ -158,7 +169,58 @@ TEST(FusedOps, LinearRowsFallsBackToTorchLinear) {
   EXPECT_TRUE(torch::allclose(linear_rows(x, w), torch::linear(x, w)));
   auto r = torch::randn({3, 1, 6});
   EXPECT_TRUE(torch::allclose(linear_rows(x, w, true, r), r + torch::gelu(torch::linear(x, w))));
+  const RowNorm norm{torch::rand({10}) + 0.5, torch::randn({10}), 1e-5};
+  EXPECT_TRUE(
+      torch::allclose(linear_rows(x, w, false, {}, norm),
+                      torch::linear(torch::layer_norm(x, {10}, norm.weight, norm.bias), w)));
   EXPECT_FALSE(fused_layer_norm(x, {}, torch::ones({10}), torch::zeros({10})));  // the CPU
+  EXPECT_FALSE(fused_pick(torch::zeros({2, 256})));  // the sampler picks on the host there
+}
+
+// The device's picks equal pick_token()'s on the same logits and uniforms: every sampling mode,
+// rows with ties, a forced position; the position advances and the block count returns to zero.
+TEST(FusedCuda, PickTokensPicksWhatTheHostPicks) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device cuda(torch::kCUDA, 0);
+  if (!fused_pick(torch::zeros({1, 256}, cuda))) GTEST_SKIP() << "no fused kernels";
+  torch::manual_seed(8);
+  const int64_t n = 48, length = 3;
+  auto logits = torch::randn({n, 256}) * 3.0;
+  logits.narrow(0, 0, 8).copy_(torch::round(logits.narrow(0, 0, 8)));  // ties
+  auto u = torch::rand({length, n}, torch::kDouble);
+  for (const SampleOptions& o : [] {
+         std::vector<SampleOptions> all(6);
+         all[1].temperature = 0.0;
+         all[2].temperature = 0.7, all[2].top_k = 5;
+         all[3].temperature = 1.3, all[3].top_p = 0.9;
+         all[4].top_k = 40, all[4].top_p = 0.5;
+         all[5].top_k = 1;
+         return all;
+       }()) {
+    PickBuffers b(length, n, 2, cuda);
+    b.uniforms.copy_(u);
+    b.forced.select(0, 1).fill_(65);  // position 1 is forced
+    auto next = torch::zeros({n, 1}, torch::dtype(torch::kLong).device(cuda));
+    const auto gpu_logits = logits.to(cuda);
+    for (int64_t pos = 0; pos < length; ++pos) pick_tokens(gpu_logits, o, b, next);
+    EXPECT_EQ(b.position.item<int64_t>(), length);
+    EXPECT_EQ(b.done.item<int>(), 0);
+    const auto tokens = b.tokens.cpu(), probs = b.probs.cpu();
+    for (int64_t pos = 0; pos < length; ++pos)
+      for (int64_t s = 0; s < n; ++s) {
+        int want = 65;
+        float want_p = 1.0f;
+        if (pos != 1)
+          std::tie(want, want_p) =
+              pick_token(logits[s].data_ptr<float>(), o, u[pos][s].item<double>());
+        ASSERT_EQ(tokens[pos][s].item<int>(), want)
+            << "position " << pos << " row " << s << " temperature " << o.temperature << " top-k "
+            << o.top_k << " top-p " << o.top_p;
+        EXPECT_FLOAT_EQ(probs[pos][s].item<float>(), want_p);
+      }
+    EXPECT_TRUE(torch::equal(next.view({n}).to(torch::kInt).cpu(), tokens[length - 1]));
+    EXPECT_TRUE(torch::equal(b.logits_ring[0].cpu(), logits));  // position 2 went to row 0
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // fields, checkpoints round-trip and refuse other architectures, a NaN stops the run without
 // losing what was saved, and cached decoding samples what full recomputation samples.
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -318,6 +319,67 @@ TEST(Sampler, CallbackReportsEachPositionWithTheModelsTopAlternatives) {
       sample(model, request, [&](const SampleStep&) { return ++calls < 3; });
   EXPECT_EQ(calls, 3);
   EXPECT_EQ(stopped.tokens[0].size(), 5u);  // 2 prompt tokens + 3 positions
+}
+
+// On CUDA, each step's graph picks its tokens on the device (where the build has the kernels):
+// the same tokens, probabilities and reports as the host's picks of the same logits, including
+// forced tokens, a stop byte and a callback that stops early. Skipped without CUDA.
+TEST(SamplerCuda, DevicePicksSampleWhatHostPicksSample) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto model = sampling_model("1@1 1@2 1@6 1@2 1@1", ShortenKind::kLinear, UpsampleKind::kLinear);
+  model->to(torch::kCUDA);
+  struct Case {
+    double temperature;
+    int top_k;
+    double top_p;
+    bool stop_byte;  // stop at the byte sample 0 has at position 10
+    int stop_after;  // the callback returns false at this call (0: never)
+  };
+  for (const Case& c :
+       {Case{1.0, 0, 1.0, false, 0}, Case{0.8, 0, 0.9, false, 0}, Case{0.0, 0, 1.0, false, 0},
+        Case{0.7, 5, 1.0, false, 0}, Case{1.2, 40, 0.6, true, 0}, Case{1.0, 0, 1.0, false, 37}}) {
+    SampleRequest request;
+    request.known.assign(70, -1);
+    for (int i = 0; i < 4; ++i) request.known[i] = "The "[i];
+    request.known[40] = 'Q', request.known[41] = 'u';  // forced further on
+    request.options.n = 3;
+    request.options.length = 90;  // three chunks of positions
+    request.options.seed = 21;
+    request.options.temperature = c.temperature;
+    request.options.top_k = c.top_k;
+    request.options.top_p = c.top_p;
+    if (c.stop_byte) request.options.stop_byte = sample(model, request).tokens[0][10];
+    auto run = [&](bool host_picks, std::vector<SampleStep>& steps) {
+      request.host_picks = host_picks;
+      return sample(model, request, [&](const SampleStep& step) {
+        steps.push_back(step);
+        return c.stop_after == 0 || static_cast<int>(steps.size()) < c.stop_after;
+      });
+    };
+    std::vector<SampleStep> on_host, on_device;
+    const SampleResult host = run(true, on_host);
+    const SampleResult device = run(false, on_device);
+    const std::string what = "temperature " + std::to_string(c.temperature) + " top-k " +
+                             std::to_string(c.top_k) + " top-p " + std::to_string(c.top_p);
+    EXPECT_FALSE(host.device_picks);
+    if (!device.device_picks) GTEST_SKIP() << "this build picks on the host only";
+    EXPECT_EQ(device.tokens, host.tokens) << what;
+    EXPECT_EQ(device.decoded, host.decoded) << what;
+    ASSERT_EQ(on_device.size(), on_host.size()) << what;
+    for (size_t i = 0; i < on_host.size(); ++i) {
+      EXPECT_EQ(on_device[i].position, on_host[i].position);
+      EXPECT_EQ(on_device[i].tokens, on_host[i].tokens) << what << " position " << i;
+      for (int s = 0; s < 3; ++s) {
+        EXPECT_NEAR(on_device[i].probs[s], on_host[i].probs[s], 1e-6) << what;
+        EXPECT_EQ(on_device[i].top[s][0].token, on_host[i].top[s][0].token) << what;
+      }
+    }
+    for (size_t s = 0; s < host.probs.size(); ++s)
+      for (size_t i = 0; i < host.probs[s].size(); ++i)
+        EXPECT_NEAR(device.probs[s][i], host.probs[s][i], 1e-6) << what;
+    if (c.stop_after > 0) EXPECT_EQ(on_device.size(), static_cast<size_t>(c.stop_after));
+    if (c.stop_byte) EXPECT_LE(host.tokens[0].size(), 11u);
+  }
 }
 
 TEST(Sampler, PickTokenRespectsTopKAndTopP) {

@@ -4,12 +4,62 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <utility>
 
 #include "model/cuda/fused_kernels.h"
 
 namespace hg {
 namespace cuda_kernels {
 namespace {
+
+// Overlapped launches (Hopper's programmatic dependent launch): the decoding kernels let the next
+// kernel's blocks start as soon as their own have all started, and that kernel reads only what
+// never changes while decoding (weights, tables) before waiting for its inputs. A step's chain of
+// small kernels then costs less than a launch gap each. No-ops before sm_90 (plain order).
+__device__ inline void let_next_kernel_start() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ inline void wait_for_inputs() {  // the previous kernel has finished, its writes visible
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+// Launches a kernel that calls wait_for_inputs() before it reads anything a kernel before it
+// writes, allowing it to start early where the device can (compute capability 9 or later) and
+// HOURGLASS_OVERLAP_LAUNCHES is not 0.
+bool overlap_launches() {
+  static const bool overlap = [] {
+    const char* env = std::getenv("HOURGLASS_OVERLAP_LAUNCHES");
+    if (env != nullptr && std::string(env) == "0") return false;
+    int device = 0, major = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess)
+      return false;
+    return major >= 9;
+  }();
+  return overlap;
+}
+
+template <typename... KernelArgs, typename... Args>
+int launch_overlapped(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, cudaStream_t stream,
+                      Args&&... args) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.stream = stream;
+  cudaLaunchAttribute attribute[1];
+  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attribute;
+  config.numAttrs = overlap_launches() ? 1 : 0;
+  return static_cast<int>(
+      cudaLaunchKernelEx(&config, kernel, static_cast<KernelArgs>(std::forward<Args>(args))...));
+}
 
 // One thread per (sequence b, head h, channel j). qkv holds, per sequence, the new token's
 // query, key and value (3 x H x hd). Query and key are rotated by the rotary tables' row `slot`
@@ -20,6 +70,8 @@ __global__ void rotary_kv_step_kernel(const float* __restrict__ qkv, const float
                                       const int64_t* __restrict__ slot, float* __restrict__ q_out,
                                       float* __restrict__ k_cache, float* __restrict__ v_cache,
                                       int batch, int heads, int head_dim, int64_t capacity) {
+  let_next_kernel_start();
+  wait_for_inputs();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t total = static_cast<int64_t>(batch) * heads * head_dim;
   if (i >= total) return;
@@ -285,45 +337,123 @@ __global__ void layer_norm_backward_kernel(const TY* __restrict__ dy, const TH* 
 // both 16-byte aligned. A block of KW warps makes R output features, each warp over a KW-th of
 // k, B loads per lane and row issued before they are used; each W element is read once and used
 // for every row of x. On the decoding shapes this reads W at 1.5-2x cuBLAS's rate (which leaves
-// such products latency-bound).
-template <int M, int R, int B, int KW>
-__global__ void rows_linear_kernel(const float* __restrict__ x, const float* __restrict__ w,
-                                   const float* __restrict__ residual, bool gelu,
-                                   float* __restrict__ y, int m, int n, int k) {
+// such products latency-bound). With kNorm (k <= kRowsLinearNormWidth: one round of loads per
+// warp), x's rows are layer-normalized on the way in: each warp's slice of the rows is loaded once,
+// alongside the weights, and the rows' mean and deviation are summed over the block's warps, so
+// the norm adds two barriers and no launch.
+template <int M, int R, int B, int KW, bool kNorm>
+__global__ void rows_linear_kernel(RowsLinear a) {
+  static_assert(!kNorm || kRowsLinearNormWidth / 4 <= KW * 32 * B, "one round of loads per warp");
   __shared__ float partial[KW][R][M];
+  __shared__ float row_sums[2][KW][M];  // kNorm: per warp, the sum and the squared deviation
   const int lane = threadIdx.x & 31, warp = threadIdx.x / 32;
   const int first = blockIdx.x * R;
-  const int k4 = k / 4, per_warp = (k4 + KW - 1) / KW;
+  const int m = a.m, n = a.n, k4 = a.k / 4, per_warp = (k4 + KW - 1) / KW;
   const int begin = warp * per_warp, end = begin + per_warp < k4 ? begin + per_warp : k4;
-  const float4* x4 = reinterpret_cast<const float4*>(x);
-  const float4* w4 = reinterpret_cast<const float4*>(w);
+  const float4* x4 = reinterpret_cast<const float4*>(a.x);
+  const float4* w4 = reinterpret_cast<const float4*>(a.w);
+  const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
   float acc[R][M];
 #pragma unroll
   for (int r = 0; r < R; ++r)
 #pragma unroll
     for (int b = 0; b < M; ++b) acc[r][b] = 0.0f;
-  for (int base = begin; base < end; base += 32 * B) {
-    float4 wv[B][R];
+  auto dot4 = [](const float4& u, const float4& v) {
+    return u.x * v.x + u.y * v.y + u.z * v.z + u.w * v.w;
+  };
+  let_next_kernel_start();
+  auto load_weights = [&](int base, float4(&wv)[B][R]) {
 #pragma unroll
     for (int s = 0; s < B; ++s) {
       const int i = base + s * 32 + lane;
 #pragma unroll
       for (int r = 0; r < R; ++r)
-        wv[s][r] = i < end && first + r < n ? __ldg(w4 + static_cast<int64_t>(first + r) * k4 + i)
-                                            : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        wv[s][r] =
+            i < end && first + r < n ? __ldg(w4 + static_cast<int64_t>(first + r) * k4 + i) : zero;
     }
+  };
+  if (kNorm) {
+    // The weights and the norm's parameters before the inputs are ready, x after.
+    float4 wv[B][R], xv[B][M], g[B], t[B];
+    load_weights(begin, wv);
 #pragma unroll
     for (int s = 0; s < B; ++s) {
-      const int i = base + s * 32 + lane;
-      if (i >= end) continue;
+      const int i = begin + s * 32 + lane;
+      g[s] = i < end ? __ldg(reinterpret_cast<const float4*>(a.gamma) + i) : zero;
+      t[s] = i < end ? __ldg(reinterpret_cast<const float4*>(a.beta) + i) : zero;
+    }
+    wait_for_inputs();
+#pragma unroll
+    for (int s = 0; s < B; ++s) {
+      const int i = begin + s * 32 + lane;
+#pragma unroll
+      for (int b = 0; b < M; ++b)
+        xv[s][b] = i < end && b < m ? __ldg(x4 + static_cast<int64_t>(b) * k4 + i) : zero;
+    }
+    float mean[M], rstd[M];
+#pragma unroll
+    for (int b = 0; b < M; ++b) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int s = 0; s < B; ++s) sum += (xv[s][b].x + xv[s][b].y) + (xv[s][b].z + xv[s][b].w);
+      sum = warp_sum(sum);
+      if (lane == 0) row_sums[0][warp][b] = sum;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int b = 0; b < M; ++b) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int q = 0; q < KW; ++q) sum += row_sums[0][q][b];
+      mean[b] = sum / a.k;
+      float var = 0.0f;
+#pragma unroll
+      for (int s = 0; s < B; ++s) {
+        if (begin + s * 32 + lane >= end) continue;
+        const float4 d = make_float4(xv[s][b].x - mean[b], xv[s][b].y - mean[b],
+                                     xv[s][b].z - mean[b], xv[s][b].w - mean[b]);
+        var += dot4(d, d);
+      }
+      var = warp_sum(var);
+      if (lane == 0) row_sums[1][warp][b] = var;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int b = 0; b < M; ++b) {
+      float var = 0.0f;
+#pragma unroll
+      for (int q = 0; q < KW; ++q) var += row_sums[1][q][b];
+      rstd[b] = rsqrtf(var / a.k + a.eps);
+    }
+#pragma unroll
+    for (int s = 0; s < B; ++s)
 #pragma unroll
       for (int b = 0; b < M; ++b) {
-        if (b >= m) continue;
-        const float4 xv = __ldg(x4 + static_cast<int64_t>(b) * k4 + i);
+        float4 y = xv[s][b];
+        y.x = (y.x - mean[b]) * rstd[b] * g[s].x + t[s].x;
+        y.y = (y.y - mean[b]) * rstd[b] * g[s].y + t[s].y;
+        y.z = (y.z - mean[b]) * rstd[b] * g[s].z + t[s].z;
+        y.w = (y.w - mean[b]) * rstd[b] * g[s].w + t[s].w;
 #pragma unroll
-        for (int r = 0; r < R; ++r)
-          acc[r][b] +=
-              wv[s][r].x * xv.x + wv[s][r].y * xv.y + wv[s][r].z * xv.z + wv[s][r].w * xv.w;
+        for (int r = 0; r < R; ++r) acc[r][b] += dot4(wv[s][r], y);
+      }
+  } else {
+    float4 wv[B][R];
+    load_weights(begin, wv);  // the first weights before the inputs are ready
+    wait_for_inputs();
+    for (int base = begin; base < end; base += 32 * B) {
+      if (base != begin) load_weights(base, wv);
+#pragma unroll
+      for (int s = 0; s < B; ++s) {
+        const int i = base + s * 32 + lane;
+        if (i >= end) continue;
+#pragma unroll
+        for (int b = 0; b < M; ++b) {
+          if (b >= m) continue;
+          const float4 xv = __ldg(x4 + static_cast<int64_t>(b) * k4 + i);
+#pragma unroll
+          for (int r = 0; r < R; ++r) acc[r][b] += dot4(wv[s][r], xv);
+        }
       }
     }
   }
@@ -342,9 +472,9 @@ __global__ void rows_linear_kernel(const float* __restrict__ x, const float* __r
 #pragma unroll
     for (int q = 0; q < KW; ++q) v += partial[q][r][b];
     const int64_t at = static_cast<int64_t>(b) * n + first + r;
-    if (gelu) v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));  // exact GELU, as torch's
-    if (residual) v = residual[at] + v;
-    y[at] = v;
+    if (a.gelu) v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));  // exact GELU, as torch's
+    if (a.residual) v = a.residual[at] + v;
+    a.y[at] = v;
   }
 }
 
@@ -367,6 +497,7 @@ __device__ float block_reduce(float v, float* scratch) {
 // A block of 128 threads takes 16 passes of 128 / HD4 keys, HD4 = hd / 4 lanes per key reading
 // one float4 of it each (coalesced); every key and value load of the split is issued up front.
 constexpr int kAttentionThreads = 128, kAttentionPasses = 16;
+constexpr int kMergeBatch = 16;  // splits whose results the merging block loads at once
 
 // Keys per block (split) for heads of 4 * hd4 features.
 __host__ __device__ constexpr int keys_per_split(int hd4) {
@@ -385,6 +516,8 @@ __global__ void decode_attention_kernel(const float* __restrict__ q,
   __shared__ float4 sums[kParallel][HD4];
   __shared__ float scratch[32];
   __shared__ bool last_block;
+  let_next_kernel_start();
+  wait_for_inputs();
   const int bh = blockIdx.x, split = blockIdx.y, t = threadIdx.x;
   const int64_t valid = *slot + 1;
   const int64_t start = static_cast<int64_t>(split) * kKeys;
@@ -446,18 +579,35 @@ __global__ void decode_attention_kernel(const float* __restrict__ q,
   __syncthreads();
   if (!last_block) return;
   __threadfence();
+  // Only the splits that hold rows, kMergeBatch at a time: each batch's statistics and outputs
+  // are loaded in one round (none depends on another), then folded into running sums, rescaled as
+  // the highest score grows.
+  const int used = static_cast<int>((valid + kKeys - 1) / kKeys);
   const float* stats = part_stats + static_cast<int64_t>(bh) * splits * 2;
   const float* outs = part_out + static_cast<int64_t>(bh) * splits * kHeadDim;
   for (int j = t; j < kHeadDim; j += kAttentionThreads) {
-    float high = -INFINITY;
-    for (int s = 0; s < splits; ++s) high = fmaxf(high, __ldcg(stats + 2 * s));
-    float total = 0.0f, acc = 0.0f;
-    for (int s = 0; s < splits; ++s) {
-      const float split_high = __ldcg(stats + 2 * s);
-      if (split_high == -INFINITY) continue;
-      const float w = __expf(split_high - high);
-      total += w * __ldcg(stats + 2 * s + 1);
-      acc += w * __ldcg(outs + static_cast<int64_t>(s) * kHeadDim + j);
+    float high = -INFINITY, total = 0.0f, acc = 0.0f;
+    for (int s0 = 0; s0 < used; s0 += kMergeBatch) {
+      float split_high[kMergeBatch], split_total[kMergeBatch], split_out[kMergeBatch];
+#pragma unroll
+      for (int i = 0; i < kMergeBatch; ++i) {
+        const bool in = s0 + i < used;
+        split_high[i] = in ? __ldcg(stats + 2 * (s0 + i)) : -INFINITY;
+        split_total[i] = in ? __ldcg(stats + 2 * (s0 + i) + 1) : 0.0f;
+        split_out[i] = in ? __ldcg(outs + static_cast<int64_t>(s0 + i) * kHeadDim + j) : 0.0f;
+      }
+      float batch_high = high;
+#pragma unroll
+      for (int i = 0; i < kMergeBatch; ++i) batch_high = fmaxf(batch_high, split_high[i]);
+      const float rescale = high == -INFINITY ? 0.0f : __expf(high - batch_high);
+      total *= rescale, acc *= rescale;
+#pragma unroll
+      for (int i = 0; i < kMergeBatch; ++i) {
+        const float w = s0 + i < used ? __expf(split_high[i] - batch_high) : 0.0f;
+        total += w * split_total[i];
+        acc += w * split_out[i];
+      }
+      high = batch_high;
     }
     out[static_cast<int64_t>(bh) * kHeadDim + j] = acc / total;
   }
@@ -514,9 +664,8 @@ int rotary_kv_step(const float* qkv, const float* cos, const float* sin, const i
   const int64_t total = static_cast<int64_t>(batch) * heads * head_dim;
   const int threads = 128;
   const int blocks = static_cast<int>((total + threads - 1) / threads);
-  rotary_kv_step_kernel<<<blocks, threads, 0, stream>>>(qkv, cos, sin, slot, q_out, k_cache,
-                                                        v_cache, batch, heads, head_dim, capacity);
-  return static_cast<int>(cudaGetLastError());
+  return launch_overlapped(rotary_kv_step_kernel, blocks, threads, stream, qkv, cos, sin, slot,
+                           q_out, k_cache, v_cache, batch, heads, head_dim, capacity);
 }
 
 namespace {
@@ -596,12 +745,10 @@ struct BackwardLaunch {
   }
 };
 
-template <int M, int R, int kLoads = 4, int kSplitK = 4>
-int launch_rows_linear(const float* x, const float* w, const float* residual, bool gelu, float* y,
-                       int m, int n, int k, cudaStream_t stream) {
-  rows_linear_kernel<M, R, kLoads, kSplitK>
-      <<<(n + R - 1) / R, 32 * kSplitK, 0, stream>>>(x, w, residual, gelu, y, m, n, k);
-  return static_cast<int>(cudaGetLastError());
+template <int M, int R, int kLoads = 4, int kSplitK = 4, bool kNorm = false>
+int launch_rows_linear(const RowsLinear& a, cudaStream_t stream) {
+  return launch_overlapped(rows_linear_kernel<M, R, kLoads, kSplitK, kNorm>, (a.n + R - 1) / R,
+                           32 * kSplitK, stream, a);
 }
 
 template <int HD4>
@@ -610,9 +757,126 @@ int launch_decode_attention(const float* q, const float* k_cache, const float* v
                             float* out, int batch_heads, int64_t capacity, float scale,
                             cudaStream_t stream) {
   const int splits = decode_attention_splits(capacity, 4 * HD4);
-  decode_attention_kernel<HD4><<<dim3(batch_heads, splits), kAttentionThreads, 0, stream>>>(
-      q, k_cache, v_cache, slot, part_out, part_stats, counters, out, capacity, splits, scale);
-  return static_cast<int>(cudaGetLastError());
+  return launch_overlapped(decode_attention_kernel<HD4>, dim3(batch_heads, splits),
+                           kAttentionThreads, stream, q, k_cache, v_cache, slot, part_out,
+                           part_stats, counters, out, capacity, splits, scale);
+}
+
+// pick_tokens(): one block of kPickThreads (one thread per token id) per sequence. The sums run
+// in token (or rank) order in one thread, in double, so that the pick equals the host's exactly;
+// the searches over the running sums are parallel (the sums only grow).
+constexpr int kPickThreads = 256;
+
+__device__ inline void block_max(float v, int i, float* scratch) {  // scratch[0] = the max
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  if (i % 32 == 0) scratch[1 + i / 32] = v;
+  __syncthreads();
+  if (i == 0) {
+    float m = scratch[1];
+    for (int w = 1; w < kPickThreads / 32; ++w) m = fmaxf(m, scratch[1 + w]);
+    scratch[0] = m;
+  }
+  __syncthreads();
+}
+
+// to[k] = from[0] + ... + from[k], added in order (as the host adds them), in one thread: the loads
+// of a batch are issued before its additions, which are one dependent chain.
+__device__ inline void running_sums(const double* from, double* to) {
+  constexpr int kBatch = 16;
+  double c = 0.0;
+  for (int k0 = 0; k0 < kPickThreads; k0 += kBatch) {
+    double v[kBatch];
+#pragma unroll
+    for (int j = 0; j < kBatch; ++j) v[j] = from[k0 + j];
+#pragma unroll
+    for (int j = 0; j < kBatch; ++j) to[k0 + j] = c += v[j];
+  }
+}
+
+__global__ void __launch_bounds__(kPickThreads) pick_tokens_kernel(PickTokens a) {
+  __shared__ float logit[kPickThreads];
+  __shared__ double p[kPickThreads];     // weights, in token order or (truncated) rank order
+  __shared__ double acc[kPickThreads];   // their running sums
+  __shared__ double mass[kPickThreads];  // running sums of the probabilities (truncated)
+  __shared__ int order[kPickThreads];    // token of each rank (truncated)
+  __shared__ float scratch[1 + kPickThreads / 32];
+  __shared__ int pick, found, keep;
+  let_next_kernel_start();
+  wait_for_inputs();
+  const int s = blockIdx.x, i = threadIdx.x;
+  const int64_t pos = *a.position;
+  if (pos >= a.length) return;
+  const float l = a.logits[static_cast<int64_t>(s) * kPickThreads + i];
+  logit[i] = l;
+  if (a.logits_ring != nullptr) a.logits_ring[((pos % a.ring) * a.n + s) * kPickThreads + i] = l;
+  const int forced = a.forced[pos];
+  const double u = a.uniforms[pos * a.n + s];
+  const bool truncated = (a.top_k > 0 && a.top_k < kPickThreads) || a.top_p < 1.0;
+  if (i == 0) {
+    pick = -1;
+    found = a.temperature == 0.0 ? kPickThreads : -1;  // a minimum or a maximum is taken
+    keep = a.top_k > 0 ? a.top_k : kPickThreads;
+  }
+  int token = forced;
+  float prob = 1.0f;
+  if (forced < 0 && a.temperature == 0.0) {
+    block_max(l, i, scratch);  // the lowest id holding the max
+    if (l == scratch[0]) atomicMin(&found, i);
+    __syncthreads();
+    token = found < kPickThreads ? found : 0;  // 0: NaN logits
+  } else if (forced < 0 && !truncated) {
+    block_max(l, i, scratch);
+    const double top = scratch[0];
+    p[i] = exp((static_cast<double>(l) - top) / a.temperature);
+    __syncthreads();
+    if (i == 0) running_sums(p, acc);
+    __syncthreads();
+    const double target = u * acc[kPickThreads - 1];
+    if (target < acc[i] && (i == 0 || !(target < acc[i - 1]))) pick = i;
+    if (p[i] > 0.0) atomicMax(&found, i);  // the last token with any mass
+    __syncthreads();
+    token = pick >= 0 ? pick : found >= 0 ? found : 0;  // 0: no token has mass (NaN logits)
+    prob = static_cast<float>(p[token] / acc[kPickThreads - 1]);
+  } else if (forced < 0) {
+    __syncthreads();  // logit[] complete
+    int rank = 0;
+#pragma unroll 16
+    for (int j = 0; j < kPickThreads; ++j) {
+      const float other = logit[j];
+      rank += other > l || (other == l && j < i);
+    }
+    order[rank] = i;
+    __syncthreads();
+    const double top = logit[order[0]];
+    p[i] = exp((static_cast<double>(logit[order[i]]) - top) / a.temperature);
+    __syncthreads();
+    if (i == 0) running_sums(p, acc);
+    __syncthreads();
+    mass[i] = p[i] / acc[kPickThreads - 1];
+    __syncthreads();
+    if (i == 0) running_sums(mass, mass);
+    __syncthreads();
+    // The first rank within top_k where the mass reaches top_p ends the kept set.
+    if (i < keep && mass[i] >= a.top_p && (i == 0 || mass[i - 1] < a.top_p)) found = i + 1;
+    __syncthreads();
+    const int kept_n = found > 0 ? found : keep;
+    const double kept = acc[kept_n - 1];
+    const double target = u * kept;
+    if (i < kept_n && target < acc[i] && (i == 0 || !(target < acc[i - 1]))) pick = i;
+    __syncthreads();
+    const int r = pick >= 0 ? pick : kept_n - 1;
+    token = order[r];
+    prob = static_cast<float>(p[r] / kept);
+  }
+  if (i != 0) return;
+  a.next_tokens[s] = token;
+  a.tokens[pos * a.n + s] = token;
+  a.probs[pos * a.n + s] = prob;
+  __threadfence();
+  if (atomicAdd(a.done, 1) == a.n - 1) {  // the last block: every block has read the position
+    *a.position = pos + 1;
+    *a.done = 0;
+  }
 }
 
 }  // namespace
@@ -637,17 +901,22 @@ int layer_norm_backward_warps(int64_t rows) {
   return static_cast<int>((warps + 7) / 8 * 8);  // whole blocks of 8 warps
 }
 
-int rows_linear(const float* x, const float* w, const float* residual, bool gelu, float* y, int m,
-                int n, int k, cudaStream_t stream) {
-  if (m == 0 || n == 0) return 0;
-  if (m == 1) return launch_rows_linear<1, 1>(x, w, residual, gelu, y, m, n, k, stream);
-  if (m == 2) return launch_rows_linear<2, 2>(x, w, residual, gelu, y, m, n, k, stream);
-  if (m <= 4) return launch_rows_linear<4, 2>(x, w, residual, gelu, y, m, n, k, stream);
-  if (m <= 8) return launch_rows_linear<8, 2>(x, w, residual, gelu, y, m, n, k, stream);
-  if (m > kRowsLinearMax) return static_cast<int>(cudaErrorInvalidValue);
-  if (k >= 2048)
-    return launch_rows_linear<16, 2, 2, 8>(x, w, residual, gelu, y, m, n, k, stream);  // long rows
-  return launch_rows_linear<16, 2>(x, w, residual, gelu, y, m, n, k, stream);
+int rows_linear(const RowsLinear& a, cudaStream_t stream) {
+  if (a.m == 0 || a.n == 0) return 0;
+  if (a.gamma != nullptr) {
+    if (a.m > kRowsLinearNormRows || a.k > kRowsLinearNormWidth)
+      return static_cast<int>(cudaErrorInvalidValue);
+    // Four outputs per block: each block loads x and the norm's parameters whole.
+    if (a.m == 1) return launch_rows_linear<1, 4, 4, 4, true>(a, stream);
+    return launch_rows_linear<2, 4, 4, 4, true>(a, stream);
+  }
+  if (a.m == 1) return launch_rows_linear<1, 1>(a, stream);
+  if (a.m == 2) return launch_rows_linear<2, 2>(a, stream);
+  if (a.m <= 4) return launch_rows_linear<4, 2>(a, stream);
+  if (a.m <= 8) return launch_rows_linear<8, 2>(a, stream);
+  if (a.m > kRowsLinearMax) return static_cast<int>(cudaErrorInvalidValue);
+  if (a.k >= 2048) return launch_rows_linear<16, 2, 2, 8>(a, stream);  // long rows
+  return launch_rows_linear<16, 2>(a, stream);
 }
 
 bool decode_attention_head_dim(int head_dim) {
@@ -679,6 +948,11 @@ int decode_attention(const float* q, const float* k_cache, const float* v_cache,
     default:
       return static_cast<int>(cudaErrorInvalidValue);
   }
+}
+
+int pick_tokens(const PickTokens& args, cudaStream_t stream) {
+  if (args.n == 0) return 0;
+  return launch_overlapped(pick_tokens_kernel, args.n, kPickThreads, stream, args);
 }
 
 }  // namespace cuda_kernels

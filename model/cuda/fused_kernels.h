@@ -69,11 +69,23 @@ int layer_norm_backward(const NormBackward& args, cudaStream_t stream);
 int layer_norm_backward_warps(int64_t rows);
 
 // y (m, n) = x (m, k) W^T in fp32 for m <= kRowsLinearMax rows, W (n, k) row-major; k a multiple
-// of 4, x and W 16-byte aligned, all contiguous.
+// of 4, x and W 16-byte aligned, all contiguous. With gamma and beta (k, 16-byte aligned; m and k
+// within kRowsLinearNorm*), x's rows are layer-normalized first (eps); after the product GELU
+// (exact, erf) when `gelu`, then + residual (m, n) when it is not null.
 constexpr int kRowsLinearMax = 16;
-// Then GELU (exact, erf) when `gelu`, then + residual (m, n) when it is not null.
-int rows_linear(const float* x, const float* w, const float* residual, bool gelu, float* y, int m,
-                int n, int k, cudaStream_t stream);
+constexpr int kRowsLinearNormRows = 2, kRowsLinearNormWidth = 1024;
+struct RowsLinear {
+  const float* x = nullptr;
+  const float* w = nullptr;
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+  float eps = 1e-5f;
+  bool gelu = false;
+  const float* residual = nullptr;
+  float* y = nullptr;
+  int m = 0, n = 0, k = 0;
+};
+int rows_linear(const RowsLinear& args, cudaStream_t stream);
 
 // Attention of one query per (sequence, head) q (BH, hd), scaled by `scale`, over rows 0 .. *slot
 // of k_cache and v_cache (BH, capacity, hd), fp32, hd one of 16, 32, 64, 128
@@ -87,6 +99,31 @@ int decode_attention(const float* q, const float* k_cache, const float* v_cache,
                      const int64_t* slot, float* part_out, float* part_stats, int* counters,
                      float* out, int batch_heads, int head_dim, int64_t capacity, float scale,
                      cudaStream_t stream);
+
+// Sampling on the device: for each of n sequences (one block each), the token at position
+// *position from its logits (n, 256) fp32, as sampler.cpp's pick_token() picks it, in the same
+// double-precision arithmetic and order: forced[pos] when >= 0 (probability 1), else by temperature
+// (0: the most likely, lowest id among equals), top_k (0: off) and top_p with uniforms[pos][s].
+// Writes the token to next_tokens[s] (the next step's input) and tokens[pos][s], its probability
+// to probs[pos][s], the logits to logits_ring[pos % ring] when that is not null; the last block
+// advances *position. done (int32) must be zero before the first launch, and is zero after each.
+struct PickTokens {
+  const float* logits = nullptr;     // (n, 256)
+  const double* uniforms = nullptr;  // (length, n)
+  const int* forced = nullptr;       // (length)
+  int64_t* position = nullptr;       // (1)
+  int* done = nullptr;               // (1)
+  int64_t* next_tokens = nullptr;    // (n)
+  int* tokens = nullptr;             // (length, n)
+  float* probs = nullptr;            // (length, n)
+  float* logits_ring = nullptr;      // (ring, n, 256) or null
+  int64_t ring = 1;
+  int n = 0;
+  int64_t length = 0;
+  double temperature = 1.0, top_p = 1.0;
+  int top_k = 0;
+};
+int pick_tokens(const PickTokens& args, cudaStream_t stream);
 
 }  // namespace cuda_kernels
 }  // namespace hg
