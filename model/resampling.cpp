@@ -107,7 +107,7 @@ torch::Tensor ShortenImpl::step(const torch::Tensor& group) {
 
 torch::Tensor UpsampleImpl::step(const torch::Tensor& y, int64_t offset,
                                  const torch::Tensor& residual) {
-  const int64_t b = y.size(0), d = y.size(2);
+  const int64_t d = y.size(2);
   TORCH_CHECK(kind_ != UpsampleKind::kAttention,
               "Upsample::step: attention upsampling has no step");
   if (kind_ == UpsampleKind::kLinear)  // only the rows of the weight that make token `offset`

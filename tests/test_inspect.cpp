@@ -322,6 +322,9 @@ TEST(Bench, SamplingAloneWithoutTheBaseline) {
       const json& s = m.at("sample").at(kind);
       EXPECT_GT(s.at("incremental").at("tokens_per_s").get<double>(), 0.0) << model << kind;
       EXPECT_FALSE(s.contains("full_recompute") || s.contains("speedup")) << model << kind;
+      // The CPU picks on the host, so there is no host-picks twin to compare with.
+      EXPECT_EQ(s.at("incremental").at("picks"), "host") << model << kind;
+      EXPECT_FALSE(s.contains("incremental_host_picks")) << model << kind;
     }
   }
   const json& r = j.at("ratio");
