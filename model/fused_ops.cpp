@@ -395,7 +395,8 @@ torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k_ca
       slot.scalar_type() == torch::kLong && slot.numel() == 1 && slot.device() == q.device(),
       "decode_attention: slot must be one int64 on ", q.device());
   const auto query = q.contiguous();
-  const int splits = cuda_kernels::decode_attention_splits(capacity, static_cast<int>(head_dim));
+  const int splits = cuda_kernels::decode_attention_splits(capacity, static_cast<int>(head_dim),
+                                                           static_cast<int>(batch * heads));
   auto part_out = torch::empty({batch * heads, splits, head_dim}, q.options());
   auto part_stats = torch::empty({batch * heads, splits, 2}, q.options());
   auto out = torch::empty({batch, heads, 1, head_dim}, q.options());

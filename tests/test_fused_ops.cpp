@@ -136,31 +136,36 @@ TEST(FusedCuda, LinearRowsMatchesTorchLinear) {
 TEST(FusedCuda, DecodeAttentionReadsRowsUpToTheSlot) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   torch::manual_seed(9);
-  for (int64_t hd : {64, 32, 128}) {
-    const int64_t capacity = 300;
-    auto q = torch::randn({2, 3, 1, hd}), k = torch::randn({2, 3, capacity, hd}) * 2.0,
-         v = torch::randn({2, 3, capacity, hd});
-    if (!fused_decode_attention(q.to(torch::kCUDA))) GTEST_SKIP() << "no fused kernels";
-    auto counters =
-        decode_attention_counters(2, 3, torch::dtype(torch::kFloat).device(torch::kCUDA));
-    for (int64_t slot : {0, 1, 127, 128, 200, 299}) {
-      auto keys = k.narrow(2, 0, slot + 1), values = v.narrow(2, 0, slot + 1);
-      auto weights = torch::softmax(torch::matmul(q, keys.transpose(2, 3)) / std::sqrt(hd), -1);
-      auto expected = torch::matmul(weights, values);  // (B, H, 1, hd)
-      // Rows past the slot hold garbage that must not be read.
-      auto k_gpu = k.to(torch::kCUDA), v_gpu = v.to(torch::kCUDA);
-      if (slot + 1 < capacity) {
-        k_gpu.narrow(2, slot + 1, capacity - slot - 1).fill_(1e4);
-        v_gpu.narrow(2, slot + 1, capacity - slot - 1).fill_(NAN);
+  struct Shape {
+    int64_t batch, heads;  // 6 (sequence, head) pairs take 8 passes per split, 64 take 16
+  };
+  for (const Shape shape : {Shape{2, 3}, Shape{16, 4}})
+    for (int64_t hd : {64, 32, 128, 16}) {
+      const int64_t capacity = 300, b = shape.batch, h = shape.heads;
+      auto q = torch::randn({b, h, 1, hd}), k = torch::randn({b, h, capacity, hd}) * 2.0,
+           v = torch::randn({b, h, capacity, hd});
+      if (!fused_decode_attention(q.to(torch::kCUDA))) GTEST_SKIP() << "no fused kernels";
+      auto counters =
+          decode_attention_counters(b, h, torch::dtype(torch::kFloat).device(torch::kCUDA));
+      for (int64_t slot : {0, 1, 63, 64, 127, 128, 200, 299}) {
+        auto keys = k.narrow(2, 0, slot + 1), values = v.narrow(2, 0, slot + 1);
+        auto weights = torch::softmax(torch::matmul(q, keys.transpose(2, 3)) / std::sqrt(hd), -1);
+        auto expected = torch::matmul(weights, values);  // (B, H, 1, hd)
+        // Rows past the slot hold garbage that must not be read.
+        auto k_gpu = k.to(torch::kCUDA), v_gpu = v.to(torch::kCUDA);
+        if (slot + 1 < capacity) {
+          k_gpu.narrow(2, slot + 1, capacity - slot - 1).fill_(1e4);
+          v_gpu.narrow(2, slot + 1, capacity - slot - 1).fill_(NAN);
+        }
+        const auto slot_t = torch::full({1}, slot, torch::dtype(torch::kLong).device(torch::kCUDA));
+        auto got = decode_attention(q.to(torch::kCUDA), k_gpu, v_gpu, slot_t, counters).cpu();
+        // Its blocks leave the counters at zero for the next call (this loop reuses them).
+        EXPECT_EQ(counters.abs().sum().item<int64_t>(), 0);
+        EXPECT_TRUE(torch::allclose(got, expected, 1e-5, 1e-5))
+            << b << "x" << h << " hd " << hd << " slot " << slot << ": "
+            << (got - expected).abs().max().item<double>();
       }
-      const auto slot_t = torch::full({1}, slot, torch::dtype(torch::kLong).device(torch::kCUDA));
-      auto got = decode_attention(q.to(torch::kCUDA), k_gpu, v_gpu, slot_t, counters).cpu();
-      // Its blocks leave the counters at zero for the next call (this loop reuses them).
-      EXPECT_EQ(counters.abs().sum().item<int64_t>(), 0);
-      EXPECT_TRUE(torch::allclose(got, expected, 1e-5, 1e-5))
-          << "hd " << hd << " slot " << slot << ": " << (got - expected).abs().max().item<double>();
     }
-  }
 }
 
 TEST(FusedOps, LinearRowsFallsBackToTorchLinear) {

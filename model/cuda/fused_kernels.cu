@@ -494,24 +494,28 @@ __device__ float block_reduce(float v, float* scratch) {
   return r;
 }
 
-// A block of 128 threads takes 16 passes of 128 / HD4 keys, HD4 = hd / 4 lanes per key reading
-// one float4 of it each (coalesced); every key and value load of the split is issued up front.
-constexpr int kAttentionThreads = 128, kAttentionPasses = 16;
+// A block of 128 threads takes kPasses passes of 128 / HD4 keys, HD4 = hd / 4 lanes per key
+// reading one float4 of it each (coalesced); every key and value load of the split is issued up
+// front. Few heads (one text stream: 8) take 8 passes, so that twice as many blocks (SMs) load
+// the rows; many take 16, and fewer splits to merge.
+constexpr int kAttentionThreads = 128;
 constexpr int kMergeBatch = 16;  // splits whose results the merging block loads at once
 
+int attention_passes(int batch_heads) { return batch_heads >= 64 ? 16 : 8; }
+
 // Keys per block (split) for heads of 4 * hd4 features.
-__host__ __device__ constexpr int keys_per_split(int hd4) {
-  return kAttentionPasses * (kAttentionThreads / hd4);
+__host__ __device__ constexpr int keys_per_split(int hd4, int passes) {
+  return passes * (kAttentionThreads / hd4);
 }
 
-template <int HD4>
+template <int HD4, int kPasses>
 __global__ void decode_attention_kernel(const float* __restrict__ q,
                                         const float* __restrict__ k_cache,
                                         const float* __restrict__ v_cache,
                                         const int64_t* __restrict__ slot, float* part_out,
                                         float* part_stats, int* counters, float* __restrict__ out,
                                         int64_t capacity, int splits, float scale) {
-  constexpr int kParallel = kAttentionThreads / HD4, kKeys = keys_per_split(HD4);
+  constexpr int kParallel = kAttentionThreads / HD4, kKeys = keys_per_split(HD4, kPasses);
   constexpr int kHeadDim = 4 * HD4;
   __shared__ float4 sums[kParallel][HD4];
   __shared__ float scratch[32];
@@ -533,18 +537,18 @@ __global__ void decode_attention_kernel(const float* __restrict__ q,
     const int64_t rows = (static_cast<int64_t>(bh) * capacity + start) * HD4;
     const float4* keys = reinterpret_cast<const float4*>(k_cache) + rows;
     const float4* values = reinterpret_cast<const float4*>(v_cache) + rows;
-    float4 kv[kAttentionPasses], vv[kAttentionPasses];
+    float4 kv[kPasses], vv[kPasses];
     const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
-    for (int s = 0; s < kAttentionPasses; ++s) {
+    for (int s = 0; s < kPasses; ++s) {
       const int i = s * kParallel + g;
       kv[s] = i < count ? __ldg(keys + static_cast<int64_t>(i) * HD4 + c) : zero;
       vv[s] = i < count ? __ldg(values + static_cast<int64_t>(i) * HD4 + c) : zero;
     }
-    float score[kAttentionPasses];
+    float score[kPasses];
     float high = -INFINITY;
 #pragma unroll
-    for (int s = 0; s < kAttentionPasses; ++s) {
+    for (int s = 0; s < kPasses; ++s) {
       float dot = kv[s].x * qv.x + kv[s].y * qv.y + kv[s].z * qv.z + kv[s].w * qv.w;
 #pragma unroll
       for (int offset = 1; offset < HD4; offset <<= 1)  // over the lanes of this key
@@ -556,7 +560,7 @@ __global__ void decode_attention_kernel(const float* __restrict__ q,
     float total = 0.0f;
     float4 acc = zero;
 #pragma unroll
-    for (int s = 0; s < kAttentionPasses; ++s) {
+    for (int s = 0; s < kPasses; ++s) {
       const float p = s * kParallel + g < count ? __expf(score[s] - high) : 0.0f;
       if (c == 0) total += p;  // each key once
       acc.x += p * vv[s].x, acc.y += p * vv[s].y, acc.z += p * vv[s].z, acc.w += p * vv[s].w;
@@ -756,10 +760,12 @@ int launch_decode_attention(const float* q, const float* k_cache, const float* v
                             const int64_t* slot, float* part_out, float* part_stats, int* counters,
                             float* out, int batch_heads, int64_t capacity, float scale,
                             cudaStream_t stream) {
-  const int splits = decode_attention_splits(capacity, 4 * HD4);
-  return launch_overlapped(decode_attention_kernel<HD4>, dim3(batch_heads, splits),
-                           kAttentionThreads, stream, q, k_cache, v_cache, slot, part_out,
-                           part_stats, counters, out, capacity, splits, scale);
+  const int splits = decode_attention_splits(capacity, 4 * HD4, batch_heads);
+  auto kernel = attention_passes(batch_heads) == 16 ? decode_attention_kernel<HD4, 16>
+                                                    : decode_attention_kernel<HD4, 8>;
+  return launch_overlapped(kernel, dim3(batch_heads, splits), kAttentionThreads, stream, q, k_cache,
+                           v_cache, slot, part_out, part_stats, counters, out, capacity, splits,
+                           scale);
 }
 
 // pick_tokens(): one block of kPickThreads (one thread per token id) per sequence. The sums run
@@ -923,8 +929,8 @@ bool decode_attention_head_dim(int head_dim) {
   return head_dim == 16 || head_dim == 32 || head_dim == 64 || head_dim == 128;
 }
 
-int decode_attention_splits(int64_t capacity, int head_dim) {
-  const int keys = keys_per_split(head_dim / 4);
+int decode_attention_splits(int64_t capacity, int head_dim, int batch_heads) {
+  const int keys = keys_per_split(head_dim / 4, attention_passes(batch_heads));
   return static_cast<int>((capacity + keys - 1) / keys);
 }
 

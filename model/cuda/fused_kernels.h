@@ -91,10 +91,10 @@ int rows_linear(const RowsLinear& args, cudaStream_t stream);
 // of k_cache and v_cache (BH, capacity, hd), fp32, hd one of 16, 32, 64, 128
 // (decode_attention_head_dim), into out (BH, hd). One launch: blocks over splits of the keys,
 // the last of each (sequence, head) merging them. part_out (BH, splits, hd) and part_stats
-// (BH, splits, 2) are scratch of decode_attention_splits(capacity, hd) splits; counters (BH)
+// (BH, splits, 2) are scratch of decode_attention_splits(capacity, hd, BH) splits; counters (BH)
 // int32 must be zero before the first launch, and are zero again after each.
 bool decode_attention_head_dim(int head_dim);
-int decode_attention_splits(int64_t capacity, int head_dim);
+int decode_attention_splits(int64_t capacity, int head_dim, int batch_heads);
 int decode_attention(const float* q, const float* k_cache, const float* v_cache,
                      const int64_t* slot, float* part_out, float* part_stats, int* counters,
                      float* out, int batch_heads, int head_dim, int64_t capacity, float scale,
