@@ -321,22 +321,23 @@ torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, b
     return t.numel() == k && t.scalar_type() == torch::kFloat && t.is_contiguous() &&
            t.device() == x.device() && aligned16(t);
   };
-  const bool norm_fits =
-      !norm.weight.defined() || (norm_param_fits(norm.weight) && norm_param_fits(norm.bias) &&
-                                 fused_layer_norm(x, {}, norm.weight, norm.bias));
-  if (fits && residual_fits && norm_fits) {
+  if (fits && residual_fits) {
     const int64_t m = x.numel() / k;
-    const bool norm_inside =
-        m <= cuda_kernels::kRowsLinearNormRows && k <= cuda_kernels::kRowsLinearNormWidth;
-    // More rows: the norm's own kernel first (each warp would take every row's statistics).
-    const auto input = !norm.weight.defined() || norm_inside
-                           ? x
-                           : layer_norm_fused(x, {}, norm.weight, norm.bias, norm.eps).second;
+    const bool norm_inside = norm.weight.defined() && m <= cuda_kernels::kRowsLinearNormRows &&
+                             k <= cuda_kernels::kRowsLinearNormWidth &&
+                             norm_param_fits(norm.weight) && norm_param_fits(norm.bias);
+    // A norm that cannot go inside the product (more rows: each warp would take every row's
+    // statistics; wider rows) runs first, in its own kernel where there is one.
+    torch::Tensor input = x;
+    if (norm.weight.defined() && !norm_inside)
+      input = fused_layer_norm(x, {}, norm.weight, norm.bias)
+                  ? layer_norm_fused(x, {}, norm.weight, norm.bias, norm.eps).second
+                  : torch::layer_norm(x, {k}, norm.weight, norm.bias, norm.eps);
     auto y = torch::empty(sizes, x.options());
     cuda_kernels::RowsLinear args;
     args.x = input.data_ptr<float>();
     args.w = weight.data_ptr<float>();
-    if (norm.weight.defined() && norm_inside) {
+    if (norm_inside) {
       args.gamma = norm.weight.data_ptr<float>();
       args.beta = norm.bias.data_ptr<float>();
       args.eps = static_cast<float>(norm.eps);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -30,7 +31,12 @@ void validate(const SampleOptions& o) {
   if (o.stop_byte < -1 || o.stop_byte > 255) fail("stop byte must be -1 (none) or 0..255");
 }
 
-std::pair<int, float> pick_token(const float* logits, const SampleOptions& o, double u) {
+std::pair<int, float> pick_token(const float* raw, const SampleOptions& o, double u) {
+  // NaN (a diverged model) counts as -inf: no mass, last in order, so every id keeps one rank.
+  std::array<float, kVocabSize> clean;
+  for (int i = 0; i < kVocabSize; ++i)
+    clean[i] = std::isnan(raw[i]) ? -std::numeric_limits<float>::infinity() : raw[i];
+  const float* logits = clean.data();
   const bool truncated = (o.top_k > 0 && o.top_k < kVocabSize) || o.top_p < 1.0;
   if (o.temperature == 0.0) {  // the most likely token, the lowest id among equals
     return {static_cast<int>(std::max_element(logits, logits + kVocabSize) - logits), 1.0f};
@@ -101,9 +107,10 @@ std::array<TokenProb, kTopAlternatives> top_tokens(const float* logits) {
 
 // Decoding with the picks on the device (CUDA graphs and the fused pick kernel): the uniforms are
 // drawn ahead, each step's graph picks the next token itself, and the host enqueues chunks of
-// positions and reads each chunk's tokens back while the device works on the next, so the device
-// never waits for the host. `take` gets every position from `prompt` on (logits only when
-// `keep_logits`) and returns false to stop.
+// positions (32, fewer for more than 256 sequences: the logits ring's size) and reads each
+// chunk's tokens back while the device works on the next, so the device never waits for the
+// host. The host polls each chunk's event (a spin, as the CUDA runtime's own wait). `take` gets
+// every position from `prompt` on (logits only when `keep_logits`) and returns false to stop.
 using TakePosition =
     std::function<bool(int64_t pos, const int* tokens, const float* probs, const float* logits)>;
 
@@ -116,6 +123,17 @@ void decode_with_device_picks(StepDecoder& stepper, const SampleRequest& request
   c10::StreamGuard guard(stepper.stream());  // everything below is ordered with the steps
   const auto device = stepper.next_tokens().device();
   PickBuffers picks(o.length, n, keep_logits ? chunk : 0, device);
+  // However this ends (a stop, the callback throwing), the steps enqueued finish before the
+  // buffers they use go (declared after them, this waits before they are freed).
+  struct WaitOnExit {
+    c10::Stream stream;
+    ~WaitOnExit() {
+      try {
+        stream.synchronize();
+      } catch (...) {  // a failing device fails the next call too; nothing to add here
+      }
+    }
+  } wait_on_exit{stepper.stream()};
   std::vector<int> forced(o.length, -1);
   auto uniforms = torch::zeros({o.length, n}, torch::kDouble);
   auto* u = uniforms.data_ptr<double>();
@@ -166,7 +184,6 @@ void decode_with_device_picks(StepDecoder& stepper, const SampleRequest& request
     }
     pending = std::move(next);
   }
-  stepper.stream().synchronize();  // what was enqueued past a stop
 }
 
 }  // namespace

@@ -43,7 +43,7 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
 // Picks a token from logits (256) with temperature / top-k / top-p, using u in [0, 1).
 // Returns the token and the probability it had under the filtered distribution. Without top-k or
 // top-p, u is mapped through the cumulative distribution in token order; with them, in order of
-// probability (ties by token id) over the tokens kept.
+// probability (ties by token id) over the tokens kept. A NaN logit counts as -inf.
 std::pair<int, float> pick_token(const float* logits, const SampleOptions& options, double u);
 
 }  // namespace hg

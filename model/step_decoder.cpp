@@ -3,6 +3,7 @@
 #include "model/step_decoder.h"
 
 #include <c10/core/StreamGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 
 #include <stdexcept>
 
@@ -89,7 +90,8 @@ c10::Stream StepDecoder::stream() const {
 #if HOURGLASS_HAS_STEP_GRAPHS
   if (graphs()) return *state_->stream;
 #endif
-  return c10::Stream(c10::Stream::DEFAULT, state_->tokens.device());
+  const auto device = state_->tokens.device();  // the current stream, as plain steps use
+  return c10::impl::VirtualGuardImpl(device.type()).getStream(device);
 }
 
 torch::Tensor StepDecoder::step(const std::vector<int64_t>& tokens) {

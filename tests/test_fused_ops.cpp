@@ -190,8 +190,13 @@ TEST(FusedCuda, PickTokensPicksWhatTheHostPicks) {
   if (!fused_pick(torch::zeros({1, 256}, cuda))) GTEST_SKIP() << "no fused kernels";
   torch::manual_seed(8);
   const int64_t n = 48, length = 3;
-  auto logits = torch::randn({n, 256}) * 3.0;
-  logits.narrow(0, 0, 8).copy_(torch::round(logits.narrow(0, 0, 8)));  // ties
+  auto base = torch::randn({n, 256}) * 3.0;
+  base.narrow(0, 0, 8).copy_(torch::round(base.narrow(0, 0, 8)));  // ties
+  base[8][0] = NAN, base[9][17] = NAN, base[10][5] = INFINITY, base[11][3] = -INFINITY;
+  base[12].fill_(NAN);  // a diverged model: still a real token
+  // Each position its own logits, so that the ring's rows can be told apart.
+  std::vector<torch::Tensor> logits;
+  for (int64_t pos = 0; pos < length; ++pos) logits.push_back(base * (1.0 + 0.25 * pos));
   auto u = torch::rand({length, n}, torch::kDouble);
   for (const SampleOptions& o : [] {
          std::vector<SampleOptions> all(6);
@@ -206,8 +211,7 @@ TEST(FusedCuda, PickTokensPicksWhatTheHostPicks) {
     b.uniforms.copy_(u);
     b.forced.select(0, 1).fill_(65);  // position 1 is forced
     auto next = torch::zeros({n, 1}, torch::dtype(torch::kLong).device(cuda));
-    const auto gpu_logits = logits.to(cuda);
-    for (int64_t pos = 0; pos < length; ++pos) pick_tokens(gpu_logits, o, b, next);
+    for (int64_t pos = 0; pos < length; ++pos) pick_tokens(logits[pos].to(cuda), o, b, next);
     EXPECT_EQ(b.position.item<int64_t>(), length);
     EXPECT_EQ(b.done.item<int>(), 0);
     const auto tokens = b.tokens.cpu(), probs = b.probs.cpu();
@@ -216,15 +220,19 @@ TEST(FusedCuda, PickTokensPicksWhatTheHostPicks) {
         int want = 65;
         float want_p = 1.0f;
         if (pos != 1)
-          std::tie(want, want_p) =
-              pick_token(logits[s].data_ptr<float>(), o, u[pos][s].item<double>());
+          std::tie(want, want_p) = pick_token(logits[pos][s].contiguous().data_ptr<float>(), o,
+                                              u[pos][s].item<double>());
         ASSERT_EQ(tokens[pos][s].item<int>(), want)
             << "position " << pos << " row " << s << " temperature " << o.temperature << " top-k "
             << o.top_k << " top-p " << o.top_p;
-        EXPECT_FLOAT_EQ(probs[pos][s].item<float>(), want_p);
+        const float got_p = probs[pos][s].item<float>();
+        EXPECT_TRUE(got_p == want_p || (std::isnan(got_p) && std::isnan(want_p)))
+            << got_p << " vs " << want_p << " row " << s;
       }
     EXPECT_TRUE(torch::equal(next.view({n}).to(torch::kInt).cpu(), tokens[length - 1]));
-    EXPECT_TRUE(torch::equal(b.logits_ring[0].cpu(), logits));  // position 2 went to row 0
+    // Position 2 went to row 0 of the ring, position 1 to row 1 (raw, NaN included).
+    EXPECT_TRUE(torch::allclose(b.logits_ring[0].cpu(), logits[2], 0.0, 0.0, /*equal_nan=*/true));
+    EXPECT_TRUE(torch::allclose(b.logits_ring[1].cpu(), logits[1], 0.0, 0.0, /*equal_nan=*/true));
   }
 }
 

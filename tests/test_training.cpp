@@ -334,16 +334,18 @@ TEST(SamplerCuda, DevicePicksSampleWhatHostPicksSample) {
     double top_p;
     bool stop_byte;  // stop at the byte sample 0 has at position 10
     int stop_after;  // the callback returns false at this call (0: never)
+    int n = 3;       // samples (300: batches of 27 positions; 1: one stream)
   };
   for (const Case& c :
        {Case{1.0, 0, 1.0, false, 0}, Case{0.8, 0, 0.9, false, 0}, Case{0.0, 0, 1.0, false, 0},
-        Case{0.7, 5, 1.0, false, 0}, Case{1.2, 40, 0.6, true, 0}, Case{1.0, 0, 1.0, false, 37}}) {
+        Case{0.7, 5, 1.0, false, 0}, Case{1.2, 40, 0.6, true, 0}, Case{1.0, 0, 1.0, false, 37},
+        Case{0.9, 0, 0.95, false, 0, 1}, Case{1.0, 0, 1.0, false, 0, 300}}) {
     SampleRequest request;
     request.known.assign(70, -1);
     for (int i = 0; i < 4; ++i) request.known[i] = "The "[i];
     request.known[40] = 'Q', request.known[41] = 'u';  // forced further on
-    request.options.n = 3;
-    request.options.length = 90;  // three chunks of positions
+    request.options.n = c.n;
+    request.options.length = 90;  // three or four batches of positions
     request.options.seed = 21;
     request.options.temperature = c.temperature;
     request.options.top_k = c.top_k;
@@ -359,8 +361,9 @@ TEST(SamplerCuda, DevicePicksSampleWhatHostPicksSample) {
     std::vector<SampleStep> on_host, on_device;
     const SampleResult host = run(true, on_host);
     const SampleResult device = run(false, on_device);
-    const std::string what = "temperature " + std::to_string(c.temperature) + " top-k " +
-                             std::to_string(c.top_k) + " top-p " + std::to_string(c.top_p);
+    const std::string what = "n " + std::to_string(c.n) + " temperature " +
+                             std::to_string(c.temperature) + " top-k " + std::to_string(c.top_k) +
+                             " top-p " + std::to_string(c.top_p);
     EXPECT_FALSE(host.device_picks);
     if (!device.device_picks) GTEST_SKIP() << "this build picks on the host only";
     EXPECT_EQ(device.tokens, host.tokens) << what;
@@ -369,7 +372,7 @@ TEST(SamplerCuda, DevicePicksSampleWhatHostPicksSample) {
     for (size_t i = 0; i < on_host.size(); ++i) {
       EXPECT_EQ(on_device[i].position, on_host[i].position);
       EXPECT_EQ(on_device[i].tokens, on_host[i].tokens) << what << " position " << i;
-      for (int s = 0; s < 3; ++s) {
+      for (int s = 0; s < c.n; ++s) {
         EXPECT_NEAR(on_device[i].probs[s], on_host[i].probs[s], 1e-6) << what;
         EXPECT_EQ(on_device[i].top[s][0].token, on_host[i].top[s][0].token) << what;
       }
@@ -380,6 +383,27 @@ TEST(SamplerCuda, DevicePicksSampleWhatHostPicksSample) {
     if (c.stop_after > 0) EXPECT_EQ(on_device.size(), static_cast<size_t>(c.stop_after));
     if (c.stop_byte) EXPECT_LE(host.tokens[0].size(), 11u);
   }
+}
+
+// A diverged model's NaN logits count as -inf: never picked, last in order, and every mode still
+// returns a real token (the device's picks read them the same way).
+TEST(Sampler, PickTokenReadsNanAsMinusInfinity) {
+  std::vector<float> logits(256, -1.0f);
+  logits[7] = 3.0f, logits[0] = NAN, logits[9] = NAN;
+  SampleOptions o;
+  o.temperature = 0.0;
+  EXPECT_EQ(pick_token(logits.data(), o, 0.5).first, 7);
+  o.temperature = 1.0;
+  for (double u : {0.0, 0.5, 0.999999}) {
+    const auto [t, p] = pick_token(logits.data(), o, u);
+    EXPECT_TRUE(t != 0 && t != 9 && t >= 0 && t < 256) << t;
+    EXPECT_GT(p, 0.0f);
+  }
+  o.top_k = 2;  // 7, then the lowest id among the equal rest: 1 (0 is NaN)
+  EXPECT_EQ(pick_token(logits.data(), o, 0.999999).first, 1);
+  std::fill(logits.begin(), logits.end(), NAN);  // nothing but NaN: still a token
+  o.top_k = 0;
+  EXPECT_EQ(pick_token(logits.data(), o, 0.5).first, 0);
 }
 
 TEST(Sampler, PickTokenRespectsTopKAndTopP) {

@@ -30,17 +30,20 @@ __device__ inline void wait_for_inputs() {  // the previous kernel has finished,
 }
 
 // Launches a kernel that calls wait_for_inputs() before it reads anything a kernel before it
-// writes, allowing it to start early where the device can (compute capability 9 or later) and
-// HOURGLASS_OVERLAP_LAUNCHES is not 0.
+// writes, allowing it to start early where the device can (compute capability 9 or later), the
+// runtime and driver record such launches in captured graphs (CUDA 12.3 on, the graph edges'
+// data), and HOURGLASS_OVERLAP_LAUNCHES is not 0.
 bool overlap_launches() {
   static const bool overlap = [] {
     const char* env = std::getenv("HOURGLASS_OVERLAP_LAUNCHES");
     if (env != nullptr && std::string(env) == "0") return false;
-    int device = 0, major = 0;
+    int device = 0, major = 0, runtime = 0, driver = 0;
     if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess)
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+        cudaRuntimeGetVersion(&runtime) != cudaSuccess ||
+        cudaDriverGetVersion(&driver) != cudaSuccess)
       return false;
-    return major >= 9;
+    return major >= 9 && runtime >= 12030 && driver >= 12030;
   }();
   return overlap;
 }
@@ -810,11 +813,17 @@ __global__ void __launch_bounds__(kPickThreads) pick_tokens_kernel(PickTokens a)
   let_next_kernel_start();
   wait_for_inputs();
   const int s = blockIdx.x, i = threadIdx.x;
-  const int64_t pos = *a.position;
+  // One thread reads the position for the block, before the block counts itself done below (the
+  // last block advances it).
+  __shared__ int64_t block_pos;
+  if (i == 0) block_pos = *a.position;
+  __syncthreads();
+  const int64_t pos = block_pos;
   if (pos >= a.length) return;
-  const float l = a.logits[static_cast<int64_t>(s) * kPickThreads + i];
+  const float raw = a.logits[static_cast<int64_t>(s) * kPickThreads + i];
+  if (a.logits_ring != nullptr) a.logits_ring[((pos % a.ring) * a.n + s) * kPickThreads + i] = raw;
+  const float l = isnan(raw) ? -INFINITY : raw;  // as pick_token() reads NaN
   logit[i] = l;
-  if (a.logits_ring != nullptr) a.logits_ring[((pos % a.ring) * a.n + s) * kPickThreads + i] = l;
   const int forced = a.forced[pos];
   const double u = a.uniforms[pos * a.n + s];
   const bool truncated = (a.top_k > 0 && a.top_k < kPickThreads) || a.top_p < 1.0;
