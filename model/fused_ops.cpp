@@ -301,6 +301,12 @@ std::pair<torch::Tensor, torch::Tensor> layer_norm_fused(const torch::Tensor& x,
 #endif
 }
 
+torch::Tensor apply_layer_norm(const torch::Tensor& x, const RowNorm& norm) {
+  if (fused_layer_norm(x, {}, norm.weight, norm.bias))
+    return layer_norm_fused(x, {}, norm.weight, norm.bias, norm.eps).second;
+  return torch::layer_norm(x, {x.size(-1)}, norm.weight, norm.bias, norm.eps);
+}
+
 torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, bool gelu,
                           const torch::Tensor& residual, const RowNorm& norm) {
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
@@ -328,11 +334,7 @@ torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, b
                              norm_param_fits(norm.weight) && norm_param_fits(norm.bias);
     // A norm that cannot go inside the product (more rows: each warp would take every row's
     // statistics; wider rows) runs first, in its own kernel where there is one.
-    torch::Tensor input = x;
-    if (norm.weight.defined() && !norm_inside)
-      input = fused_layer_norm(x, {}, norm.weight, norm.bias)
-                  ? layer_norm_fused(x, {}, norm.weight, norm.bias, norm.eps).second
-                  : torch::layer_norm(x, {k}, norm.weight, norm.bias, norm.eps);
+    const auto input = norm.weight.defined() && !norm_inside ? apply_layer_norm(x, norm) : x;
     auto y = torch::empty(sizes, x.options());
     cuda_kernels::RowsLinear args;
     args.x = input.data_ptr<float>();
@@ -353,10 +355,7 @@ torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, b
     return y;
   }
 #endif
-  auto y = torch::linear(norm.weight.defined()
-                             ? torch::layer_norm(x, {x.size(-1)}, norm.weight, norm.bias, norm.eps)
-                             : x,
-                         weight);
+  auto y = torch::linear(norm.weight.defined() ? apply_layer_norm(x, norm) : x, weight);
   if (gelu) y = torch::gelu(y);
   return residual.defined() ? residual + y : y;
 }
@@ -415,8 +414,13 @@ torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k_ca
 #endif
 }
 
-bool fused_pick(const torch::Tensor& logits) {
-  return fused_decode(logits) && logits.dim() == 2 && logits.size(1) == 256;
+bool fused_pick(const torch::Device& device) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  return device.is_cuda();
+#else
+  (void)device;
+  return false;
+#endif
 }
 
 PickBuffers::PickBuffers(int64_t length, int64_t n, int64_t ring, const torch::Device& device) {
@@ -432,11 +436,13 @@ PickBuffers::PickBuffers(int64_t length, int64_t n, int64_t ring, const torch::D
 
 void pick_tokens(const torch::Tensor& logits, const SampleOptions& o, PickBuffers& b,
                  torch::Tensor& next_tokens) {
-  if (!fused_pick(logits))
+  if (!fused_pick(logits.device()))
     throw std::logic_error("pick_tokens: no fused kernel for these logits in this build");
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
   const int64_t n = logits.size(0), length = b.tokens.size(0);
-  TORCH_CHECK(logits.is_contiguous(), "pick_tokens: the logits must be contiguous");
+  TORCH_CHECK(logits.dim() == 2 && logits.size(1) == 256 && logits.is_contiguous() &&
+                  logits.scalar_type() == torch::kFloat,
+              "pick_tokens: the logits must be contiguous fp32 (n, 256), got ", logits.sizes());
   TORCH_CHECK(b.uniforms.sizes() == b.tokens.sizes() && b.probs.sizes() == b.tokens.sizes() &&
                   b.tokens.size(1) == n && b.forced.numel() == length && next_tokens.numel() == n &&
                   next_tokens.is_contiguous() && next_tokens.scalar_type() == torch::kLong &&

@@ -51,6 +51,9 @@ struct RowNorm {
   double eps = 1e-5;
 };
 
+// LayerNorm(x) over the last dimension: layer_norm_fused where it applies, else torch's.
+torch::Tensor apply_layer_norm(const torch::Tensor& x, const RowNorm& norm);
+
 // x (..., k) W^T for W (n, k), then GELU when `gelu`, then residual + that when residual is
 // defined; with a norm (weight defined), x is layer-normalized first. One kernel for at most 16
 // rows of fp32 on CUDA without autograd or autocast (decoding), where cuBLAS reads the weights at
@@ -72,8 +75,8 @@ torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k_ca
                                const torch::Tensor& v_cache, const torch::Tensor& slot,
                                torch::Tensor& counters);
 
-// Whether pick_tokens() has a kernel for logits like these: fused_decode(logits), (n, 256).
-bool fused_pick(const torch::Tensor& logits);
+// Whether pick_tokens() has a kernel for logits on this device (CUDA, in a build with the kernels).
+bool fused_pick(const torch::Device& device);
 // What the device's picks read and write, on the logits' device; length positions of n sequences.
 struct PickBuffers {
   torch::Tensor uniforms;     // (length, n) double: sample s's draw at position p (where sampled)

@@ -21,9 +21,7 @@ torch::Tensor mlp_residual(Mlp& mlp, const torch::Tensor& h, const torch::Tensor
 }  // namespace
 
 torch::Tensor pre_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x) {
-  if (fused_layer_norm(x, torch::Tensor(), ln->weight, ln->bias))
-    return layer_norm_fused(x, torch::Tensor(), ln->weight, ln->bias, ln->options.eps()).second;
-  return ln(x);
+  return apply_layer_norm(x, row_norm(ln));
 }
 
 std::pair<torch::Tensor, torch::Tensor> add_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x,

@@ -393,6 +393,12 @@ __global__ void rows_linear_kernel(RowsLinear a) {
       for (int b = 0; b < M; ++b)
         xv[s][b] = i < end && b < m ? __ldg(x4 + static_cast<int64_t>(b) * k4 + i) : zero;
     }
+    auto over_warps = [&](int which, int b) {  // a row's sum over the block's warps
+      float total = 0.0f;
+#pragma unroll
+      for (int q = 0; q < KW; ++q) total += row_sums[which][q][b];
+      return total;
+    };
     float mean[M], rstd[M];
 #pragma unroll
     for (int b = 0; b < M; ++b) {
@@ -405,10 +411,7 @@ __global__ void rows_linear_kernel(RowsLinear a) {
     __syncthreads();
 #pragma unroll
     for (int b = 0; b < M; ++b) {
-      float sum = 0.0f;
-#pragma unroll
-      for (int q = 0; q < KW; ++q) sum += row_sums[0][q][b];
-      mean[b] = sum / a.k;
+      mean[b] = over_warps(0, b) / a.k;
       float var = 0.0f;
 #pragma unroll
       for (int s = 0; s < B; ++s) {
@@ -422,12 +425,7 @@ __global__ void rows_linear_kernel(RowsLinear a) {
     }
     __syncthreads();
 #pragma unroll
-    for (int b = 0; b < M; ++b) {
-      float var = 0.0f;
-#pragma unroll
-      for (int q = 0; q < KW; ++q) var += row_sums[1][q][b];
-      rstd[b] = rsqrtf(var / a.k + a.eps);
-    }
+    for (int b = 0; b < M; ++b) rstd[b] = rsqrtf(over_warps(1, b) / a.k + a.eps);
 #pragma unroll
     for (int s = 0; s < B; ++s)
 #pragma unroll
