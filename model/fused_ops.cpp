@@ -2,6 +2,7 @@
 #include "model/fused_ops.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -180,8 +181,8 @@ std::vector<torch::Tensor> norm_backward(const torch::Tensor& dy_in, const torch
   auto dx = torch::empty(src.sizes(), src.options().dtype(x_dtype));
   torch::Tensor ddelta;
   if (has_delta) ddelta = torch::empty(src.sizes(), src.options().dtype(delta_dtype));
-  const int warps = cuda_kernels::layer_norm_backward_warps(rows);
-  auto partial = torch::empty({2, warps, d}, src.options().dtype(torch::kFloat));
+  const int groups = cuda_kernels::layer_norm_backward_groups(rows);
+  auto partial = torch::empty({2, groups, d}, src.options().dtype(torch::kFloat));
   cuda_kernels::NormBackward args;
   args.dy = dy.data_ptr();
   args.dh = dh.defined() ? dh.data_ptr() : nullptr;
@@ -194,7 +195,7 @@ std::vector<torch::Tensor> norm_backward(const torch::Tensor& dy_in, const torch
   args.partial = partial.data_ptr<float>();
   args.rows = rows;
   args.d = static_cast<int>(d);
-  args.warps = warps;
+  args.groups = groups;
   args.x_bf16 = x_dtype == torch::kBFloat16;
   args.delta_bf16 = has_delta ? delta_dtype == torch::kBFloat16 : args.x_bf16;
   args.y_bf16 = y_dtype == torch::kBFloat16;
@@ -252,8 +253,141 @@ class AddNormFunction : public torch::autograd::Function<AddNormFunction> {
   }
 };
 
+// cuBLASLt products for the MLP (gemm_lt.cu): bf16 row-major tensors, read as the column-major
+// transposes cuBLASLt sees. Each returns false where no algorithm takes the product (the caller
+// then computes it with torch's ops) and throws on any other failure.
+constexpr int kLtNotSupported = 15;  // CUBLAS_STATUS_NOT_SUPPORTED
+constexpr int64_t kLtWorkspaceBytes = int64_t{32} << 20;
+
+bool lt(cuda_kernels::LtGemm g, const torch::Tensor& like) {
+  // From the caching allocator, stream-ordered: free for reuse once the product has run.
+  const auto workspace = torch::empty({kLtWorkspaceBytes}, like.options().dtype(torch::kByte));
+  g.workspace = workspace.data_ptr();
+  g.workspace_bytes = static_cast<size_t>(kLtWorkspaceBytes);
+  const int status = cuda_kernels::lt_gemm(g, stream_of(like));
+  if (status == kLtNotSupported) return false;
+  TORCH_CHECK(status == 0, "mlp_fused: a cuBLASLt product failed (cublasStatus_t ", status, ")");
+  return true;
+}
+
+// out (M, N) = x (M, K) w^T for w (N, K); kGeluAux: out = GELU(x w^T), aux (M, N) = x w^T.
+bool lt_linear(const torch::Tensor& x, const torch::Tensor& w, torch::Tensor& out,
+               cuda_kernels::LtEpilogue epilogue, torch::Tensor* aux) {
+  cuda_kernels::LtGemm g;
+  g.trans_a = true;
+  g.m = w.size(0), g.n = x.size(0), g.k = x.size(1);
+  g.a = w.data_ptr(), g.lda = g.k;
+  g.b = x.data_ptr(), g.ldb = g.k;
+  g.d = out.data_ptr(), g.ldd = g.m;
+  g.epilogue = epilogue;
+  if (aux) g.aux = aux->data_ptr(), g.ld_aux = g.m;
+  return lt(g, x);
+}
+
+// out (M, N) = x (M, K) w for w (K, N); kDGelu: times GELU'(aux (M, N)).
+bool lt_matmul(const torch::Tensor& x, const torch::Tensor& w, torch::Tensor& out,
+               cuda_kernels::LtEpilogue epilogue, torch::Tensor* aux) {
+  cuda_kernels::LtGemm g;
+  g.m = w.size(1), g.n = x.size(0), g.k = x.size(1);
+  g.a = w.data_ptr(), g.lda = g.m;
+  g.b = x.data_ptr(), g.ldb = g.k;
+  g.d = out.data_ptr(), g.ldd = g.m;
+  g.epilogue = epilogue;
+  if (aux) g.aux = aux->data_ptr(), g.ld_aux = g.m;
+  return lt(g, x);
+}
+
+// dw (N, K) fp32 = dy (M, N)^T x (M, K): a weight's gradient, summed in fp32 and kept so.
+bool lt_weight_grad(const torch::Tensor& dy, const torch::Tensor& x, torch::Tensor& dw) {
+  cuda_kernels::LtGemm g;
+  g.trans_b = true;
+  g.m = x.size(1), g.n = dy.size(1), g.k = x.size(0);
+  g.a = x.data_ptr(), g.lda = g.m;
+  g.b = dy.data_ptr(), g.ldb = g.n;
+  g.d = dw.data_ptr(), g.ldd = g.m;
+  g.d_fp32 = true;
+  return lt(g, x);
+}
+
+// proj(GELU(fc(x))) in bf16 with fp32 weights, the GELU inside the first product and its
+// gradient inside the product that makes the hidden gradient. Saves what autograd's op-by-op
+// graph would: x, both weights in bf16, the hidden activations before and after the GELU.
+class MlpFunction : public torch::autograd::Function<MlpFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& fc, const torch::Tensor& proj) {
+    using cuda_kernels::LtEpilogue;
+    const auto rows = x.reshape({-1, x.size(-1)}).to(torch::kBFloat16).contiguous();  // (M, D)
+    const auto w1 = fc.to(torch::kBFloat16), w2 = proj.to(torch::kBFloat16);
+    auto pre = torch::empty({rows.size(0), fc.size(0)}, rows.options());  // (M, H)
+    auto act = torch::empty_like(pre);
+    if (!lt_linear(rows, w1, act, LtEpilogue::kGeluAux, &pre)) {
+      pre = torch::mm(rows, w1.t());
+      act = torch::gelu(pre);
+    }
+    const auto out = torch::mm(act, w2.t());  // (M, D_out)
+    ctx->save_for_backward({rows, w1, w2, pre, act});
+    ctx->saved_data["x"] = dtype_code(x.scalar_type());
+    auto sizes = x.sizes().vec();
+    sizes.back() = proj.size(0);
+    return out.view(sizes);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    using cuda_kernels::LtEpilogue;
+    const auto s = ctx->get_saved_variables();
+    const auto &rows = s[0], &w1 = s[1], &w2 = s[2], &act = s[4];
+    auto pre = s[3];
+    const auto dout =
+        grads[0].reshape({-1, w2.size(0)}).to(torch::kBFloat16).contiguous();  // (M, D_out)
+    auto dw2 = torch::empty(w2.sizes(), dout.options().dtype(torch::kFloat));
+    if (!lt_weight_grad(dout, act, dw2)) dw2 = torch::mm(dout.t(), act).to(torch::kFloat);
+    auto dpre = torch::empty_like(pre);  // (M, H)
+    if (!lt_matmul(dout, w2, dpre, LtEpilogue::kDGelu, &pre))
+      dpre = torch::gelu_backward(torch::mm(dout, w2), pre);
+    auto dw1 = torch::empty(w1.sizes(), dout.options().dtype(torch::kFloat));
+    if (!lt_weight_grad(dpre, rows, dw1)) dw1 = torch::mm(dpre.t(), rows).to(torch::kFloat);
+    auto sizes = grads[0].sizes().vec();
+    sizes.back() = rows.size(1);
+    const auto dx = torch::mm(dpre, w1).view(sizes).to(code_dtype(ctx->saved_data["x"]));
+    return {dx, dw1, dw2};
+  }
+};
+
 }  // namespace
 #endif
+
+bool fused_mlp(const torch::Tensor& x, const torch::Tensor& fc, const torch::Tensor& proj) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  static const bool enabled = [] {
+    const char* env = std::getenv("HOURGLASS_FUSED_MLP");
+    return env == nullptr || std::string(env) != "0";
+  }();
+  if (!enabled || !x.is_cuda() || !at::autocast::is_autocast_enabled(at::kCUDA) ||
+      at::autocast::get_autocast_dtype(at::kCUDA) != at::kBFloat16 || !bf16_or_fp32(x) ||
+      x.dim() < 2 || x.numel() == 0)
+    return false;
+  for (const torch::Tensor* w : {&fc, &proj})
+    if (w->dim() != 2 || w->scalar_type() != torch::kFloat || w->device() != x.device() ||
+        w->size(0) % 8 != 0 || w->size(1) % 8 != 0)
+      return false;
+  return x.size(-1) == fc.size(1) && proj.size(1) == fc.size(0);
+#else
+  (void)x, (void)fc, (void)proj;
+  return false;
+#endif
+}
+
+torch::Tensor mlp_fused(const torch::Tensor& x, const torch::Tensor& fc,
+                        const torch::Tensor& proj) {
+  if (!fused_mlp(x, fc, proj))
+    throw std::logic_error("mlp_fused: no fused MLP for these tensors in this build");
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  return MlpFunction::apply(x, fc, proj);
+#else
+  return {};
+#endif
+}
 
 bool fused_layer_norm(const torch::Tensor& x, const torch::Tensor& delta,
                       const torch::Tensor& weight, const torch::Tensor& bias) {

@@ -62,6 +62,18 @@ torch::Tensor apply_layer_norm(const torch::Tensor& x, const RowNorm& norm);
 torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, bool gelu = false,
                           const torch::Tensor& residual = {}, const RowNorm& norm = {});
 
+// Whether mlp_fused() applies: CUDA under bf16 autocast (training), in a build with the kernels,
+// x (..., D) fp32 or bf16, fc (H, D) and proj (D_out, H) fp32, every size a multiple of 8, and
+// HOURGLASS_FUSED_MLP not 0 (the way to measure without it).
+bool fused_mlp(const torch::Tensor& x, const torch::Tensor& fc, const torch::Tensor& proj);
+// x fc^T, GELU, proj^T: (..., D_out) bf16, with its own backward. The GELU runs inside the first
+// product (cuBLASLt's epilogue, which writes the pre-activation beside it) and its gradient
+// inside the product that makes the hidden gradient, so neither reads nor writes the (rows, H)
+// activations again; the weight gradients come out of their products in fp32. cuBLASLt's GELU
+// may be the tanh approximation, which differs from the exact GELU of the other paths by at most
+// 5e-4 (at x = -2.7): noise next to bf16 training's.
+torch::Tensor mlp_fused(const torch::Tensor& x, const torch::Tensor& fc, const torch::Tensor& proj);
+
 // Whether decode_attention() has a kernel for the query q (B, H, 1, hd): fused_decode(q) and hd
 // 16, 32, 64 or 128.
 bool fused_decode_attention(const torch::Tensor& q);

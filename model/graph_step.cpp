@@ -10,7 +10,6 @@
 #if defined(HOURGLASS_WITH_CUDA) && HOURGLASS_HAS_FUSED_ADAMW
 #define HOURGLASS_HAS_GRAPH_STEP 1
 #include <ATen/cuda/CUDAGraph.h>
-#include <ATen/ops/_foreach_zero.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -57,9 +56,10 @@ struct GraphedStep::State {
 
   // The whole step as kernels on the current stream, with no host synchronisation.
   void body() {
-    std::vector<torch::Tensor> grads;
-    for (auto& p : model->parameters()) grads.push_back(p.grad());
-    at::_foreach_zero_(grads);
+    // The first backward hands each parameter the gradient it computed (the graph's own tensor,
+    // at the same address on every replay) rather than adding it into zeroed ones: no zeroing,
+    // no adds.
+    for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
     loss_sum.zero_();
     const int64_t t = tokens.size(2) - 1;
     for (int m = 0; m < micro_batches; ++m) {
@@ -75,6 +75,9 @@ struct GraphedStep::State {
       (loss / micro_batches).backward();
       loss_sum.add_(loss.detach());
     }
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters())  // a parameter the loss does not reach
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
     optimizer->device_step(lr);
   }
 };
@@ -94,10 +97,6 @@ GraphedStep::GraphedStep(Hourglass model, AdamW& optimizer, const TrainConfig& t
   s.tokens = torch::zeros({micro_batches, rows, seq_len + 1}, on_device.dtype(torch::kLong));
   s.lr = torch::zeros({}, on_device.dtype(torch::kFloat));
   s.loss_sum = torch::zeros({}, on_device.dtype(torch::kFloat));
-  // Gradients live in fixed tensors that backward accumulates into (the graph's addresses).
-  torch::NoGradGuard no_grad;
-  for (auto& p : model->parameters())
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
 }
 
 GraphedStep::~GraphedStep() = default;

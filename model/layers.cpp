@@ -45,6 +45,10 @@ MlpImpl::MlpImpl(int d_model, int mlp_ratio) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
+  if (fused_mlp(x, fc_->weight, proj_->weight)) {  // bf16 training on CUDA
+    auto y = mlp_fused(x, fc_->weight, proj_->weight);
+    return residual.defined() ? residual + y : y;  // (B, T, D)
+  }
   // linear_rows: the decoding steps' few rows in one kernel each (fused_ops.h).
   return linear_rows(linear_rows(x, fc_->weight, /*gelu=*/true), proj_->weight, false,
                      residual);  // (B, T, D)

@@ -23,6 +23,6 @@ bool can_profile();
 //  "share"}, ...]} (the `top` kernels that take the most time).
 nlohmann::json profile_gpu(const std::function<void()>& fn, int calls, double units_per_call,
                            const torch::Device& device, const std::string& trace_path,
-                           int top = 15);
+                           int top = 30);
 
 }  // namespace hg

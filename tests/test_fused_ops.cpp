@@ -70,7 +70,8 @@ TEST(FusedCuda, LayerNormMatchesTheOpByOpNormForwardAndBackward) {
   for (const NormCase& c : {NormCase{384, f32, none, false}, NormCase{1024, f32, f32, false},
                             NormCase{40, f32, bf16, true}, NormCase{512, bf16, bf16, true},
                             NormCase{384, bf16, none, false}, NormCase{96, bf16, f32, false},
-                            NormCase{512, f32, f32, true}}) {
+                            NormCase{512, f32, f32, true}, NormCase{1024, f32, bf16, true},
+                            NormCase{640, bf16, bf16, true}, NormCase{768, f32, none, true}}) {
     const auto fused = norm_results(c, true), reference = norm_results(c, false);
     const bool low = c.x_dtype == bf16 || c.delta_dtype == bf16 || c.autocast;
     for (size_t i = 0; i < fused.size(); ++i) {
@@ -180,6 +181,57 @@ TEST(FusedOps, LinearRowsFallsBackToTorchLinear) {
                       torch::linear(torch::layer_norm(x, {10}, norm.weight, norm.bias), w)));
   EXPECT_FALSE(fused_layer_norm(x, {}, torch::ones({10}), torch::zeros({10})));  // the CPU
   EXPECT_FALSE(fused_pick(torch::kCPU));  // the sampler picks on the host there
+  EXPECT_FALSE(fused_mlp(torch::randn({2, 3, 8}), torch::randn({32, 8}), torch::randn({8, 32})));
+}
+
+// The MLP with its GELU inside cuBLASLt's products (bf16 training) against autocast's op-by-op
+// MLP: the output and the gradients of x and both weights, for row counts that fill no tile.
+TEST(FusedCuda, MlpMatchesTheOpByOpMlpAndItsGradients) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device cuda(torch::kCUDA, 0);
+  for (const auto& [rows, d] :
+       std::vector<std::pair<int64_t, int64_t>>{{3, 64}, {301, 128}, {2048, 384}}) {
+    torch::manual_seed(5);
+    const int64_t hidden = 4 * d;
+    auto x0 = torch::randn({rows, d}).to(cuda, torch::kBFloat16);
+    auto fc0 = (torch::randn({hidden, d}) / std::sqrt(static_cast<double>(d))).to(cuda);
+    auto proj0 = (torch::randn({d, hidden}) / std::sqrt(static_cast<double>(hidden))).to(cuda);
+    auto weights = torch::randn({rows, d}).to(cuda);
+    std::vector<torch::Tensor> results[2];
+    for (int fused = 0; fused < 2; ++fused) {
+      auto x = x0.clone().requires_grad_(true), fc = fc0.clone().requires_grad_(true),
+           proj = proj0.clone().requires_grad_(true);
+      torch::Tensor y;
+      {
+        CudaAutocast autocast(true);
+        if (fused) {
+          if (!fused_mlp(x, fc, proj)) GTEST_SKIP() << "this build has no fused MLP";
+          y = mlp_fused(x, fc, proj);
+        } else {
+          y = torch::linear(torch::gelu(torch::linear(x, fc)), proj);
+        }
+      }
+      EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+      (y.to(torch::kFloat) * weights).sum().backward();
+      EXPECT_EQ(fc.grad().scalar_type(), torch::kFloat);
+      EXPECT_EQ(x.grad().scalar_type(), torch::kBFloat16);
+      for (const auto& t : {y, x.grad(), fc.grad(), proj.grad()})
+        results[fused].push_back(t.to(torch::kCPU, torch::kFloat));
+    }
+    const char* names[] = {"y", "dx", "dfc", "dproj"};
+    for (size_t i = 0; i < 4; ++i) {
+      const auto& got = results[1][i];
+      const auto& expected = results[0][i];
+      // bf16 products summed in other orders, and a GELU within 5e-4 of the exact one.
+      const double scale = expected.abs().max().item<double>();
+      const double error = (got - expected).abs().max().item<double>();
+      EXPECT_GT(scale, 1e-3) << names[i];
+      EXPECT_LT(error, 3e-2 * scale) << names[i] << " rows " << rows << " d " << d;
+      const double mean_error = (got - expected).abs().mean().item<double>();
+      EXPECT_LT(mean_error, 1e-2 * expected.abs().mean().item<double>() + 1e-6)
+          << names[i] << " rows " << rows << " d " << d;
+    }
+  }
 }
 
 // The device's picks equal pick_token()'s on the same logits and uniforms: every sampling mode,

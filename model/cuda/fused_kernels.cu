@@ -267,12 +267,15 @@ __global__ void layer_norm_forward_kernel(const TX* __restrict__ x, const TD* __
   }
 }
 
-// Its backward, one warp per row in a grid-stride loop: with xhat = (src - mean) * rstd and
-// g = dy * gamma, dsrc = rstd * (g - mean(g) - xhat * mean(g * xhat)) + dh (the gradient h got
-// from elsewhere, when there is one), written as dx (TX) and, with a delta, ddelta (TD). Each warp
-// sums dy * xhat and dy over its rows per feature into partial (2, warps, d): the weight and bias
-// gradients once summed over warps.
-template <typename TX, typename TD, typename TH, typename TY, int P>
+// Its backward, in a grid-stride loop over rows, each row taken by a group of WPR warps (lane l of
+// warp w of a group holds the packs of four features at 4 * (32 (p WPR + w) + l)): with xhat =
+// (src - mean) * rstd and g = dy * gamma, dsrc = rstd * (g - mean(g) - xhat * mean(g * xhat)) + dh
+// (the gradient h got from elsewhere, when there is one), written as dx (TX) and, with a delta,
+// ddelta (TD). All of a row's loads (dh too) are issued before its sums. Two warps per row for
+// wide rows keep a lane's registers to P packs, so twice the warps fit on a multiprocessor. Each
+// group sums dy * xhat and dy over its rows per feature into partial (2, groups, d): the weight
+// and bias gradients once summed over groups.
+template <typename TX, typename TD, typename TH, typename TY, int P, int WPR>
 __global__ void layer_norm_backward_kernel(const TY* __restrict__ dy, const TH* __restrict__ dh,
                                            const TH* __restrict__ src,
                                            const float* __restrict__ mean,
@@ -280,29 +283,36 @@ __global__ void layer_norm_backward_kernel(const TY* __restrict__ dy, const TH* 
                                            const float* __restrict__ gamma, TX* __restrict__ dx,
                                            TD* __restrict__ ddelta, float* __restrict__ partial,
                                            int64_t rows, int d) {
-  const int lane = threadIdx.x & 31;
-  const int64_t warp = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
-  const int64_t warps = static_cast<int64_t>(gridDim.x) * (blockDim.x / 32);
+  constexpr int kGroups = 8 / WPR;                // blocks of 256 threads
+  __shared__ float exchange[2][kGroups][WPR][2];  // by iteration parity: each warp's two sums
+  const int lane = threadIdx.x & 31, part = (threadIdx.x / 32) % WPR,
+            local = threadIdx.x / 32 / WPR;
+  const int64_t group = static_cast<int64_t>(blockIdx.x) * kGroups + local;
+  const int64_t groups = static_cast<int64_t>(gridDim.x) * kGroups;
+  auto column = [&](int p) { return 4 * ((p * WPR + part) * 32 + lane); };
   float dgamma[P][4], dbeta[P][4], w[P][4];
 #pragma unroll
   for (int p = 0; p < P; ++p) {
-    const int col = 4 * (p * 32 + lane);
 #pragma unroll
     for (int e = 0; e < 4; ++e) dgamma[p][e] = dbeta[p][e] = w[p][e] = 0.0f;
-    if (col < d) load4(gamma + col, w[p]);
+    if (column(p) < d) load4(gamma + column(p), w[p]);
   }
-  for (int64_t row = warp; row < rows; row += warps) {
+  int parity = 0;
+  for (int64_t row = group; row < rows; row += groups, parity ^= 1) {
     const int64_t base = row * d;
     const float mu = mean[row], rs = rstd[row];
-    float xhat[P][4], g[P][4];
+    float xhat[P][4], g[P][4], other[P][4];
     float sum_g = 0.0f, sum_gx = 0.0f;
 #pragma unroll
     for (int p = 0; p < P; ++p) {
-      const int col = 4 * (p * 32 + lane);
+      const int col = column(p);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) other[p][e] = 0.0f;
       if (col >= d) continue;
       float grad[4];
       load4(dy + base + col, grad);
       load4(src + base + col, xhat[p]);
+      if (dh) load4(dh + base + col, other[p]);
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         xhat[p][e] = (xhat[p][e] - mu) * rs;
@@ -313,26 +323,41 @@ __global__ void layer_norm_backward_kernel(const TY* __restrict__ dy, const TH* 
         dbeta[p][e] += grad[e];
       }
     }
-    sum_g = warp_sum(sum_g) / d;
-    sum_gx = warp_sum(sum_gx) / d;
+    sum_g = warp_sum(sum_g);
+    sum_gx = warp_sum(sum_gx);
+    if (WPR > 1) {  // the other warps' sums, through shared memory and the group's own barrier
+      if (lane == 0) {
+        exchange[parity][local][part][0] = sum_g;
+        exchange[parity][local][part][1] = sum_gx;
+      }
+      asm volatile("bar.sync %0, %1;" ::"r"(local + 1), "r"(WPR * 32) : "memory");
+      sum_g = sum_gx = 0.0f;
+#pragma unroll
+      for (int q = 0; q < WPR; ++q) {
+        sum_g += exchange[parity][local][q][0];
+        sum_gx += exchange[parity][local][q][1];
+      }
+    }
+    sum_g /= d;
+    sum_gx /= d;
 #pragma unroll
     for (int p = 0; p < P; ++p) {
-      const int col = 4 * (p * 32 + lane);
+      const int col = column(p);
       if (col >= d) continue;
-      float out[4], other[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-      if (dh) load4(dh + base + col, other);
+      float out[4];
 #pragma unroll
-      for (int e = 0; e < 4; ++e) out[e] = rs * (g[p][e] - sum_g - xhat[p][e] * sum_gx) + other[e];
+      for (int e = 0; e < 4; ++e)
+        out[e] = rs * (g[p][e] - sum_g - xhat[p][e] * sum_gx) + other[p][e];
       store4(dx + base + col, out);
       if (ddelta) store4(ddelta + base + col, out);
     }
   }
 #pragma unroll
   for (int p = 0; p < P; ++p) {
-    const int col = 4 * (p * 32 + lane);
+    const int col = column(p);
     if (col >= d) continue;
-    store4(partial + warp * d + col, dgamma[p]);
-    store4(partial + (warps + warp) * d + col, dbeta[p]);
+    store4(partial + group * d + col, dgamma[p]);
+    store4(partial + (groups + group) * d + col, dbeta[p]);
   }
 }
 
@@ -696,18 +721,19 @@ int layer_norm_forward_typed(const NormForward& a, cudaStream_t stream) {
 template <typename TX, typename TD, typename TY>
 int layer_norm_backward_typed(const NormBackward& a, cudaStream_t stream) {
   using TH = typename SumType<TX, TD>::type;
-  const int threads = 256, per_block = threads / 32;
-  const auto blocks = static_cast<unsigned>(a.warps / per_block);
+  const int threads = 256;
   const auto* dy = static_cast<const TY*>(a.dy);
   const auto* dh = static_cast<const TH*>(a.dh);
   const auto* src = static_cast<const TH*>(a.src);
   auto* dx = static_cast<TX*>(a.dx);
   auto* ddelta = static_cast<TD*>(a.ddelta);
+  // a.groups row groups (a multiple of 8): one warp each up to 512 features, two beyond (as many
+  // registers per lane as at 512).
   if (a.d <= 16 * 32)
-    layer_norm_backward_kernel<TX, TD, TH, TY, 4><<<blocks, threads, 0, stream>>>(
+    layer_norm_backward_kernel<TX, TD, TH, TY, 4, 1><<<a.groups / 8, threads, 0, stream>>>(
         dy, dh, src, a.mean, a.rstd, a.gamma, dx, ddelta, a.partial, a.rows, a.d);
   else
-    layer_norm_backward_kernel<TX, TD, TH, TY, 8><<<blocks, threads, 0, stream>>>(
+    layer_norm_backward_kernel<TX, TD, TH, TY, 4, 2><<<a.groups / 4, threads, 0, stream>>>(
         dy, dh, src, a.mean, a.rstd, a.gamma, dx, ddelta, a.partial, a.rows, a.d);
   return static_cast<int>(cudaGetLastError());
 }
@@ -902,16 +928,16 @@ int layer_norm_forward(const NormForward& args, cudaStream_t stream) {
 
 int layer_norm_backward(const NormBackward& args, cudaStream_t stream) {
   if (args.rows == 0) return 0;
-  if (args.d > 32 * 32 || args.d % 4 != 0 || args.warps % 8 != 0)
+  if (args.d > 32 * 32 || args.d % 4 != 0 || args.groups % 8 != 0)
     return static_cast<int>(cudaErrorInvalidValue);
   return dispatch_norm<NormBackward, BackwardLaunch>(args, stream);
 }
 
-int layer_norm_backward_warps(int64_t rows) {
-  const int64_t per_warp = 8, most = 4096;
-  int64_t warps = (rows + per_warp - 1) / per_warp;
-  warps = warps < most ? warps : most;
-  return static_cast<int>((warps + 7) / 8 * 8);  // whole blocks of 8 warps
+int layer_norm_backward_groups(int64_t rows) {
+  const int64_t per_group = 8, most = 4096;
+  int64_t groups = (rows + per_group - 1) / per_group;
+  groups = groups < most ? groups : most;
+  return static_cast<int>((groups + 7) / 8 * 8);  // whole blocks
 }
 
 int rows_linear(const RowsLinear& a, cudaStream_t stream) {

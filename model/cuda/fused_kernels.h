@@ -48,8 +48,9 @@ int layer_norm_forward(const NormForward& args, cudaStream_t stream);
 
 // Its gradient: dy (TY) the gradient of y, dh that of h from its other uses (may be null), src
 // the forward's h (or x); writes dx and, with a delta, ddelta (the gradient of h plus what flows
-// back through the norm, in x's and delta's dtypes), and partial (2, warps, d) fp32, whose sum
-// over warps is the weight's and the bias's gradient. warps: layer_norm_backward_warps(rows).
+// back through the norm, in x's and delta's dtypes), and partial (2, groups, d) fp32, whose sum
+// over groups (of warps sharing rows) is the weight's and the bias's gradient. groups:
+// layer_norm_backward_groups(rows).
 struct NormBackward {
   const void* dy = nullptr;
   const void* dh = nullptr;
@@ -62,11 +63,35 @@ struct NormBackward {
   float* partial = nullptr;
   int64_t rows = 0;
   int d = 0;
-  int warps = 0;
+  int groups = 0;
   bool x_bf16 = false, delta_bf16 = false, y_bf16 = false;
 };
 int layer_norm_backward(const NormBackward& args, cudaStream_t stream);
-int layer_norm_backward_warps(int64_t rows);
+int layer_norm_backward_groups(int64_t rows);
+
+// A cuBLASLt product in column-major terms (gemm_lt.cu): D (m, n) = op(A) op(B), A and B bf16
+// (A (m, k), or (k, m) stored when trans_a; B likewise (k, n) or (n, k)), D bf16 or fp32, fp32
+// accumulation. kGeluAux: D = GELU(AB) (cuBLASLt's own) and aux (m, n) bf16 = AB;
+// kDGelu: D = AB * GELU'(aux). Every pointer 16-byte aligned, ld_aux a multiple of 8. Returns a
+// cublasStatus_t: 0 success, 15 (CUBLAS_STATUS_NOT_SUPPORTED) where no algorithm takes it.
+enum class LtEpilogue { kNone = 0, kGeluAux = 1, kDGelu = 2 };
+struct LtGemm {
+  bool trans_a = false, trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  const void* a = nullptr;
+  int64_t lda = 0;
+  const void* b = nullptr;
+  int64_t ldb = 0;
+  void* d = nullptr;
+  int64_t ldd = 0;
+  bool d_fp32 = false;
+  LtEpilogue epilogue = LtEpilogue::kNone;
+  void* aux = nullptr;
+  int64_t ld_aux = 0;
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+};
+int lt_gemm(const LtGemm& g, cudaStream_t stream);
 
 // y (m, n) = x (m, k) W^T in fp32 for m <= kRowsLinearMax rows, W (n, k) row-major; k a multiple
 // of 4, x and W 16-byte aligned, all contiguous. With gamma and beta (k, 16-byte aligned; m and k
