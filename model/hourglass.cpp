@@ -61,14 +61,14 @@ LevelState HourglassLevelImpl::make_state() const {
 torch::Tensor HourglassLevelImpl::run_blocks(torch::nn::ModuleList& blocks, size_t first_cache,
                                              torch::Tensor x, const torch::Tensor& pos,
                                              const AttentionMask& mask, LevelState* state,
-                                             Trace* trace) {
+                                             Trace* trace, torch::Tensor pending) {
   for (size_t i = 0; i < blocks->size(); ++i) {
     const size_t layer = first_cache + i;
     KVCache* cache = state ? &state->blocks[layer] : nullptr;
-    x = blocks[i]->as<BlockImpl>()->forward(x, pos, mask, cache, trace,
-                                            level_name(index_) + "_layer" + std::to_string(layer));
+    std::tie(x, pending) = blocks[i]->as<BlockImpl>()->forward_pending(
+        x, pending, pos, mask, cache, trace, level_name(index_) + "_layer" + std::to_string(layer));
   }
-  return x;  // (B, c, D)
+  return pending.defined() ? x + pending : x;  // (B, c, D)
 }
 
 torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* state, Trace* trace) {
@@ -95,13 +95,13 @@ torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* st
                   " without a decoding state");
       y = torch::cat({state->y_last, y_new}, 1);  // (B, r, D)
     }
-    h = h + upsample_(y, y_new, h, n, state ? &state->upsample_cache : nullptr, trace,
-                      level_name(index_) + "_upsample");  // (B, c, D)
+    auto up = upsample_(y, y_new, h, n, state ? &state->upsample_cache : nullptr, trace,
+                        level_name(index_) + "_upsample");  // (B, c, D), added in the post blocks
     if (state) {
       state->recent = ext.narrow(1, ext.size(1) - (k_ - 1), k_ - 1);  // (B, k-1, D)
       state->y_last = y.narrow(1, y.size(1) - 1, 1);                  // (B, 1, D)
     }
-    h = run_blocks(post_, pre_->size(), h, pos, mask, state, trace);
+    h = run_blocks(post_, pre_->size(), h, pos, mask, state, trace, up);
   }
   if (state) state->n += c;
   return h;  // (B, c, D)

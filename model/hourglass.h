@@ -56,9 +56,10 @@ class HourglassLevelImpl : public torch::nn::Module {
   torch::Tensor step(const torch::Tensor& x, StaticLevelState& state, int64_t index);
 
  private:
+  // The blocks on x + pending (pending may be undefined: BlockImpl::forward_pending).
   torch::Tensor run_blocks(torch::nn::ModuleList& blocks, size_t first_cache, torch::Tensor x,
                            const torch::Tensor& pos, const AttentionMask& mask, LevelState* state,
-                           Trace* trace);
+                           Trace* trace, torch::Tensor pending = {});
 
   int index_, factor_, k_;
   int d_model_, head_dim_;

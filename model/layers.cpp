@@ -70,9 +70,23 @@ BlockImpl::BlockImpl(int d_model, int n_heads, int mlp_ratio, double dropout, do
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& pos,
                                  const AttentionMask& mask, KVCache* cache, Trace* trace,
                                  const std::string& name) {
-  auto a = attn_(pre_norm(ln_attn_, x), torch::Tensor(), pos, pos, mask, cache, trace, name);
-  auto [h, y] = add_norm(ln_mlp_, x, torch::dropout(a, dropout_, is_training()));  // (B, T, D)
-  return mlp_residual(mlp_, h, y, dropout_, is_training());                        // (B, T, D)
+  auto [h, m] = forward_pending(x, torch::Tensor(), pos, mask, cache, trace, name);
+  return h + m;  // (B, T, D)
+}
+
+std::pair<torch::Tensor, torch::Tensor> BlockImpl::forward_pending(
+    const torch::Tensor& x, const torch::Tensor& pending, const torch::Tensor& pos,
+    const AttentionMask& mask, KVCache* cache, Trace* trace, const std::string& name) {
+  torch::Tensor base = x, y;  // base: x + pending
+  if (pending.defined())
+    std::tie(base, y) = add_norm(ln_attn_, x, pending);
+  else
+    y = pre_norm(ln_attn_, x);
+  auto a = attn_(y, torch::Tensor(), pos, pos, mask, cache, trace, name);
+  auto [h, z] = add_norm(ln_mlp_, base, torch::dropout(a, dropout_, is_training()));  // (B, T, D)
+  auto m = mlp_(z);
+  if (is_training() && dropout_ > 0.0) m = torch::dropout(m, dropout_, true);
+  return {h, m};  // (B, T, D) each
 }
 
 torch::Tensor BlockImpl::step(const torch::Tensor& x, StaticKV& cache, const StepContext& ctx) {

@@ -45,6 +45,15 @@ class BlockImpl : public torch::nn::Module {
   Attention& attention() { return attn_; }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pos, const AttentionMask& mask,
                         KVCache* cache, Trace* trace, const std::string& name);
+  // The block on x + pending, where pending (may be undefined) is the block before's MLP output
+  // with its residual add not yet made: {h, m}, the block's output being h + m. A stack of blocks
+  // passes m on, so that each add happens inside the next block's first norm (add_norm), forward
+  // and backward, rather than in kernels of its own.
+  std::pair<torch::Tensor, torch::Tensor> forward_pending(const torch::Tensor& x,
+                                                          const torch::Tensor& pending,
+                                                          const torch::Tensor& pos,
+                                                          const AttentionMask& mask, KVCache* cache,
+                                                          Trace* trace, const std::string& name);
 
  private:
   double dropout_;
