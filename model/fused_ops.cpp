@@ -181,7 +181,7 @@ std::vector<torch::Tensor> norm_backward(const torch::Tensor& dy_in, const torch
   auto dx = torch::empty(src.sizes(), src.options().dtype(x_dtype));
   torch::Tensor ddelta;
   if (has_delta) ddelta = torch::empty(src.sizes(), src.options().dtype(delta_dtype));
-  const int groups = cuda_kernels::layer_norm_backward_groups(rows);
+  const int groups = cuda_kernels::layer_norm_backward_groups(rows, static_cast<int>(d));
   auto partial = torch::empty({2, groups, d}, src.options().dtype(torch::kFloat));
   cuda_kernels::NormBackward args;
   args.dy = dy.data_ptr();

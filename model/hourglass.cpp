@@ -58,25 +58,35 @@ LevelState HourglassLevelImpl::make_state() const {
   return state;
 }
 
-torch::Tensor HourglassLevelImpl::run_blocks(torch::nn::ModuleList& blocks, size_t first_cache,
-                                             torch::Tensor x, const torch::Tensor& pos,
-                                             const AttentionMask& mask, LevelState* state,
-                                             Trace* trace, torch::Tensor pending) {
+std::pair<torch::Tensor, torch::Tensor> HourglassLevelImpl::run_blocks(
+    torch::nn::ModuleList& blocks, size_t first_cache, torch::Tensor x, const torch::Tensor& pos,
+    const AttentionMask& mask, LevelState* state, Trace* trace, torch::Tensor pending) {
   for (size_t i = 0; i < blocks->size(); ++i) {
     const size_t layer = first_cache + i;
     KVCache* cache = state ? &state->blocks[layer] : nullptr;
     std::tie(x, pending) = blocks[i]->as<BlockImpl>()->forward_pending(
         x, pending, pos, mask, cache, trace, level_name(index_) + "_layer" + std::to_string(layer));
   }
-  return pending.defined() ? x + pending : x;  // (B, c, D)
+  return {x, pending};  // (B, c, D) each
 }
 
-torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* state, Trace* trace) {
+namespace {
+
+torch::Tensor sum(const std::pair<torch::Tensor, torch::Tensor>& parts) {
+  return parts.second.defined() ? parts.first + parts.second : parts.first;
+}
+
+}  // namespace
+
+torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* state, Trace* trace,
+                                          torch::Tensor* pending) {
   const int64_t n = state ? state->n : 0, c = x.size(1);
   const auto device = x.device();
   auto pos = level_positions(n, c, factor_, device);  // (c)
   const AttentionMask mask = self_mask(n, c, device);
-  auto h = run_blocks(pre_, 0, x, pos, mask, state, trace);  // (B, c, D)
+  auto parts = run_blocks(pre_, 0, x, pos, mask, state, trace);
+  torch::Tensor h;  // (B, c, D)
+  if (inner_ || !pending || trace) h = sum(parts);
   if (trace) trace->activations.emplace_back(level_name(index_), h);
   if (inner_) {
     const int64_t b = h.size(0), d = h.size(2);
@@ -101,10 +111,14 @@ torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* st
       state->recent = ext.narrow(1, ext.size(1) - (k_ - 1), k_ - 1);  // (B, k-1, D)
       state->y_last = y.narrow(1, y.size(1) - 1, 1);                  // (B, 1, D)
     }
-    h = run_blocks(post_, pre_->size(), h, pos, mask, state, trace, up);
+    parts = run_blocks(post_, pre_->size(), h, pos, mask, state, trace, up);
   }
   if (state) state->n += c;
-  return h;  // (B, c, D)
+  if (pending) {
+    *pending = parts.second;
+    return parts.first;  // (B, c, D), to add to *pending
+  }
+  return inner_ ? sum(parts) : h;  // (B, c, D)
 }
 
 StaticLevelState HourglassLevelImpl::make_static_state(int64_t batch, int64_t tokens,
@@ -193,8 +207,9 @@ HourglassImpl::HourglassImpl(const ModelConfig& config) : config_(config) {
 
 torch::Tensor HourglassImpl::logits(const torch::Tensor& tokens, LevelState* state, Trace* trace) {
   TORCH_CHECK(tokens.dim() == 2, "Hourglass: tokens must be (B, T), got ", tokens.sizes());
-  auto h = root_->forward(embed_(tokens), state, trace);  // (B, T, D)
-  h = pre_norm(ln_final_, h);
+  torch::Tensor pending;
+  auto h = root_->forward(embed_(tokens), state, trace, &pending);  // (B, T, D) + pending
+  h = pending.defined() ? add_norm(ln_final_, h, pending).second : pre_norm(ln_final_, h);
   return linear_rows(h, head_ ? head_->weight : embed_->weight.narrow(0, 0, kVocabSize));
 }
 

@@ -43,7 +43,10 @@ class HourglassLevelImpl : public torch::nn::Module {
  public:
   HourglassLevelImpl(const ModelConfig& config, const Hierarchy& hierarchy, size_t index);
   // x (B, c, D): this level's new tokens, positions n .. n+c-1 where n = state ? state->n : 0.
-  torch::Tensor forward(const torch::Tensor& x, LevelState* state, Trace* trace);
+  // With `pending`, the output is returned as two tensors to add (the result and *pending), so
+  // that the add can happen in the norm after (add_norm).
+  torch::Tensor forward(const torch::Tensor& x, LevelState* state, Trace* trace,
+                        torch::Tensor* pending = nullptr);
   LevelState make_state() const;
 
   // Buffers for `tokens` original tokens (this level holds ceil(tokens / factor) of them).
@@ -56,10 +59,13 @@ class HourglassLevelImpl : public torch::nn::Module {
   torch::Tensor step(const torch::Tensor& x, StaticLevelState& state, int64_t index);
 
  private:
-  // The blocks on x + pending (pending may be undefined: BlockImpl::forward_pending).
-  torch::Tensor run_blocks(torch::nn::ModuleList& blocks, size_t first_cache, torch::Tensor x,
-                           const torch::Tensor& pos, const AttentionMask& mask, LevelState* state,
-                           Trace* trace, torch::Tensor pending = {});
+  // The blocks on x + pending (pending may be undefined): {h, m} with the output h + m, m
+  // undefined for no blocks and no pending (BlockImpl::forward_pending).
+  std::pair<torch::Tensor, torch::Tensor> run_blocks(torch::nn::ModuleList& blocks,
+                                                     size_t first_cache, torch::Tensor x,
+                                                     const torch::Tensor& pos,
+                                                     const AttentionMask& mask, LevelState* state,
+                                                     Trace* trace, torch::Tensor pending = {});
 
   int index_, factor_, k_;
   int d_model_, head_dim_;

@@ -6,9 +6,10 @@
 #include <stdexcept>
 
 #if HOURGLASS_HAS_FUSED_ADAMW
-#include <ATen/ops/_foreach_mul.h>
 #include <ATen/ops/_foreach_norm.h>
 #include <ATen/ops/_fused_adamw.h>
+
+#include <optional>
 #endif
 
 namespace hg {
@@ -75,8 +76,8 @@ double AdamW::step(double lr) {
 }
 
 #if HOURGLASS_HAS_FUSED_ADAMW
-// The same update in a handful of kernels: per-tensor norms in one _foreach_norm, clipping in one
-// _foreach_mul_ by a factor computed on the device, and ATen's fused AdamW kernel (decoupled
+// The same update in a handful of kernels: per-tensor norms in one _foreach_norm, and ATen's fused
+// AdamW kernel, which also clips (its grad_scale: a divisor computed on the device; decoupled
 // decay, bias corrections from the step count it reads on the device) once for the decayed
 // matrices and once for the rest. The host reads the norm only after the update is queued.
 double AdamW::fused_step(double lr) {
@@ -91,8 +92,11 @@ torch::Tensor AdamW::device_step(const torch::Tensor& lr) {
   std::vector<torch::Tensor> grads;
   for (auto& s : slots_) grads.push_back(s.param.grad());
   auto norm = torch::stack(at::_foreach_norm(grads)).norm();  // ()
-  if (config_.grad_clip > 0)
-    at::_foreach_mul_(grads, (config_.grad_clip / (norm + 1e-6)).clamp_max(1.0));
+  // Clipping inside the optimizer's pass: it divides each gradient by grad_scale as it reads it
+  // (and writes the clipped gradient back), where a separate multiply would read and write every
+  // gradient once more.
+  std::optional<torch::Tensor> grad_scale;
+  if (config_.grad_clip > 0) grad_scale = ((norm + 1e-6) / config_.grad_clip).clamp_min(1.0);
   step_count_.add_(1.0);
   for (const bool decay : {true, false}) {
     std::vector<torch::Tensor> params, g, m, v, steps;
@@ -107,7 +111,7 @@ torch::Tensor AdamW::device_step(const torch::Tensor& lr) {
     if (params.empty()) continue;
     at::_fused_adamw_(params, g, m, v, /*max_exp_avg_sqs=*/{}, steps, lr, config_.beta1,
                       config_.beta2, decay ? config_.weight_decay : 0.0, /*eps=*/1e-8,
-                      /*amsgrad=*/false, /*maximize=*/false);
+                      /*amsgrad=*/false, /*maximize=*/false, grad_scale);
   }
   return norm;
 }

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "model/checkpoint.h"
+#include "model/optim.h"
 #include "model/sampler.h"
 #include "model/trainer.h"
 #include "tests/temp_dir.h"
@@ -114,6 +115,40 @@ TEST(TrainingCuda, GraphedStepsFollowTheEagerCurve) {
     EXPECT_LT(curves[1].at(12), curves[1].at(1));
   }
 }
+
+#if HOURGLASS_HAS_FUSED_ADAMW
+// On CUDA the update is ATen's fused AdamW with the clipping inside it; it moves the weights as
+// the loop over parameters does on the CPU, with the clipping active and not.
+TEST(TrainingCuda, FusedAdamWUpdatesAsTheLoopDoes) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  for (const double clip : {0.05, 1e9}) {
+    TrainConfig config;
+    config.grad_clip = clip;
+    config.weight_decay = 0.1;
+    torch::manual_seed(3);
+    std::vector<std::pair<std::string, torch::Tensor>> cpu = {{"w", torch::randn({16, 8})},
+                                                              {"b", torch::randn({8})}};
+    std::vector<std::pair<std::string, torch::Tensor>> cuda;
+    for (const auto& [name, p] : cpu) cuda.emplace_back(name, p.to(torch::kCUDA));
+    AdamW on_cpu(cpu, config), on_cuda(cuda, config);
+    ASSERT_FALSE(on_cpu.fused());
+    if (!on_cuda.fused()) GTEST_SKIP() << "this libtorch has no fused AdamW";
+    for (int step = 0; step < 3; ++step) {
+      for (size_t i = 0; i < cpu.size(); ++i) {
+        auto g = torch::randn(cpu[i].second.sizes()) * (step + 1);
+        cpu[i].second.mutable_grad() = g;
+        cuda[i].second.mutable_grad() = g.to(torch::kCUDA);
+      }
+      const double norm_cpu = on_cpu.step(1e-2), norm_cuda = on_cuda.step(1e-2);
+      EXPECT_NEAR(norm_cuda, norm_cpu, 1e-4 * norm_cpu);
+    }
+    for (size_t i = 0; i < cpu.size(); ++i)
+      EXPECT_TRUE(torch::allclose(cuda[i].second.cpu(), cpu[i].second, 1e-5, 1e-6))
+          << cpu[i].first << " clip " << clip << ": "
+          << (cuda[i].second.cpu() - cpu[i].second).abs().max().item<double>();
+  }
+}
+#endif
 
 TEST(Training, MetricsLinesCarryTheirFields) {
   TempDir dir;

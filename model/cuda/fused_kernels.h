@@ -50,7 +50,7 @@ int layer_norm_forward(const NormForward& args, cudaStream_t stream);
 // the forward's h (or x); writes dx and, with a delta, ddelta (the gradient of h plus what flows
 // back through the norm, in x's and delta's dtypes), and partial (2, groups, d) fp32, whose sum
 // over groups (of warps sharing rows) is the weight's and the bias's gradient. groups:
-// layer_norm_backward_groups(rows).
+// layer_norm_backward_groups(rows, d).
 struct NormBackward {
   const void* dy = nullptr;
   const void* dh = nullptr;
@@ -67,7 +67,7 @@ struct NormBackward {
   bool x_bf16 = false, delta_bf16 = false, y_bf16 = false;
 };
 int layer_norm_backward(const NormBackward& args, cudaStream_t stream);
-int layer_norm_backward_groups(int64_t rows);
+int layer_norm_backward_groups(int64_t rows, int d);
 
 // A cuBLASLt product in column-major terms (gemm_lt.cu): D (m, n) = op(A) op(B), A and B bf16
 // (A (m, k), or (k, m) stored when trans_a; B likewise (k, n) or (n, k)), D bf16 or fp32, fp32
