@@ -309,28 +309,41 @@ bool lt_weight_grad(const torch::Tensor& dy, const torch::Tensor& x, torch::Tens
   return lt(g, x);
 }
 
-// proj(GELU(fc(x))) in bf16 with fp32 weights, the GELU inside the first product and its
-// gradient inside the product that makes the hidden gradient. Saves what autograd's op-by-op
-// graph would: x, both weights in bf16, the hidden activations before and after the GELU.
+// proj(GELU(fc(x))) in bf16 with fp32 weights, the GELU inside the first product: (..., D_out).
+// With `saved`, what the backward needs goes there, as autograd's op-by-op graph would keep it
+// ({x's rows, both weights in bf16, the hidden activations before and after the GELU}); without
+// it the pre-activations are not written at all.
+torch::Tensor mlp_forward(const torch::Tensor& x, const torch::Tensor& fc,
+                          const torch::Tensor& proj, std::vector<torch::Tensor>* saved) {
+  using cuda_kernels::LtEpilogue;
+  const auto rows = x.reshape({-1, x.size(-1)}).to(torch::kBFloat16).contiguous();  // (M, D)
+  const auto w1 = fc.to(torch::kBFloat16), w2 = proj.to(torch::kBFloat16);
+  auto act = torch::empty({rows.size(0), fc.size(0)}, rows.options());  // (M, H)
+  torch::Tensor pre;
+  if (saved) pre = torch::empty_like(act);
+  if (!lt_linear(rows, w1, act, saved ? LtEpilogue::kGeluAux : LtEpilogue::kGelu,
+                 saved ? &pre : nullptr)) {
+    pre = torch::mm(rows, w1.t());
+    act = torch::gelu(pre);
+  }
+  const auto out = torch::mm(act, w2.t());  // (M, D_out)
+  if (saved) *saved = {rows, w1, w2, pre, act};
+  auto sizes = x.sizes().vec();
+  sizes.back() = proj.size(0);
+  return out.view(sizes);
+}
+
+// mlp_forward with its backward: the GELU's gradient inside the product that makes the hidden
+// gradient, the weight gradients out of their products in fp32.
 class MlpFunction : public torch::autograd::Function<MlpFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& fc, const torch::Tensor& proj) {
-    using cuda_kernels::LtEpilogue;
-    const auto rows = x.reshape({-1, x.size(-1)}).to(torch::kBFloat16).contiguous();  // (M, D)
-    const auto w1 = fc.to(torch::kBFloat16), w2 = proj.to(torch::kBFloat16);
-    auto pre = torch::empty({rows.size(0), fc.size(0)}, rows.options());  // (M, H)
-    auto act = torch::empty_like(pre);
-    if (!lt_linear(rows, w1, act, LtEpilogue::kGeluAux, &pre)) {
-      pre = torch::mm(rows, w1.t());
-      act = torch::gelu(pre);
-    }
-    const auto out = torch::mm(act, w2.t());  // (M, D_out)
-    ctx->save_for_backward({rows, w1, w2, pre, act});
+    std::vector<torch::Tensor> saved;
+    auto out = mlp_forward(x, fc, proj, &saved);
+    ctx->save_for_backward(saved);
     ctx->saved_data["x"] = dtype_code(x.scalar_type());
-    auto sizes = x.sizes().vec();
-    sizes.back() = proj.size(0);
-    return out.view(sizes);
+    return out;
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
@@ -383,6 +396,9 @@ torch::Tensor mlp_fused(const torch::Tensor& x, const torch::Tensor& fc,
   if (!fused_mlp(x, fc, proj))
     throw std::logic_error("mlp_fused: no fused MLP for these tensors in this build");
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  const bool grad = torch::GradMode::is_enabled() &&
+                    (x.requires_grad() || fc.requires_grad() || proj.requires_grad());
+  if (!grad) return mlp_forward(x, fc, proj, nullptr);  // evaluation: nothing kept
   return MlpFunction::apply(x, fc, proj);
 #else
   return {};

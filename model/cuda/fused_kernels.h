@@ -71,10 +71,10 @@ int layer_norm_backward_groups(int64_t rows, int d);
 
 // A cuBLASLt product in column-major terms (gemm_lt.cu): D (m, n) = op(A) op(B), A and B bf16
 // (A (m, k), or (k, m) stored when trans_a; B likewise (k, n) or (n, k)), D bf16 or fp32, fp32
-// accumulation. kGeluAux: D = GELU(AB) (cuBLASLt's own) and aux (m, n) bf16 = AB;
+// accumulation. kGelu: D = GELU(AB) (cuBLASLt's own); kGeluAux: that and aux (m, n) bf16 = AB;
 // kDGelu: D = AB * GELU'(aux). Every pointer 16-byte aligned, ld_aux a multiple of 8. Returns a
 // cublasStatus_t: 0 success, 15 (CUBLAS_STATUS_NOT_SUPPORTED) where no algorithm takes it.
-enum class LtEpilogue { kNone = 0, kGeluAux = 1, kDGelu = 2 };
+enum class LtEpilogue { kNone = 0, kGelu = 1, kGeluAux = 2, kDGelu = 3 };
 struct LtGemm {
   bool trans_a = false, trans_b = false;
   int64_t m = 0, n = 0, k = 0;

@@ -39,6 +39,8 @@ uint32_t alignment(const void* p) {
 
 cublasLtEpilogue_t epilogue_of(LtEpilogue e) {
   switch (e) {
+    case LtEpilogue::kGelu:
+      return CUBLASLT_EPILOGUE_GELU;
     case LtEpilogue::kGeluAux:
       return CUBLASLT_EPILOGUE_GELU_AUX;
     case LtEpilogue::kDGelu:
@@ -77,7 +79,7 @@ cublasStatus_t describe(const LtGemm& g, Descriptors& s) {
   const cublasLtEpilogue_t epilogue = epilogue_of(g.epilogue);
   HG_LT(cublasLtMatmulDescSetAttribute(s.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
                                        sizeof(epilogue)));
-  if (g.epilogue != LtEpilogue::kNone) {
+  if (g.epilogue == LtEpilogue::kGeluAux || g.epilogue == LtEpilogue::kDGelu) {
     HG_LT(cublasLtMatmulDescSetAttribute(s.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &g.aux,
                                          sizeof(g.aux)));
     const int64_t ld_aux = g.ld_aux;
