@@ -92,9 +92,8 @@ torch::Tensor AdamW::device_step(const torch::Tensor& lr) {
   std::vector<torch::Tensor> grads;
   for (auto& s : slots_) grads.push_back(s.param.grad());
   auto norm = torch::stack(at::_foreach_norm(grads)).norm();  // ()
-  // Clipping inside the optimizer's pass: it divides each gradient by grad_scale as it reads it
-  // (and writes the clipped gradient back), where a separate multiply would read and write every
-  // gradient once more.
+  // Clipping inside the optimizer's pass, which divides each gradient by grad_scale as it reads
+  // it, where a separate multiply would read and write every gradient once more.
   std::optional<torch::Tensor> grad_scale;
   if (config_.grad_clip > 0) grad_scale = ((norm + 1e-6) / config_.grad_clip).clamp_min(1.0);
   step_count_.add_(1.0);
