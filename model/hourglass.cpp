@@ -89,13 +89,16 @@ torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* st
   if (inner_ || !pending || trace) h = sum(parts);
   if (trace) trace->activations.emplace_back(level_name(index_), h);
   if (inner_) {
+    parts = {};  // summed into h: not held while the inner levels run
     const int64_t b = h.size(0), d = h.size(2);
     torch::Tensor recent = state && state->recent.defined()
                                ? state->recent
                                : torch::zeros({b, k_ - 1, d}, h.options());  // (B, k-1, D)
     auto ext = torch::cat({recent, h}, 1);  // (B, k-1+c, D): shifted rows n .. n+c+k-2
     auto z = shorten_(ext, n, state ? &state->shorten_cache : nullptr, trace,
-                      level_name(index_) + "_shorten");  // (B, m, D)
+                      level_name(index_) + "_shorten");                        // (B, m, D)
+    if (state) state->recent = ext.narrow(1, ext.size(1) - (k_ - 1), k_ - 1);  // (B, k-1, D)
+    ext = torch::Tensor();  // not held while the inner levels run
     torch::Tensor y_new = z.size(1) > 0 ? inner_->forward(z, state ? state->inner.get() : nullptr,
                                                           trace)
                                         : z;  // (B, m, D)
@@ -107,10 +110,7 @@ torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* st
     }
     auto up = upsample_(y, y_new, h, n, state ? &state->upsample_cache : nullptr, trace,
                         level_name(index_) + "_upsample");  // (B, c, D), added in the post blocks
-    if (state) {
-      state->recent = ext.narrow(1, ext.size(1) - (k_ - 1), k_ - 1);  // (B, k-1, D)
-      state->y_last = y.narrow(1, y.size(1) - 1, 1);                  // (B, 1, D)
-    }
+    if (state) state->y_last = y.narrow(1, y.size(1) - 1, 1);  // (B, 1, D)
     parts = run_blocks(post_, pre_->size(), h, pos, mask, state, trace, up);
   }
   if (state) state->n += c;
