@@ -270,26 +270,14 @@ bool lt(cuda_kernels::LtGemm g, const torch::Tensor& like) {
   return true;
 }
 
-// out (M, N) = x (M, K) w^T for w (N, K); kGeluAux: out = GELU(x w^T), aux (M, N) = x w^T.
-bool lt_linear(const torch::Tensor& x, const torch::Tensor& w, torch::Tensor& out,
-               cuda_kernels::LtEpilogue epilogue, torch::Tensor* aux) {
+// out (M, N) = x (M, K) w^T for w (N, K) when `transposed`, else x w for w (K, N); kGelu: GELU of
+// that, kGeluAux: also the product itself into aux (M, N); kDGelu: times GELU'(aux).
+bool lt_product(const torch::Tensor& x, const torch::Tensor& w, bool transposed, torch::Tensor& out,
+                cuda_kernels::LtEpilogue epilogue, torch::Tensor* aux) {
   cuda_kernels::LtGemm g;
-  g.trans_a = true;
-  g.m = w.size(0), g.n = x.size(0), g.k = x.size(1);
-  g.a = w.data_ptr(), g.lda = g.k;
-  g.b = x.data_ptr(), g.ldb = g.k;
-  g.d = out.data_ptr(), g.ldd = g.m;
-  g.epilogue = epilogue;
-  if (aux) g.aux = aux->data_ptr(), g.ld_aux = g.m;
-  return lt(g, x);
-}
-
-// out (M, N) = x (M, K) w for w (K, N); kDGelu: times GELU'(aux (M, N)).
-bool lt_matmul(const torch::Tensor& x, const torch::Tensor& w, torch::Tensor& out,
-               cuda_kernels::LtEpilogue epilogue, torch::Tensor* aux) {
-  cuda_kernels::LtGemm g;
-  g.m = w.size(1), g.n = x.size(0), g.k = x.size(1);
-  g.a = w.data_ptr(), g.lda = g.m;
+  g.trans_a = transposed;
+  g.m = out.size(1), g.n = x.size(0), g.k = x.size(1);
+  g.a = w.data_ptr(), g.lda = transposed ? g.k : g.m;
   g.b = x.data_ptr(), g.ldb = g.k;
   g.d = out.data_ptr(), g.ldd = g.m;
   g.epilogue = epilogue;
@@ -321,8 +309,8 @@ torch::Tensor mlp_forward(const torch::Tensor& x, const torch::Tensor& fc,
   auto act = torch::empty({rows.size(0), fc.size(0)}, rows.options());  // (M, H)
   torch::Tensor pre;
   if (saved) pre = torch::empty_like(act);
-  if (!lt_linear(rows, w1, act, saved ? LtEpilogue::kGeluAux : LtEpilogue::kGelu,
-                 saved ? &pre : nullptr)) {
+  if (!lt_product(rows, w1, /*transposed=*/true, act,
+                  saved ? LtEpilogue::kGeluAux : LtEpilogue::kGelu, saved ? &pre : nullptr)) {
     pre = torch::mm(rows, w1.t());
     act = torch::gelu(pre);
   }
@@ -356,7 +344,7 @@ class MlpFunction : public torch::autograd::Function<MlpFunction> {
     auto dw2 = torch::empty(w2.sizes(), dout.options().dtype(torch::kFloat));
     if (!lt_weight_grad(dout, act, dw2)) dw2 = torch::mm(dout.t(), act).to(torch::kFloat);
     auto dpre = torch::empty_like(pre);  // (M, H)
-    if (!lt_matmul(dout, w2, dpre, LtEpilogue::kDGelu, &pre))
+    if (!lt_product(dout, w2, /*transposed=*/false, dpre, LtEpilogue::kDGelu, &pre))
       dpre = torch::gelu_backward(torch::mm(dout, w2), pre);
     auto dw1 = torch::empty(w1.sizes(), dout.options().dtype(torch::kFloat));
     if (!lt_weight_grad(dpre, rows, dw1)) dw1 = torch::mm(dpre.t(), rows).to(torch::kFloat);

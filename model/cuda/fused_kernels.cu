@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -934,23 +936,39 @@ int layer_norm_backward(const NormBackward& args, cudaStream_t stream) {
   return dispatch_norm<NormBackward, BackwardLaunch>(args, stream);
 }
 
-int layer_norm_backward_groups(int64_t rows, int d) {
-  // As many groups as the multiprocessors hold at once (the common dtypes' occupancy): a grid of
-  // more blocks runs a second, partial wave that leaves most of the GPU idle at its end (1.5-5%
-  // of the kernel at 16-32K rows). Below that, at least 2 rows a group (8 left most of the GPU
-  // idle at 2-11K rows: bf16 rows of 512 at 2,048 rows 15.2 -> 6.5 us, at 10,928 31 -> 27 us).
-  int device = 0, sms = 0, resident = 0;
-  const bool wide = d > 16 * 32;
+namespace {
+
+// How many row groups the device holds at once for the backward of rows up to 512 features
+// (wide = false) or up to 1024, from the common dtypes' occupancy; asked once per device.
+int64_t resident_norm_groups(bool wide) {
+  static std::mutex mutex;
+  static std::map<std::pair<int, bool>, int64_t> known;
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return 4096;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = known.find({device, wide});
+  if (it != known.end()) return it->second;
   using bf16 = __nv_bfloat16;
   const auto kernel = wide ? layer_norm_backward_kernel<float, bf16, float, bf16, 2, 4>
                            : layer_norm_backward_kernel<float, bf16, float, bf16, 4, 1>;
-  int64_t most = 4096;
-  if (cudaGetDevice(&device) == cudaSuccess &&
-      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess &&
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, kernel, 256, 0) == cudaSuccess &&
-      sms > 0 && resident > 0)
-    most = static_cast<int64_t>(sms) * resident * (wide ? 2 : 8);
-  const int64_t per_group = 2;
+  int sms = 0, blocks = 0;
+  int64_t groups = 4096;
+  if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess &&
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, 256, 0) == cudaSuccess &&
+      sms > 0 && blocks > 0)
+    groups = static_cast<int64_t>(sms) * blocks * (wide ? 2 : 8);
+  known[{device, wide}] = groups;
+  return groups;
+}
+
+}  // namespace
+
+int layer_norm_backward_groups(int64_t rows, int d) {
+  // As many groups as the multiprocessors hold at once: a grid of more blocks runs a second,
+  // partial wave that leaves most of the GPU idle at its end (1.5-5% of the kernel at 16-32K
+  // rows). Below that, at least 2 rows a group (8 left most of the GPU idle at 2-11K rows: bf16
+  // rows of 512 at 2,048 rows 15.2 -> 6.5 us, at 10,928 31 -> 27 us).
+  const int64_t most = resident_norm_groups(d > 16 * 32), per_group = 2;
   int64_t groups = (rows + per_group - 1) / per_group;
   groups = groups < most ? groups : most;
   return static_cast<int>((groups + 7) / 8 * 8);  // whole blocks
