@@ -120,6 +120,13 @@ cudaStream_t stream_of(const torch::Tensor& t) {
   return c10::cuda::getCurrentCUDAStream(t.device().index());
 }
 
+// delta (B, Td, D) contiguous with Td > T for x (B, T, D): its first T rows of each sequence are
+// added (layer_norm_fused in fused_ops.h).
+bool longer_delta(const torch::Tensor& x, const torch::Tensor& delta) {
+  return x.dim() == 3 && delta.dim() == 3 && delta.size(0) == x.size(0) &&
+         delta.size(2) == x.size(2) && delta.size(1) > x.size(1) && delta.is_contiguous();
+}
+
 struct NormOutputs {
   torch::Tensor h, y, mean, rstd;  // h: with a delta only; mean, rstd: when saved
 };
@@ -157,6 +164,10 @@ NormOutputs norm_forward(const torch::Tensor& x_in, const torch::Tensor& delta_i
   args.x_bf16 = x.scalar_type() == torch::kBFloat16;
   args.delta_bf16 = delta.defined() ? delta.scalar_type() == torch::kBFloat16 : args.x_bf16;
   args.y_bf16 = y_dtype == torch::kBFloat16;
+  if (delta.defined() && longer_delta(x, delta)) {
+    args.x_per_batch = x.size(1);
+    args.delta_per_batch = delta.size(1);
+  }
   const int error = cuda_kernels::layer_norm_forward(args, stream_of(x));
   TORCH_CHECK(error == 0, "layer_norm_fused: kernel launch failed (cudaError ", error, ")");
   return out;
@@ -168,7 +179,8 @@ std::vector<torch::Tensor> norm_backward(const torch::Tensor& dy_in, const torch
                                          const torch::Tensor& src, const torch::Tensor& mean,
                                          const torch::Tensor& rstd, const torch::Tensor& weight,
                                          torch::ScalarType x_dtype, torch::ScalarType delta_dtype,
-                                         torch::ScalarType y_dtype, bool has_delta) {
+                                         torch::ScalarType y_dtype, bool has_delta,
+                                         int64_t delta_per_batch = 0) {
   const int64_t d = src.size(-1), rows = src.numel() / d;
   // Contiguous and 16-byte aligned (a view may start anywhere), as the kernel reads packs.
   auto packed = [](torch::Tensor t) {
@@ -180,7 +192,13 @@ std::vector<torch::Tensor> norm_backward(const torch::Tensor& dy_in, const torch
   const auto dh = dh_in.defined() ? packed(dh_in.to(src.scalar_type())) : dh_in;
   auto dx = torch::empty(src.sizes(), src.options().dtype(x_dtype));
   torch::Tensor ddelta;
-  if (has_delta) ddelta = torch::empty(src.sizes(), src.options().dtype(delta_dtype));
+  const bool longer = has_delta && src.dim() == 3 && delta_per_batch > src.size(1);
+  if (longer) {  // the rows past the first T of each sequence had no part in the sum
+    ddelta = torch::empty({src.size(0), delta_per_batch, d}, src.options().dtype(delta_dtype));
+    ddelta.narrow(1, src.size(1), delta_per_batch - src.size(1)).zero_();
+  } else if (has_delta) {
+    ddelta = torch::empty(src.sizes(), src.options().dtype(delta_dtype));
+  }
   const int groups = cuda_kernels::layer_norm_backward_groups(rows, static_cast<int>(d));
   auto partial = torch::empty({2, groups, d}, src.options().dtype(torch::kFloat));
   cuda_kernels::NormBackward args;
@@ -199,10 +217,17 @@ std::vector<torch::Tensor> norm_backward(const torch::Tensor& dy_in, const torch
   args.x_bf16 = x_dtype == torch::kBFloat16;
   args.delta_bf16 = has_delta ? delta_dtype == torch::kBFloat16 : args.x_bf16;
   args.y_bf16 = y_dtype == torch::kBFloat16;
-  const int error = cuda_kernels::layer_norm_backward(args, stream_of(src));
+  if (longer) {
+    args.x_per_batch = src.size(1);
+    args.delta_per_batch = delta_per_batch;
+  }
+  int error = cuda_kernels::layer_norm_backward(args, stream_of(src));
   TORCH_CHECK(error == 0, "layer_norm_fused: backward kernel launch failed (cudaError ", error,
               ")");
-  const auto sums = partial.sum(1);  // (2, d)
+  auto sums = torch::empty({2, d}, partial.options());
+  error = cuda_kernels::column_sums(partial.data_ptr<float>(), groups, static_cast<int>(d), 2,
+                                    sums.data_ptr<float>(), stream_of(src));
+  TORCH_CHECK(error == 0, "layer_norm_fused: sum kernel launch failed (cudaError ", error, ")");
   return {dx, ddelta, sums[0], sums[1]};
 }
 
@@ -241,14 +266,16 @@ class AddNormFunction : public torch::autograd::Function<AddNormFunction> {
     ctx->saved_data["x"] = dtype_code(x.scalar_type());
     ctx->saved_data["delta"] = dtype_code(delta.scalar_type());
     ctx->saved_data["y"] = dtype_code(out.y.scalar_type());
+    ctx->saved_data["delta_rows"] = delta.dim() == 3 ? delta.size(1) : int64_t{0};
     return {out.h, out.y};
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto s = ctx->get_saved_variables();
-    auto g = norm_backward(grads[1], grads[0], s[0], s[1], s[2], s[3],
-                           code_dtype(ctx->saved_data["x"]), code_dtype(ctx->saved_data["delta"]),
-                           code_dtype(ctx->saved_data["y"]), /*has_delta=*/true);
+    auto g =
+        norm_backward(grads[1], grads[0], s[0], s[1], s[2], s[3], code_dtype(ctx->saved_data["x"]),
+                      code_dtype(ctx->saved_data["delta"]), code_dtype(ctx->saved_data["y"]),
+                      /*has_delta=*/true, ctx->saved_data["delta_rows"].toInt());
     return {g[0], g[1], g[2], g[3], torch::Tensor()};
   }
 };
@@ -405,8 +432,8 @@ bool fused_layer_norm(const torch::Tensor& x, const torch::Tensor& delta,
         !p->is_contiguous() || p->device() != x.device())
       return false;
   if (delta.defined() &&
-      (delta.sizes() != x.sizes() || !bf16_or_fp32(delta) || delta.device() != x.device() ||
-       (delta.is_contiguous() && !aligned16(delta))))
+      (!(delta.sizes() == x.sizes() || longer_delta(x, delta)) || !bf16_or_fp32(delta) ||
+       delta.device() != x.device() || (delta.is_contiguous() && !aligned16(delta))))
     return false;
   return !at::autocast::is_autocast_enabled(at::kCUDA) ||
          at::autocast::get_autocast_dtype(at::kCUDA) == at::kBFloat16;
@@ -435,6 +462,104 @@ std::pair<torch::Tensor, torch::Tensor> layer_norm_fused(const torch::Tensor& x,
   return {outs[0], outs[1]};
 #else
   (void)eps;
+  return {};
+#endif
+}
+
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+namespace {
+
+// ShortenInput's launch: forward (h, g from first, second) or backward (dfirst, dsecond from dh,
+// dg); the tensors' dtypes name the kernel's.
+void launch_shorten_input(cuda_kernels::ShortenInput& a, const torch::Tensor& like,
+                          torch::ScalarType first, torch::ScalarType second, int64_t group_rows,
+                          int64_t shift) {
+  a.batch = like.size(0);
+  a.tokens = like.size(1);
+  a.d = static_cast<int>(like.size(2));
+  a.group_rows = group_rows;
+  a.shift = static_cast<int>(shift);
+  a.first_bf16 = first == torch::kBFloat16;
+  a.second_bf16 = second == torch::kBFloat16;
+  const int error = cuda_kernels::shorten_input(a, stream_of(like));
+  TORCH_CHECK(error == 0, "shorten_input: kernel launch failed (cudaError ", error, ")");
+}
+
+class ShortenInputFunction : public torch::autograd::Function<ShortenInputFunction> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const torch::Tensor& first,
+                                                const torch::Tensor& second, int64_t shift,
+                                                int64_t group_rows) {
+    const auto h_dtype = at::promote_types(first.scalar_type(), second.scalar_type());
+    auto h = torch::empty(first.sizes(), first.options().dtype(h_dtype));
+    auto g = torch::empty({first.size(0), group_rows, first.size(2)},
+                          first.options().dtype(torch::kBFloat16));
+    cuda_kernels::ShortenInput a;
+    a.first = first.data_ptr();
+    a.second = second.data_ptr();
+    a.h = h.data_ptr();
+    a.g = g.data_ptr();
+    launch_shorten_input(a, first, first.scalar_type(), second.scalar_type(), group_rows, shift);
+    ctx->saved_data["first"] = dtype_code(first.scalar_type());
+    ctx->saved_data["second"] = dtype_code(second.scalar_type());
+    ctx->saved_data["shift"] = shift;
+    ctx->saved_data["sizes"] = first.sizes().vec();
+    return {h, g};
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto first = code_dtype(ctx->saved_data["first"]);
+    const auto second = code_dtype(ctx->saved_data["second"]);
+    const auto sizes = ctx->saved_data["sizes"].toIntVector();
+    const auto h_dtype = at::promote_types(first, second);
+    const torch::Tensor& any = grads[0].defined() ? grads[0] : grads[1];
+    const auto dh = grads[0].defined() ? grads[0].to(h_dtype).contiguous() : grads[0];
+    const int64_t group_rows = grads[1].defined() ? grads[1].size(1) : 0;
+    const auto dg = grads[1].defined() ? grads[1].to(torch::kBFloat16).contiguous() : grads[1];
+    auto dfirst = torch::empty(sizes, any.options().dtype(first));
+    auto dsecond = first == second ? dfirst : torch::empty(sizes, any.options().dtype(second));
+    cuda_kernels::ShortenInput a;
+    a.backward = true;
+    a.dh = dh.defined() ? dh.data_ptr() : nullptr;
+    a.dg = dg.defined() ? dg.data_ptr() : nullptr;
+    a.dfirst = dfirst.data_ptr();
+    a.dsecond = first == second ? nullptr : dsecond.data_ptr();
+    launch_shorten_input(a, dfirst, first, second, group_rows, ctx->saved_data["shift"].toInt());
+    return {dfirst, dsecond, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+#endif
+
+bool fused_shorten_input(const torch::Tensor& first, const torch::Tensor& second) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  auto fits = [&](const torch::Tensor& t) {
+    return t.defined() && t.is_cuda() && t.dim() == 3 && bf16_or_fp32(t) && t.is_contiguous() &&
+           aligned16(t) && t.device() == first.device();
+  };
+  return fits(first) && fits(second) && first.sizes() == second.sizes() && first.size(2) % 4 == 0 &&
+         at::autocast::is_autocast_enabled(at::kCUDA) &&
+         at::autocast::get_autocast_dtype(at::kCUDA) == at::kBFloat16;
+#else
+  (void)first, (void)second;
+  return false;
+#endif
+}
+
+std::pair<torch::Tensor, torch::Tensor> shorten_input(const torch::Tensor& first,
+                                                      const torch::Tensor& second, int64_t shift,
+                                                      int64_t group_rows) {
+  if (!fused_shorten_input(first, second))
+    throw std::logic_error("shorten_input: no fused kernel for these tensors in this build");
+  TORCH_CHECK(shift >= 0 && group_rows >= 0 && group_rows <= first.size(1) + shift,
+              "shorten_input: ", group_rows, " group rows with a shift of ", shift, " for ",
+              first.size(1), " tokens");
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  auto outs = ShortenInputFunction::apply(first, second, shift, group_rows);
+  return {outs[0], outs[1]};
+#else
   return {};
 #endif
 }

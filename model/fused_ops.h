@@ -39,11 +39,24 @@ bool fused_layer_norm(const torch::Tensor& x, const torch::Tensor& delta,
                       const torch::Tensor& weight, const torch::Tensor& bias);
 // {h, y}: h = x + delta (undefined when delta is), y = LayerNorm(h) over the last dimension, in
 // one pass each way (autograd included). y is in autocast's dtype under autocast (what the next
-// matrix product would cast it to), else in h's.
+// matrix product would cast it to), else in h's. delta may also be (B, Td, D) contiguous with
+// Td > T for x (B, T, D): its first T rows of each sequence are added (an upsampled tensor of
+// whole groups, without the narrowed copy), and its gradient has zeros in the other rows.
 std::pair<torch::Tensor, torch::Tensor> layer_norm_fused(const torch::Tensor& x,
                                                          const torch::Tensor& delta,
                                                          const torch::Tensor& weight,
                                                          const torch::Tensor& bias, double eps);
+
+// Whether shorten_input() applies: CUDA under bf16 autocast, in a build with the kernels, first
+// and second (B, T, D) alike, contiguous, fp32 or bf16 each, D a multiple of 4.
+bool fused_shorten_input(const torch::Tensor& first, const torch::Tensor& second);
+// {h, g}: h = first + second (B, T, D) (bf16 only when both are) and g (B, group_rows, D) bf16,
+// the rows of h shifted down by `shift` with zero rows before them: what a level's linear
+// shortening reads, as (B, m, k D) with shift k - 1 and group_rows m k. One pass each way (autograd
+// included), where the op-by-op path adds, concatenates the zeros, narrows and casts, and back.
+std::pair<torch::Tensor, torch::Tensor> shorten_input(const torch::Tensor& first,
+                                                      const torch::Tensor& second, int64_t shift,
+                                                      int64_t group_rows);
 
 // A LayerNorm over the last dimension, to apply to a product's input: fp32 weight and bias (k).
 struct RowNorm {

@@ -85,20 +85,34 @@ torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* st
   auto pos = level_positions(n, c, factor_, device);  // (c)
   const AttentionMask mask = self_mask(n, c, device);
   auto parts = run_blocks(pre_, 0, x, pos, mask, state, trace);
-  torch::Tensor h;  // (B, c, D)
-  if (inner_ || !pending || trace) h = sum(parts);
+  torch::Tensor h, z;  // (B, c, D); the shortened tokens (B, m, D)
+  // A whole sequence on CUDA in bf16 (training, evaluation): the sum, the shift and the groups the
+  // linear shortening reads in one kernel each way (fused_ops.h), no zeros concatenated, no copy.
+  const bool fused_shorten = inner_ && !state && shorten_->kind() == ShortenKind::kLinear &&
+                             parts.second.defined() &&
+                             fused_shorten_input(parts.first, parts.second);
+  if (fused_shorten) {
+    const int64_t groups = shorten_span(0, c, k_).m;
+    auto [sum_h, g] = shorten_input(parts.first, parts.second, k_ - 1, groups * k_);
+    h = sum_h;
+    parts = {};                       // summed into h: not held while the inner levels run
+    z = shorten_->forward_groups(g);  // (B, m, D)
+  } else if (inner_ || !pending || trace) {
+    h = sum(parts);
+  }
   if (trace) trace->activations.emplace_back(level_name(index_), h);
-  if (inner_) {
+  if (inner_ && !fused_shorten) {
     parts = {};  // summed into h: not held while the inner levels run
     const int64_t b = h.size(0), d = h.size(2);
     torch::Tensor recent = state && state->recent.defined()
                                ? state->recent
                                : torch::zeros({b, k_ - 1, d}, h.options());  // (B, k-1, D)
     auto ext = torch::cat({recent, h}, 1);  // (B, k-1+c, D): shifted rows n .. n+c+k-2
-    auto z = shorten_(ext, n, state ? &state->shorten_cache : nullptr, trace,
-                      level_name(index_) + "_shorten");                        // (B, m, D)
+    z = shorten_(ext, n, state ? &state->shorten_cache : nullptr, trace,
+                 level_name(index_) + "_shorten");                             // (B, m, D)
     if (state) state->recent = ext.narrow(1, ext.size(1) - (k_ - 1), k_ - 1);  // (B, k-1, D)
-    ext = torch::Tensor();  // not held while the inner levels run
+  }
+  if (inner_) {
     torch::Tensor y_new = z.size(1) > 0 ? inner_->forward(z, state ? state->inner.get() : nullptr,
                                                           trace)
                                         : z;  // (B, m, D)
@@ -108,8 +122,12 @@ torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* st
                   " without a decoding state");
       y = torch::cat({state->y_last, y_new}, 1);  // (B, r, D)
     }
+    // Without a state, the spread of whole groups where the post blocks' first norm adds it.
+    const bool whole_groups =
+        !state && n == 0 && post_->size() > 0 && upsample_->kind() != UpsampleKind::kAttention;
     auto up = upsample_(y, y_new, h, n, state ? &state->upsample_cache : nullptr, trace,
-                        level_name(index_) + "_upsample");  // (B, c, D), added in the post blocks
+                        level_name(index_) + "_upsample",
+                        whole_groups);  // (B, c, D) or (B, r k, D), added in the post blocks
     if (state) state->y_last = y.narrow(1, y.size(1) - 1, 1);  // (B, 1, D)
     parts = run_blocks(post_, pre_->size(), h, pos, mask, state, trace, up);
   }

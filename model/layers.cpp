@@ -28,7 +28,9 @@ std::pair<torch::Tensor, torch::Tensor> add_norm(torch::nn::LayerNorm& ln, const
                                                  const torch::Tensor& delta) {
   if (fused_layer_norm(x, delta, ln->weight, ln->bias))
     return layer_norm_fused(x, delta, ln->weight, ln->bias, ln->options.eps());
-  auto h = x + delta;
+  // delta may hold more rows than x (an upsampled tensor of whole groups): its first ones count.
+  auto h =
+      x + (delta.dim() == 3 && delta.size(1) > x.size(1) ? delta.narrow(1, 0, x.size(1)) : delta);
   return {h, ln(h)};
 }
 

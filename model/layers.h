@@ -16,6 +16,7 @@ namespace hg {
 // module itself.
 torch::Tensor pre_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x);
 // {h, ln(h)} for the residual sum h = x + delta, in one pass where the fused kernel applies.
+// delta (B, Td, D) may have more rows than x (B, T, D): its first T of each sequence are added.
 std::pair<torch::Tensor, torch::Tensor> add_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x,
                                                  const torch::Tensor& delta);
 // The norm's parameters, for a decoding step's product to normalize its input (linear_rows).

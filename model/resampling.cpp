@@ -62,6 +62,12 @@ torch::Tensor ShortenImpl::forward(const torch::Tensor& ext, int64_t n, KVCache*
   return cross_->forward(pooled, kv_new, pos_q, pos_k, mask, cache, trace, name);  // (B, m, D)
 }
 
+torch::Tensor ShortenImpl::forward_groups(const torch::Tensor& g) {
+  TORCH_CHECK(kind_ == ShortenKind::kLinear && g.dim() == 3 && g.size(1) % k_ == 0,
+              "Shorten::forward_groups: linear shortening of whole groups, got ", g.sizes());
+  return linear_(g.view({g.size(0), g.size(1) / k_, k_ * g.size(2)}));  // (B, m, D)
+}
+
 UpsampleImpl::UpsampleImpl(const ModelConfig& config, int k, int factor)
     : kind_(config.upsample), k_(k), factor_(factor) {
   const int d = config.d_model;
@@ -75,14 +81,17 @@ UpsampleImpl::UpsampleImpl(const ModelConfig& config, int k, int factor)
 
 torch::Tensor UpsampleImpl::forward(const torch::Tensor& y, const torch::Tensor& y_new,
                                     const torch::Tensor& x_res, int64_t n, KVCache* cache,
-                                    Trace* trace, const std::string& name) {
+                                    Trace* trace, const std::string& name, bool whole_groups) {
   const int64_t b = y.size(0), r = y.size(1), d = y.size(2), c = x_res.size(1);
+  TORCH_CHECK(!whole_groups || (n == 0 && kind_ != UpsampleKind::kAttention && r * k_ >= c),
+              "Upsample: whole groups only from the start, for repeat and linear upsampling");
   const int64_t offset = n - (n / k_) * k_;  // position of n inside its group
   torch::Tensor spread;
   if (kind_ == UpsampleKind::kLinear)
     spread = linear_(y).view({b, r * k_, d});  // (B, r*k, D)
   else
     spread = y.repeat_interleave(k_, 1);  // (B, r*k, D)
+  if (whole_groups) return spread;        // (B, r*k, D)
   spread = spread.narrow(1, offset, c);   // (B, c, D)
   if (kind_ != UpsampleKind::kAttention) return spread;
   // Attention: full-resolution query i looks at shortened tokens <= floor(i/k).

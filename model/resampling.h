@@ -27,6 +27,9 @@ class ShortenImpl : public torch::nn::Module {
   // Returns (B, m, D) for the span shorten_span(n, c, k).
   torch::Tensor forward(const torch::Tensor& ext, int64_t n, KVCache* cache, Trace* trace,
                         const std::string& name);
+  // Linear shortening of whole groups g (B, m k, D), already shifted (shorten_input() in
+  // fused_ops.h makes them): (B, m, D).
+  torch::Tensor forward_groups(const torch::Tensor& g);
   // One whole group (B, k, D) -> its shortened token (B, 1, D); avg and linear only.
   torch::Tensor step(const torch::Tensor& group);
   ShortenKind kind() const { return kind_; }
@@ -45,10 +48,12 @@ class UpsampleImpl : public torch::nn::Module {
   // y (B, r, D): next-level outputs for shortened tokens floor(n/k) .. (the newest previous one
   // first when n is inside a group); y_new (B, m, D): the ones computed in this chunk;
   // x_res (B, c, D): this level's activations from before the shortening.
-  // Returns what is added to x_res: (B, c, D).
+  // Returns what is added to x_res: (B, c, D). With whole_groups (n = 0, repeat and linear
+  // only), the spread of every group instead, (B, r k, D) with r k >= c: its first c rows are
+  // what is added, without the narrowed copy (add_norm takes such a tensor).
   torch::Tensor forward(const torch::Tensor& y, const torch::Tensor& y_new,
                         const torch::Tensor& x_res, int64_t n, KVCache* cache, Trace* trace,
-                        const std::string& name);
+                        const std::string& name, bool whole_groups = false);
   // residual plus what one token at `offset` (0..k-1) inside its group takes from the newest
   // shortened output y (B, 1, D): (B, 1, D); repeat and linear only.
   torch::Tensor step(const torch::Tensor& y, int64_t offset, const torch::Tensor& residual);

@@ -89,6 +89,98 @@ TEST(FusedCuda, LayerNormMatchesTheOpByOpNormForwardAndBackward) {
                                 torch::ones({30}, torch::kCUDA), torch::zeros({30}, torch::kCUDA)));
 }
 
+// A delta with more rows per sequence than x (an upsampled tensor of whole groups): its first rows
+// are added, and its gradient is zero in the others.
+TEST(FusedCuda, LayerNormAddsTheFirstRowsOfALongerDelta) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device cuda(torch::kCUDA, 0);
+  for (const auto x_dtype : {torch::kFloat, torch::kBFloat16}) {
+    torch::manual_seed(5);
+    auto x = torch::randn({3, 100, 64}).to(cuda, x_dtype).requires_grad_(true);
+    auto delta = torch::randn({3, 102, 64}).to(cuda, torch::kBFloat16).requires_grad_(true);
+    auto weight = (torch::rand({64}) + 0.5).to(cuda).requires_grad_(true);
+    auto bias = (torch::randn({64}) * 0.1).to(cuda).requires_grad_(true);
+    auto wy = torch::randn({3, 100, 64}).to(cuda), wh = torch::randn({3, 100, 64}).to(cuda);
+    if (!fused_layer_norm(x, delta, weight, bias)) GTEST_SKIP() << "no fused kernels";
+    std::vector<torch::Tensor> results[2];
+    for (bool fused : {true, false}) {
+      torch::Tensor h, y;
+      {
+        CudaAutocast autocast(true);
+        if (fused) {
+          std::tie(h, y) = layer_norm_fused(x, delta, weight, bias, 1e-5);
+        } else {
+          h = x + delta.narrow(1, 0, 100);
+          y = torch::layer_norm(h.to(torch::kFloat), {64}, weight, bias, 1e-5).to(torch::kBFloat16);
+        }
+      }
+      ((y.to(torch::kFloat) * wy).sum() + (h.to(torch::kFloat) * wh).sum()).backward();
+      for (const auto& t : {h, y, x.grad(), delta.grad(), weight.grad(), bias.grad()})
+        results[fused ? 0 : 1].push_back(t.detach().to(torch::kCPU, torch::kFloat).clone());
+      for (auto* t : {&x, &delta, &weight, &bias}) t->mutable_grad().reset();
+    }
+    const char* names[] = {"h", "y", "dx", "ddelta", "dweight", "dbias"};
+    for (size_t i = 0; i < 6; ++i) {
+      const double tol = i >= 4 ? 0.2 : 3e-2;
+      EXPECT_TRUE(torch::allclose(results[0][i], results[1][i], tol, tol))
+          << names[i] << " x " << x_dtype << ": "
+          << (results[0][i] - results[1][i]).abs().max().item<double>();
+    }
+    EXPECT_EQ(results[0][3].narrow(1, 100, 2).abs().max().item<double>(), 0.0);
+    EXPECT_GT(results[0][3].narrow(1, 0, 100).abs().max().item<double>(), 0.01);
+  }
+}
+
+// The shortening's input in one kernel (sum, shift by k - 1, groups in bf16) against the op-by-op
+// add, concatenation of zeros, narrowing and cast, forward and both gradients.
+TEST(FusedCuda, ShortenInputMatchesTheOpByOpShiftAndItsGradients) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device cuda(torch::kCUDA, 0);
+  const auto f32 = torch::kFloat, bf16 = torch::kBFloat16;
+  struct Case {
+    torch::ScalarType first, second;
+    int64_t tokens, d, k;
+  };
+  for (const Case& c : {Case{f32, bf16, 301, 64, 3}, Case{bf16, bf16, 300, 96, 2},
+                        Case{f32, f32, 37, 32, 4}, Case{bf16, f32, 64, 16, 4}}) {
+    torch::manual_seed(7);
+    auto first = torch::randn({2, c.tokens, c.d}).to(cuda, c.first).requires_grad_(true);
+    auto second = torch::randn({2, c.tokens, c.d}).to(cuda, c.second).requires_grad_(true);
+    const int64_t m = (c.tokens - 1) / c.k + 1, rows = m * c.k;
+    auto wh = torch::randn({2, c.tokens, c.d}).to(cuda), wg = torch::randn({2, rows, c.d}).to(cuda);
+    std::vector<torch::Tensor> results[2];
+    for (bool fused : {true, false}) {
+      torch::Tensor h, g;
+      {
+        CudaAutocast autocast(true);
+        if (!fused_shorten_input(first, second)) GTEST_SKIP() << "no fused kernels";
+        if (fused) {
+          std::tie(h, g) = shorten_input(first, second, c.k - 1, rows);
+        } else {
+          h = first + second;
+          auto ext = torch::cat({torch::zeros({2, c.k - 1, c.d}, h.options()), h}, 1);
+          g = ext.narrow(1, 0, rows).to(bf16);
+        }
+      }
+      EXPECT_EQ(g.scalar_type(), bf16);
+      EXPECT_EQ(g.size(1), rows);
+      ((h.to(f32) * wh).sum() + (g.to(f32) * wg).sum()).backward();
+      EXPECT_EQ(first.grad().scalar_type(), c.first);
+      EXPECT_EQ(second.grad().scalar_type(), c.second);
+      for (const auto& t : {h, g, first.grad(), second.grad()})
+        results[fused ? 0 : 1].push_back(t.detach().to(torch::kCPU, f32).clone());
+      first.mutable_grad().reset();
+      second.mutable_grad().reset();
+    }
+    const char* names[] = {"h", "g", "dfirst", "dsecond"};
+    for (size_t i = 0; i < 4; ++i)  // the same sums, rounded the same way
+      EXPECT_TRUE(torch::allclose(results[0][i], results[1][i], 1e-6, 1e-6))
+          << names[i] << " tokens " << c.tokens << " k " << c.k << ": "
+          << (results[0][i] - results[1][i]).abs().max().item<double>();
+    EXPECT_EQ(results[0][1].narrow(1, 0, c.k - 1).abs().max().item<double>(), 0.0);
+  }
+}
+
 TEST(FusedCuda, LinearRowsMatchesTorchLinear) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   at::globalContext().setAllowTF32CuBLAS(false);

@@ -273,5 +273,55 @@ TEST(NetworkCuda, MatchesTheCpuAndDecodesIncrementally) {
   }
 }
 
+// The bf16 training pass on CUDA (autocast: the fused norms, MLP and shortening input, the
+// upsampled groups added inside the post blocks' first norm) against the fp32 pass of the same
+// weights: the same loss and gradients up to bf16 rounding, and no logit that sees a later token.
+TEST(NetworkCuda, Bf16PassIsCausalAndFollowsTheFp32Pass) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  at::globalContext().setAllowTF32CuBLAS(false);
+  const torch::Device cuda(torch::kCUDA, 0);
+  for (const Variant& v : all_variants()) {
+    const std::string name = v.hierarchy + " " + to_string(v.shorten) + "/" + to_string(v.upsample);
+    auto model = tiny_model(v);
+    model->to(cuda);
+    model->train();
+    const int64_t t_len = 40;
+    auto tokens = random_tokens(2, t_len + 1, 4).to(cuda);
+    auto inputs = tokens.narrow(1, 0, t_len), targets = tokens.narrow(1, 1, t_len);
+    auto pass = [&](bool bf16) {
+      model->zero_grad();
+      torch::Tensor loss;
+      {
+        CudaAutocast autocast(bf16);
+        loss = torch::cross_entropy_loss(model(inputs).reshape({-1, kVocabSize}).to(torch::kFloat),
+                                         targets.reshape(-1));
+      }
+      loss.backward();
+      std::vector<torch::Tensor> grads;
+      for (const auto& p : model->parameters()) grads.push_back(p.grad().detach().clone());
+      return std::make_pair(loss.item<double>(), grads);
+    };
+    const auto fp32 = pass(false);
+    const auto bf16 = pass(true);
+    EXPECT_NEAR(bf16.first, fp32.first, 0.02 * fp32.first) << name;
+    const auto names = model->named_parameters().keys();
+    for (size_t i = 0; i < fp32.second.size(); ++i) {
+      const auto a = fp32.second[i].flatten(), b = bf16.second[i].flatten();
+      const double norm = a.norm().item<double>();
+      if (norm < 1e-6) continue;  // a parameter this loss barely reaches
+      const double cosine = (a * b).sum().item<double>() / (norm * b.norm().item<double>() + 1e-30);
+      EXPECT_GT(cosine, 0.98) << name << " " << names[i];
+    }
+    // Changing token 25 leaves the bf16 logits of positions 0..24 as they were.
+    torch::NoGradGuard no_grad;
+    CudaAutocast autocast(true);
+    auto changed = inputs.clone();
+    changed.select(1, 25).add_(1).remainder_(kVocabSize);
+    auto before = model(inputs).to(torch::kFloat), after = model(changed).to(torch::kFloat);
+    EXPECT_LT((after - before).narrow(1, 0, 25).abs().max().item<double>(), 1e-5) << name;
+    EXPECT_GT((after - before).narrow(1, 25, t_len - 25).abs().max().item<double>(), 1e-3) << name;
+  }
+}
+
 }  // namespace
 }  // namespace hg

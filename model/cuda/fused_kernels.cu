@@ -3,6 +3,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -186,6 +187,12 @@ __device__ inline float warp_max(float v) {
   return v;
 }
 
+// The row of delta added to row `row` of x, where x has x_per_batch rows per sequence and delta
+// delta_per_batch >= that (an upsampled tensor of whole groups whose first rows are added).
+__device__ inline int64_t delta_row(int64_t row, int64_t x_per_batch, int64_t delta_per_batch) {
+  return row / x_per_batch * delta_per_batch + row % x_per_batch;
+}
+
 // The dtype of x + delta: bf16 only when both are.
 template <typename TX, typename TD>
 struct SumType {
@@ -222,11 +229,12 @@ __global__ void layer_norm_forward_kernel(const TX* __restrict__ x, const TD* __
                                           const float* __restrict__ beta, TY* __restrict__ y,
                                           float* __restrict__ mean_out,
                                           float* __restrict__ rstd_out, int64_t rows, int d,
-                                          float eps) {
+                                          float eps, int64_t x_per_batch, int64_t delta_per_batch) {
   const int lane = threadIdx.x & 31;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
   if (row >= rows) return;
   const int64_t base = row * d;
+  const int64_t delta_base = delta_row(row, x_per_batch, delta_per_batch) * d;
   float v[P][4], w[P][4], b[P][4];  // the weight and bias are loaded with the row
   float sum = 0.0f;
 #pragma unroll
@@ -238,7 +246,7 @@ __global__ void layer_norm_forward_kernel(const TX* __restrict__ x, const TD* __
     load4(beta + col, b[p]);
     if (delta) {
       float add[4];
-      load4(delta + base + col, add);
+      load4(delta + delta_base + col, add);
 #pragma unroll
       for (int e = 0; e < 4; ++e) v[p][e] = to_float(from_float<TH>(v[p][e] + add[e]));
       store4(h + base + col, v[p]);
@@ -278,13 +286,11 @@ __global__ void layer_norm_forward_kernel(const TX* __restrict__ x, const TD* __
 // group sums dy * xhat and dy over its rows per feature into partial (2, groups, d): the weight
 // and bias gradients once summed over groups.
 template <typename TX, typename TD, typename TH, typename TY, int P, int WPR>
-__global__ void layer_norm_backward_kernel(const TY* __restrict__ dy, const TH* __restrict__ dh,
-                                           const TH* __restrict__ src,
-                                           const float* __restrict__ mean,
-                                           const float* __restrict__ rstd,
-                                           const float* __restrict__ gamma, TX* __restrict__ dx,
-                                           TD* __restrict__ ddelta, float* __restrict__ partial,
-                                           int64_t rows, int d) {
+__global__ void layer_norm_backward_kernel(
+    const TY* __restrict__ dy, const TH* __restrict__ dh, const TH* __restrict__ src,
+    const float* __restrict__ mean, const float* __restrict__ rstd, const float* __restrict__ gamma,
+    TX* __restrict__ dx, TD* __restrict__ ddelta, float* __restrict__ partial, int64_t rows, int d,
+    int64_t x_per_batch, int64_t delta_per_batch) {
   constexpr int kGroups = 8 / WPR;                // blocks of 256 threads
   __shared__ float exchange[2][kGroups][WPR][2];  // by iteration parity: each warp's two sums
   const int lane = threadIdx.x & 31, part = (threadIdx.x / 32) % WPR,
@@ -351,7 +357,7 @@ __global__ void layer_norm_backward_kernel(const TY* __restrict__ dy, const TH* 
       for (int e = 0; e < 4; ++e)
         out[e] = rs * (g[p][e] - sum_g - xhat[p][e] * sum_gx) + other[p][e];
       store4(dx + base + col, out);
-      if (ddelta) store4(ddelta + base + col, out);
+      if (ddelta) store4(ddelta + delta_row(row, x_per_batch, delta_per_batch) * d + col, out);
     }
   }
 #pragma unroll
@@ -361,6 +367,83 @@ __global__ void layer_norm_backward_kernel(const TY* __restrict__ dy, const TH* 
     store4(partial + group * d + col, dgamma[p]);
     store4(partial + (groups + group) * d + col, dbeta[p]);
   }
+}
+
+// The weight's and the bias's gradients from the LayerNorm backward's partial sums (parts, groups,
+// d): out (parts, d), each the sum over groups in order. A block takes 32 features of one part, its
+// 16 rows of threads every 16th group, then adds their sums; torch's sum over that dimension took
+// 11 us at 264 groups of 512 features (with a memset for its semaphores), this about 3.
+constexpr int kSumColumns = 32, kSumRows = 16;
+__global__ void column_sums_kernel(const float* __restrict__ partial, int64_t groups, int d,
+                                   float* __restrict__ out) {
+  __shared__ float sums[kSumRows][kSumColumns + 1];
+  const int col = blockIdx.x * kSumColumns + threadIdx.x;
+  const float* part = partial + static_cast<int64_t>(blockIdx.y) * groups * d;
+  float acc = 0.0f;
+  if (col < d)
+    for (int64_t g = threadIdx.y; g < groups; g += kSumRows) acc += part[g * d + col];
+  sums[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y != 0 || col >= d) return;
+  float total = 0.0f;
+#pragma unroll
+  for (int r = 0; r < kSumRows; ++r) total += sums[r][threadIdx.x];
+  out[static_cast<int64_t>(blockIdx.y) * d + col] = total;
+}
+
+// A level's input to its linear shortening, in one pass (ShortenInput in fused_kernels.h): h =
+// first + second (rounded to TH, as the separate add would) and the shifted groups g, bf16: row s
+// of a sequence's (m k) rows is h's row s - shift, zeros before the first. One thread per pack
+// of four features of one shifted row; rows past the last group write h only.
+template <typename TF, typename TS>
+__global__ void shorten_input_kernel(const TF* __restrict__ first, const TS* __restrict__ second,
+                                     typename SumType<TF, TS>::type* __restrict__ h,
+                                     __nv_bfloat16* __restrict__ g, int64_t batch, int64_t tokens,
+                                     int64_t group_rows, int shift, int d) {
+  using TH = typename SumType<TF, TS>::type;
+  const int packs = d / 4;
+  const int64_t span = tokens + shift > group_rows ? tokens + shift : group_rows;
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= batch * span * packs) return;
+  const int col = static_cast<int>(i % packs) * 4;
+  const int64_t r = i / packs, s = r % span, b = r / span, t = s - shift;
+  float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  if (t >= 0 && t < tokens) {
+    const int64_t at = (b * tokens + t) * d + col;
+    float a[4], c[4];
+    load4(first + at, a);
+    load4(second + at, c);
+#pragma unroll
+    for (int e = 0; e < 4; ++e) v[e] = to_float(from_float<TH>(a[e] + c[e]));
+    store4(h + at, v);
+  }
+  if (s < group_rows) store4(g + (b * group_rows + s) * d + col, v);
+}
+
+// Its backward: the gradient of h (dh, may be null) plus that of its shifted copy in g (dg), into
+// dfirst and, when not null, dsecond (the same values in second's dtype).
+template <typename TF, typename TS>
+__global__ void shorten_input_backward_kernel(const typename SumType<TF, TS>::type* __restrict__ dh,
+                                              const __nv_bfloat16* __restrict__ dg,
+                                              TF* __restrict__ dfirst, TS* __restrict__ dsecond,
+                                              int64_t batch, int64_t tokens, int64_t group_rows,
+                                              int shift, int d) {
+  const int packs = d / 4;
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= batch * tokens * packs) return;
+  const int col = static_cast<int>(i % packs) * 4;
+  const int64_t r = i / packs, t = r % tokens, b = r / tokens, s = t + shift;
+  const int64_t at = r * d + col;
+  float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  if (dh) load4(dh + at, v);
+  if (s < group_rows) {
+    float add[4];
+    load4(dg + (b * group_rows + s) * d + col, add);
+#pragma unroll
+    for (int e = 0; e < 4; ++e) v[e] += add[e];
+  }
+  store4(dfirst + at, v);
+  if (dsecond) store4(dsecond + at, v);
 }
 
 // y (m, n) = x (m, k) W^T for a few fp32 rows m <= M, W (n, k) row-major, k a multiple of 4 and
@@ -711,12 +794,16 @@ int layer_norm_forward_typed(const NormForward& a, cudaStream_t stream) {
   const auto* delta = static_cast<const TD*>(a.delta);
   auto* h = static_cast<TH*>(a.h);
   auto* y = static_cast<TY*>(a.y);
+  const int64_t x_per_batch = a.x_per_batch > 0 ? a.x_per_batch : a.rows;
+  const int64_t delta_per_batch = a.x_per_batch > 0 ? a.delta_per_batch : a.rows;
   if (a.d <= 16 * 32)
-    layer_norm_forward_kernel<TX, TD, TH, TY, 4><<<blocks, threads, 0, stream>>>(
-        x, delta, h, a.gamma, a.beta, y, a.mean, a.rstd, a.rows, a.d, a.eps);
+    layer_norm_forward_kernel<TX, TD, TH, TY, 4>
+        <<<blocks, threads, 0, stream>>>(x, delta, h, a.gamma, a.beta, y, a.mean, a.rstd, a.rows,
+                                         a.d, a.eps, x_per_batch, delta_per_batch);
   else
-    layer_norm_forward_kernel<TX, TD, TH, TY, 8><<<blocks, threads, 0, stream>>>(
-        x, delta, h, a.gamma, a.beta, y, a.mean, a.rstd, a.rows, a.d, a.eps);
+    layer_norm_forward_kernel<TX, TD, TH, TY, 8>
+        <<<blocks, threads, 0, stream>>>(x, delta, h, a.gamma, a.beta, y, a.mean, a.rstd, a.rows,
+                                         a.d, a.eps, x_per_batch, delta_per_batch);
   return static_cast<int>(cudaGetLastError());
 }
 
@@ -729,15 +816,19 @@ int layer_norm_backward_typed(const NormBackward& a, cudaStream_t stream) {
   const auto* src = static_cast<const TH*>(a.src);
   auto* dx = static_cast<TX*>(a.dx);
   auto* ddelta = static_cast<TD*>(a.ddelta);
+  const int64_t x_per_batch = a.x_per_batch > 0 ? a.x_per_batch : a.rows;
+  const int64_t delta_per_batch = a.x_per_batch > 0 ? a.delta_per_batch : a.rows;
   // a.groups row groups (a multiple of 8): one warp each up to 512 features, four beyond (two
   // packs a lane: half the registers, twice the multiprocessor's warps; 1024 features of fp32 rows
   // with a bf16 delta 118 -> 88 us on the H200, where one warp with eight packs took 111).
   if (a.d <= 16 * 32)
     layer_norm_backward_kernel<TX, TD, TH, TY, 4, 1><<<a.groups / 8, threads, 0, stream>>>(
-        dy, dh, src, a.mean, a.rstd, a.gamma, dx, ddelta, a.partial, a.rows, a.d);
+        dy, dh, src, a.mean, a.rstd, a.gamma, dx, ddelta, a.partial, a.rows, a.d, x_per_batch,
+        delta_per_batch);
   else
     layer_norm_backward_kernel<TX, TD, TH, TY, 2, 4><<<a.groups / 2, threads, 0, stream>>>(
-        dy, dh, src, a.mean, a.rstd, a.gamma, dx, ddelta, a.partial, a.rows, a.d);
+        dy, dh, src, a.mean, a.rstd, a.gamma, dx, ddelta, a.partial, a.rows, a.d, x_per_batch,
+        delta_per_batch);
   return static_cast<int>(cudaGetLastError());
 }
 
@@ -972,6 +1063,54 @@ int layer_norm_backward_groups(int64_t rows, int d) {
   int64_t groups = (rows + per_group - 1) / per_group;
   groups = groups < most ? groups : most;
   return static_cast<int>((groups + 7) / 8 * 8);  // whole blocks
+}
+
+int column_sums(const float* partial, int64_t groups, int d, int parts, float* out,
+                cudaStream_t stream) {
+  if (d == 0 || parts == 0) return 0;
+  const dim3 grid((d + kSumColumns - 1) / kSumColumns, parts), block(kSumColumns, kSumRows);
+  column_sums_kernel<<<grid, block, 0, stream>>>(partial, groups, d, out);
+  return static_cast<int>(cudaGetLastError());
+}
+
+namespace {
+
+template <typename TF, typename TS>
+int shorten_input_typed(const ShortenInput& a, cudaStream_t stream) {
+  using TH = typename SumType<TF, TS>::type;
+  using bf16 = __nv_bfloat16;
+  const int threads = 256;
+  const int64_t packs = a.d / 4;
+  if (a.backward) {
+    const int64_t total = a.batch * a.tokens * packs;
+    if (total == 0) return 0;
+    shorten_input_backward_kernel<TF, TS>
+        <<<static_cast<unsigned>((total + threads - 1) / threads), threads, 0, stream>>>(
+            static_cast<const TH*>(a.dh), static_cast<const bf16*>(a.dg),
+            static_cast<TF*>(a.dfirst), static_cast<TS*>(a.dsecond), a.batch, a.tokens,
+            a.group_rows, a.shift, a.d);
+  } else {
+    const int64_t span = std::max<int64_t>(a.tokens + a.shift, a.group_rows);
+    const int64_t total = a.batch * span * packs;
+    if (total == 0) return 0;
+    shorten_input_kernel<TF, TS>
+        <<<static_cast<unsigned>((total + threads - 1) / threads), threads, 0, stream>>>(
+            static_cast<const TF*>(a.first), static_cast<const TS*>(a.second),
+            static_cast<TH*>(a.h), static_cast<bf16*>(a.g), a.batch, a.tokens, a.group_rows,
+            a.shift, a.d);
+  }
+  return static_cast<int>(cudaGetLastError());
+}
+
+}  // namespace
+
+int shorten_input(const ShortenInput& a, cudaStream_t stream) {
+  using bf16 = __nv_bfloat16;
+  if (a.d % 4 != 0) return static_cast<int>(cudaErrorInvalidValue);
+  if (a.first_bf16 && a.second_bf16) return shorten_input_typed<bf16, bf16>(a, stream);
+  if (a.first_bf16) return shorten_input_typed<bf16, float>(a, stream);
+  if (a.second_bf16) return shorten_input_typed<float, bf16>(a, stream);
+  return shorten_input_typed<float, float>(a, stream);
 }
 
 int rows_linear(const RowsLinear& a, cudaStream_t stream) {

@@ -43,6 +43,9 @@ struct NormForward {
   int d = 0;
   float eps = 1e-5f;
   bool x_bf16 = false, delta_bf16 = false, y_bf16 = false;
+  // With x_per_batch > 0, x holds sequences of x_per_batch rows and delta of delta_per_batch
+  // (more) rows, whose first x_per_batch rows are added: an upsampled tensor of whole groups.
+  int64_t x_per_batch = 0, delta_per_batch = 0;
 };
 int layer_norm_forward(const NormForward& args, cudaStream_t stream);
 
@@ -65,9 +68,35 @@ struct NormBackward {
   int d = 0;
   int groups = 0;
   bool x_bf16 = false, delta_bf16 = false, y_bf16 = false;
+  int64_t x_per_batch = 0, delta_per_batch = 0;  // as NormForward's; ddelta's other rows unwritten
 };
 int layer_norm_backward(const NormBackward& args, cudaStream_t stream);
 int layer_norm_backward_groups(int64_t rows, int d);
+// out (parts, d) = partial (parts, groups, d) summed over groups, in order (fp32, contiguous).
+int column_sums(const float* partial, int64_t groups, int d, int parts, float* out,
+                cudaStream_t stream);
+
+// The input of a level's linear shortening (resampling.cpp) from the pre blocks' two parts, first
+// and second (B, T, D), fp32 or bf16 each: h = first + second (bf16 only when both are) and g (B,
+// group_rows, D) bf16, the rows of h shifted down by `shift` (k - 1) with zeros before them, which
+// read as (B, m, k D) are the groups the shortening maps. backward: from dh (h's dtype, or null)
+// and dg, dfirst and dsecond (null: not wanted), the gradients of first and second. Contiguous,
+// 16-byte aligned, d a multiple of 4.
+struct ShortenInput {
+  bool backward = false;
+  const void* first = nullptr;
+  const void* second = nullptr;
+  void* h = nullptr;
+  void* g = nullptr;
+  const void* dh = nullptr;
+  const void* dg = nullptr;
+  void* dfirst = nullptr;
+  void* dsecond = nullptr;
+  int64_t batch = 0, tokens = 0, group_rows = 0;
+  int shift = 0, d = 0;
+  bool first_bf16 = false, second_bf16 = false;
+};
+int shorten_input(const ShortenInput& args, cudaStream_t stream);
 
 // A cuBLASLt product in column-major terms (gemm_lt.cu): D (m, n) = op(A) op(B), A and B bf16
 // (A (m, k), or (k, m) stored when trans_a; B likewise (k, n) or (n, k)), D bf16 or fp32, fp32
