@@ -324,6 +324,42 @@ bool lt_weight_grad(const torch::Tensor& dy, const torch::Tensor& x, torch::Tens
   return lt(g, x);
 }
 
+// The weight's copy in the live Bf16Weights scope, else a cast of it.
+torch::Tensor bf16_or_cast(const torch::Tensor& w) {
+  auto copy = bf16_weight(w);
+  return copy.defined() ? copy : w.to(torch::kBFloat16);
+}
+
+// x W^T in bf16 from the weight's bf16 copy w16 (Bf16Weights), the weight's gradient in fp32 out
+// of its product: what autocast's linear computes, less the weight's cast each way.
+class LinearFunction : public torch::autograd::Function<LinearFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& w16) {
+    const auto rows = x.reshape({-1, x.size(-1)}).to(torch::kBFloat16).contiguous();  // (M, K)
+    auto sizes = x.sizes().vec();
+    sizes.back() = weight.size(0);
+    ctx->save_for_backward({rows, w16});
+    ctx->saved_data["x"] = dtype_code(x.scalar_type());
+    ctx->saved_data["sizes"] = x.sizes().vec();
+    return torch::mm(rows, w16.t()).view(sizes);  // (..., N)
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    const auto &rows = s[0], &w16 = s[1];
+    const auto dy =
+        grads[0].reshape({-1, w16.size(0)}).to(torch::kBFloat16).contiguous();  // (M, N)
+    torch::Tensor dx;
+    if (ctx->needs_input_grad(0))
+      dx = torch::mm(dy, w16).view(ctx->saved_data["sizes"].toIntVector())
+               .to(code_dtype(ctx->saved_data["x"]));
+    auto dw = torch::empty(w16.sizes(), dy.options().dtype(torch::kFloat));
+    if (!lt_weight_grad(dy, rows, dw)) dw = torch::mm(dy.t(), rows).to(torch::kFloat);
+    return {dx, dw, torch::Tensor()};
+  }
+};
+
 // proj(GELU(fc(x))) in bf16 with fp32 weights, the GELU inside the first product: (..., D_out).
 // With `saved`, what the backward needs goes there, as autograd's op-by-op graph would keep it
 // ({x's rows, both weights in bf16, the hidden activations before and after the GELU}); without
@@ -332,7 +368,7 @@ torch::Tensor mlp_forward(const torch::Tensor& x, const torch::Tensor& fc,
                           const torch::Tensor& proj, std::vector<torch::Tensor>* saved) {
   using cuda_kernels::LtEpilogue;
   const auto rows = x.reshape({-1, x.size(-1)}).to(torch::kBFloat16).contiguous();  // (M, D)
-  const auto w1 = fc.to(torch::kBFloat16), w2 = proj.to(torch::kBFloat16);
+  const auto w1 = bf16_or_cast(fc), w2 = bf16_or_cast(proj);
   auto act = torch::empty({rows.size(0), fc.size(0)}, rows.options());  // (M, H)
   torch::Tensor pre;
   if (saved) pre = torch::empty_like(act);
@@ -533,6 +569,65 @@ class ShortenInputFunction : public torch::autograd::Function<ShortenInputFuncti
 }  // namespace
 #endif
 
+namespace {
+thread_local Bf16Weights* innermost_weights = nullptr;
+}  // namespace
+
+Bf16Weights::Bf16Weights(const std::vector<torch::Tensor>& weights) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  if (weights.empty() || !at::autocast::is_autocast_enabled(at::kCUDA) ||
+      at::autocast::get_autocast_dtype(at::kCUDA) != at::kBFloat16)
+    return;
+  std::vector<const torch::Tensor*> taken;
+  int64_t total = 0;
+  for (const auto& w : weights) {
+    if (!w.defined() || !w.is_cuda() || w.scalar_type() != torch::kFloat || !w.is_contiguous() ||
+        !aligned16(w) || w.device() != weights.front().device())
+      continue;
+    taken.push_back(&w);
+    total += (w.numel() + 7) / 8 * 8;  // each copy 16-byte aligned
+  }
+  if (taken.empty()) return;
+  torch::NoGradGuard no_grad;
+  const auto flat = torch::empty({total}, taken.front()->options().dtype(torch::kBFloat16));
+  std::vector<const float*> src;
+  std::vector<void*> dst;
+  std::vector<int64_t> sizes;
+  int64_t at = 0;
+  for (const torch::Tensor* w : taken) {
+    auto copy = flat.narrow(0, at, w->numel()).view(w->sizes());
+    at += (w->numel() + 7) / 8 * 8;
+    src.push_back(w->data_ptr<float>());
+    dst.push_back(copy.data_ptr());
+    sizes.push_back(w->numel());
+    copies_.emplace_back(w->unsafeGetTensorImpl(), copy);
+  }
+  const int error = cuda_kernels::cast_bf16(src.data(), dst.data(), sizes.data(),
+                                            static_cast<int>(src.size()), stream_of(flat));
+  TORCH_CHECK(error == 0, "Bf16Weights: kernel launch failed (cudaError ", error, ")");
+  previous_ = innermost_weights;
+  innermost_weights = this;
+  active_ = true;
+#else
+  (void)weights;
+#endif
+}
+
+Bf16Weights::~Bf16Weights() {
+  if (active_) innermost_weights = previous_;
+}
+
+torch::Tensor Bf16Weights::find(const torch::Tensor& w) const {
+  const void* impl = w.unsafeGetTensorImpl();
+  for (const auto& [key, copy] : copies_)
+    if (key == impl) return copy;
+  return {};
+}
+
+torch::Tensor bf16_weight(const torch::Tensor& w) {
+  return innermost_weights && w.defined() ? innermost_weights->find(w) : torch::Tensor();
+}
+
 bool fused_shorten_input(const torch::Tensor& first, const torch::Tensor& second) {
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
   auto fits = [&](const torch::Tensor& t) {
@@ -616,6 +711,17 @@ torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, b
     const int error = cuda_kernels::rows_linear(args, stream_of(x));
     TORCH_CHECK(error == 0, "linear_rows: kernel launch failed (cudaError ", error, ")");
     return y;
+  }
+  // Under bf16 autocast with the weight's copy at hand (Bf16Weights): the copy, no casts.
+  if (auto w16 = bf16_weight(weight); w16.defined() && x.is_cuda() &&
+                                      at::autocast::is_autocast_enabled(at::kCUDA)) {
+    const auto input = norm.weight.defined() ? apply_layer_norm(x, norm) : x;
+    const bool grad =
+        torch::GradMode::is_enabled() && (input.requires_grad() || weight.requires_grad());
+    auto y = grad ? LinearFunction::apply(input, weight, w16)
+                  : torch::matmul(input.to(torch::kBFloat16), w16.t());
+    if (gelu) y = torch::gelu(y);
+    return residual.defined() ? residual + y : y;
   }
 #endif
   auto y = torch::linear(norm.weight.defined() ? apply_layer_norm(x, norm) : x, weight);

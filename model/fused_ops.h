@@ -8,6 +8,9 @@
 
 #include <torch/torch.h>
 
+#include <utility>
+#include <vector>
+
 #include "model/sample_types.h"
 
 namespace hg {
@@ -46,6 +49,30 @@ std::pair<torch::Tensor, torch::Tensor> layer_norm_fused(const torch::Tensor& x,
                                                          const torch::Tensor& delta,
                                                          const torch::Tensor& weight,
                                                          const torch::Tensor& bias, double eps);
+
+// bf16 copies of a model's fp32 weights for one pass under bf16 autocast on CUDA (in a build with
+// the kernels), made in one launch where autocast casts each weight in a kernel of its own when a
+// product reads it. While a scope lives, bf16_weight(w) on its thread returns w's copy, and the
+// products that find one (linear_rows, mlp_fused) read it and make the weight's gradient in fp32
+// out of their own product, without autocast's cast of a bf16 gradient back. Scopes nest; one
+// where this does not apply holds nothing. The copies are made when the scope is: a weight changed
+// after that is not seen until the next scope.
+class Bf16Weights {
+ public:
+  explicit Bf16Weights(const std::vector<torch::Tensor>& weights);
+  ~Bf16Weights();
+  Bf16Weights(const Bf16Weights&) = delete;
+  Bf16Weights& operator=(const Bf16Weights&) = delete;
+  bool active() const { return active_; }
+  torch::Tensor find(const torch::Tensor& w) const;
+
+ private:
+  std::vector<std::pair<const void*, torch::Tensor>> copies_;  // (weight's impl, its copy)
+  Bf16Weights* previous_ = nullptr;
+  bool active_ = false;
+};
+// w's copy in the innermost live scope of this thread, or an undefined tensor.
+torch::Tensor bf16_weight(const torch::Tensor& w);
 
 // Whether shorten_input() applies: CUDA under bf16 autocast, in a build with the kernels, first
 // and second (B, T, D) alike, contiguous, fp32 or bf16 each, D a multiple of 4.

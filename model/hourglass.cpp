@@ -225,10 +225,24 @@ HourglassImpl::HourglassImpl(const ModelConfig& config) : config_(config) {
 
 torch::Tensor HourglassImpl::logits(const torch::Tensor& tokens, LevelState* state, Trace* trace) {
   TORCH_CHECK(tokens.dim() == 2, "Hourglass: tokens must be (B, T), got ", tokens.sizes());
+  // Under bf16 autocast on CUDA: the products' weights in bf16, cast in one launch (fused_ops.h).
+  Bf16Weights copies(tokens.is_cuda() ? product_weights() : std::vector<torch::Tensor>{});
   torch::Tensor pending;
   auto h = root_->forward(embed_(tokens), state, trace, &pending);  // (B, T, D) + pending
   h = pending.defined() ? add_norm(ln_final_, h, pending).second : pre_norm(ln_final_, h);
   return linear_rows(h, head_ ? head_->weight : embed_->weight.narrow(0, 0, kVocabSize));
+}
+
+std::vector<torch::Tensor> HourglassImpl::product_weights() const {
+  std::vector<torch::Tensor> out;
+  auto ends_with = [](const std::string& name, const std::string& end) {
+    return name.size() >= end.size() && name.compare(name.size() - end.size(), end.size(), end) == 0;
+  };
+  for (const auto& item : named_parameters())
+    for (const char* end : {"attn.qkv.weight", "attn.out.weight", "mlp.fc.weight",
+                            "mlp.proj.weight", "head.weight"})
+      if (ends_with(item.key(), end)) out.push_back(item.value());
+  return out;
 }
 
 torch::Tensor HourglassImpl::forward(const torch::Tensor& tokens, Trace* trace) {

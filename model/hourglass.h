@@ -120,6 +120,8 @@ class HourglassImpl : public torch::nn::Module {
 
  private:
   torch::Tensor logits(const torch::Tensor& tokens, LevelState* state, Trace* trace);
+  // The weights the blocks' and the head's products read (Bf16Weights copies them for bf16).
+  std::vector<torch::Tensor> product_weights() const;
 
   ModelConfig config_;
   int64_t step_period_ = 1;  // product of the shortening factors: steps repeat their kernels

@@ -181,6 +181,52 @@ TEST(FusedCuda, ShortenInputMatchesTheOpByOpShiftAndItsGradients) {
   }
 }
 
+// Products that read the weights' bf16 copies (one launch for all, Bf16Weights) against autocast's
+// own casts: the same outputs and gradients, the weight's gradient now straight out of its product
+// in fp32. Outside the scope there are no copies.
+TEST(FusedCuda, Bf16WeightCopiesGiveAutocastsProducts) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device cuda(torch::kCUDA, 0);
+  torch::manual_seed(3);
+  auto x = torch::randn({2, 37, 64}).to(cuda).requires_grad_(true);
+  auto w = (torch::randn({96, 64}) * 0.1).to(cuda).requires_grad_(true);
+  auto fc = (torch::randn({128, 64}) * 0.1).to(cuda).requires_grad_(true);
+  auto proj = (torch::randn({64, 128}) * 0.1).to(cuda).requires_grad_(true);
+  auto odd = torch::randn({3, 5}).to(cuda);  // 15 elements: a copy's tail of single elements
+  auto wy = torch::randn({2, 37, 96}).to(cuda), wz = torch::randn({2, 37, 64}).to(cuda);
+  std::vector<torch::Tensor> results[2];
+  for (bool copies : {true, false}) {
+    torch::Tensor y, z;
+    {
+      CudaAutocast autocast(true);
+      Bf16Weights scope(copies ? std::vector<torch::Tensor>{w, fc, proj, odd}
+                               : std::vector<torch::Tensor>{});
+      if (copies) {
+        if (!scope.active()) GTEST_SKIP() << "no fused kernels";
+        for (const auto* t : {&w, &fc, &proj, &odd})
+          EXPECT_TRUE(torch::equal(bf16_weight(*t), t->to(torch::kBFloat16)));
+      }
+      y = linear_rows(x, w);
+      z = fused_mlp(x, fc, proj) ? mlp_fused(x, fc, proj)
+                                 : linear_rows(linear_rows(x, fc, true), proj);
+    }
+    EXPECT_FALSE(bf16_weight(w).defined());
+    EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+    ((y.to(torch::kFloat) * wy).sum() + (z.to(torch::kFloat) * wz).sum()).backward();
+    for (const auto& t : {y, z, x.grad(), w.grad(), fc.grad(), proj.grad()})
+      results[copies ? 0 : 1].push_back(t.detach().to(torch::kCPU, torch::kFloat).clone());
+    EXPECT_EQ(w.grad().scalar_type(), torch::kFloat);
+    for (auto* t : {&x, &w, &fc, &proj}) t->mutable_grad().reset();
+  }
+  const char* names[] = {"y", "z", "dx", "dw", "dfc", "dproj"};
+  for (size_t i = 0; i < 6; ++i) {
+    const double scale = results[1][i].abs().max().item<double>();
+    EXPECT_LT((results[0][i] - results[1][i]).abs().max().item<double>(), 2e-2 * scale)
+        << names[i];
+    EXPECT_GT(scale, 0.01) << names[i];
+  }
+}
+
 TEST(FusedCuda, LinearRowsMatchesTorchLinear) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   at::globalContext().setAllowTF32CuBLAS(false);

@@ -76,6 +76,19 @@ int layer_norm_backward_groups(int64_t rows, int d);
 int column_sums(const float* partial, int64_t groups, int d, int parts, float* out,
                 cudaStream_t stream);
 
+// bf16 copies of `count` fp32 arrays: dst[i] (n[i] elements) = src[i], rounded to nearest; every
+// pointer 16-byte aligned. As few launches as kCastMax arrays allow (one for a 16-layer model).
+constexpr int kCastMax = 64;
+struct CastList {  // one launch's arrays, passed by value
+  const float* src[kCastMax];
+  void* dst[kCastMax];
+  int64_t n[kCastMax];
+  int64_t first_block[kCastMax + 1];
+  int count = 0;
+};
+int cast_bf16(const float* const* src, void* const* dst, const int64_t* n, int count,
+              cudaStream_t stream);
+
 // The input of a level's linear shortening (resampling.cpp) from the pre blocks' two parts, first
 // and second (B, T, D), fp32 or bf16 each: h = first + second (bf16 only when both are) and g (B,
 // group_rows, D) bf16, the rows of h shifted down by `shift` (k - 1) with zeros before them, which
