@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <tuple>
+#include <vector>
 
 #include "model/compat.h"
 #include "model/fused_ops.h"
@@ -96,6 +97,12 @@ const RotaryTable& rotary_table(const torch::Tensor& positions, int64_t head_dim
         t.version == static_cast<int64_t>(positions._version()) && t.head_dim == head_dim &&
         t.base == base && t.dtype == dtype)
       return t;
+  // A table made while a CUDA graph is captured holds nothing until the graph runs: not kept.
+  thread_local RotaryTable recorded;
+  if (capturing_graph(positions.device())) {
+    recorded = make_rotary_table(positions, head_dim, base, dtype);
+    return recorded;
+  }
   if (tables.size() >= 8) tables.erase(tables.begin());
   tables.push_back(make_rotary_table(positions, head_dim, base, dtype));
   return tables.back();
@@ -157,8 +164,23 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& position
 
 torch::Tensor level_positions(int64_t start, int64_t count, int64_t factor,
                               const torch::Device& device) {
-  return torch::arange(start, start + count, torch::dtype(torch::kFloat).device(device)) *
-         static_cast<double>(factor);  // (count)
+  // The same positions tensor for the same span, so that its rotary table (keyed on the tensor)
+  // is made once, not on every training step: a few kept per thread, none made during a capture.
+  struct Kept {
+    int64_t start, count, factor;
+    torch::Device device;
+    torch::Tensor positions;
+  };
+  thread_local std::vector<Kept> kept;
+  for (const auto& k : kept)
+    if (k.start == start && k.count == count && k.factor == factor && k.device == device)
+      return k.positions;
+  auto positions = torch::arange(start, start + count, torch::dtype(torch::kFloat).device(device)) *
+                   static_cast<double>(factor);  // (count)
+  if (capturing_graph(device)) return positions;
+  if (kept.size() >= 16) kept.erase(kept.begin());
+  kept.push_back({start, count, factor, device, positions});
+  return positions;
 }
 
 AttentionImpl::AttentionImpl(int d_model, int n_heads, double dropout, double rotary_base)
@@ -178,9 +200,18 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
     return t.view({b, t.size(1), n_heads_, hd}).transpose(1, 2);  // (B, H, T, hd)
   };
   torch::Tensor q, k, v;
+  bool rotated = false;
   if (!kv_new.defined()) {
-    auto qkv = linear_rows(xq, qkv_->weight).chunk(3, -1);  // 3 x (B, Tq, D)
-    q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
+    auto qkv = linear_rows(xq, qkv_->weight);  // (B, Tq, 3D)
+    if (fused_qkv_rotary(qkv, n_heads_) && pos_q.is_same(pos_k)) {
+      // One launch for the query's and key's rotation, one for the whole gradient (fused_ops.h).
+      const RotaryTable& table = rotary_table(pos_q, hd, rotary_base_, qkv.scalar_type());
+      std::tie(q, k, v) = qkv_rotary(qkv, table.cos, table.sin, n_heads_);
+      rotated = true;
+    } else {
+      auto parts = qkv.chunk(3, -1);  // 3 x (B, Tq, D)
+      q = heads(parts[0]), k = heads(parts[1]), v = heads(parts[2]);
+    }
   } else {
     const auto& w = qkv_->weight;                   // (3D, D)
     q = heads(linear_rows(xq, w.narrow(0, 0, d)));  // (B, H, Tq, hd)
@@ -189,8 +220,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
       k = heads(kv[0]), v = heads(kv[1]);
     }
   }
-  q = apply_rotary(q, pos_q, rotary_base_);
-  if (k.defined()) k = apply_rotary(k, pos_k, rotary_base_);
+  if (!rotated) {
+    q = apply_rotary(q, pos_q, rotary_base_);
+    if (k.defined()) k = apply_rotary(k, pos_k, rotary_base_);
+  }
   if (cache) {
     if (cache->k.defined() && k.defined()) {
       k = torch::cat({cache->k, k}, 2);  // (B, H, t + Tk, hd)

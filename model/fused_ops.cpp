@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
@@ -16,6 +17,19 @@
 #endif
 
 namespace hg {
+
+bool capturing_graph(const torch::Device& device) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  if (!device.is_cuda()) return false;
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(device.index());
+  return cudaStreamIsCapturing(stream, &status) == cudaSuccess &&
+         status != cudaStreamCaptureStatusNone;
+#else
+  (void)device;
+  return false;
+#endif
+}
 
 bool fused_rotary(const torch::Tensor& x) {
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
@@ -56,6 +70,107 @@ torch::Tensor rotary_fused(const torch::Tensor& x, const torch::Tensor& cos,
   return out.transpose(1, 2);  // (B, H, T, hd)
 #else
   (void)cos, (void)sin, (void)sign;
+  return {};
+#endif
+}
+
+bool fused_qkv_rotary(const torch::Tensor& qkv, int64_t heads) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  if (!qkv.is_cuda() || qkv.dim() != 3 || heads < 1 || qkv.size(2) % (3 * heads) != 0 ||
+      (qkv.scalar_type() != torch::kFloat && qkv.scalar_type() != torch::kBFloat16))
+    return false;
+  const int64_t head_dim = qkv.size(2) / 3 / heads;
+  return head_dim % 8 == 0 && qkv.stride(2) == 1 && qkv.stride(1) % 4 == 0 &&
+         qkv.stride(0) % 4 == 0 && reinterpret_cast<uintptr_t>(qkv.data_ptr()) % 16 == 0;
+#else
+  (void)qkv, (void)heads;
+  return false;
+#endif
+}
+
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+namespace {
+
+// The query's and key's rotation in one launch, the value a view of qkv; backward: one kernel
+// writes the projection's whole gradient (no concatenation of three).
+class QkvRotaryFunction : public torch::autograd::Function<QkvRotaryFunction> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const torch::Tensor& qkv, const torch::Tensor& cos,
+                                                const torch::Tensor& sin, int64_t heads) {
+    const int64_t b = qkv.size(0), t = qkv.size(1), d = qkv.size(2) / 3, hd = d / heads;
+    auto rotated = torch::empty({2, b, t, heads, hd}, qkv.options());  // query, key
+    const auto stream = c10::cuda::getCurrentCUDAStream(qkv.device().index());
+    const int error =
+        qkv.scalar_type() == torch::kFloat
+            ? cuda_kernels::rotary(qkv.data_ptr<float>(), qkv.stride(0), hd, qkv.stride(1),
+                                   cos.data_ptr<float>(), sin.data_ptr<float>(), 1.0f,
+                                   rotated.data_ptr<float>(), b, heads, t, static_cast<int>(hd),
+                                   stream, 2, d, b * t * d)
+            : cuda_kernels::rotary_bf16(qkv.data_ptr(), qkv.stride(0), hd, qkv.stride(1),
+                                        cos.data_ptr(), sin.data_ptr(), 1.0f, rotated.data_ptr(), b,
+                                        heads, t, static_cast<int>(hd), stream, 2, d, b * t * d);
+    TORCH_CHECK(error == 0, "qkv_rotary: kernel launch failed (cudaError ", error, ")");
+    ctx->save_for_backward({cos, sin});
+    ctx->saved_data["heads"] = heads;
+    ctx->saved_data["sizes"] = qkv.sizes().vec();
+    auto v = qkv.narrow(2, 2 * d, d).view({b, t, heads, hd}).transpose(1, 2);
+    return {rotated[0].transpose(1, 2), rotated[1].transpose(1, 2), v};  // (B, H, T, hd) each
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& cos = saved[0];
+    const auto sizes = ctx->saved_data["sizes"].toIntVector();
+    const int64_t heads = ctx->saved_data["heads"].toInt();
+    auto dqkv = torch::empty(sizes, cos.options());
+    cuda_kernels::RotaryGrads g;
+    g.batch = sizes[0], g.tokens = sizes[1], g.heads = heads;
+    g.head_dim = static_cast<int>(sizes[2] / 3 / heads);
+    std::vector<torch::Tensor> held;  // the gradients in the layout the kernel reads
+    for (int part = 0; part < 3; ++part) {
+      if (!grads[part].defined()) continue;
+      auto grad = grads[part].to(cos.scalar_type());
+      const bool packable = grad.stride(3) == 1 && grad.stride(0) % 4 == 0 &&
+                            grad.stride(1) % 4 == 0 && grad.stride(2) % 4 == 0 &&
+                            reinterpret_cast<uintptr_t>(grad.data_ptr()) % 16 == 0;
+      if (!packable) grad = grad.transpose(1, 2).contiguous().transpose(1, 2);
+      held.push_back(grad);
+      g.grad[part] = grad.data_ptr();
+      for (int dim = 0; dim < 3; ++dim) g.stride[part][dim] = grad.stride(dim);
+    }
+    const int error =
+        cuda_kernels::rotary_qkv_backward(g, cos.data_ptr(), saved[1].data_ptr(), dqkv.data_ptr(),
+                                          cos.scalar_type() == torch::kBFloat16,
+                                          c10::cuda::getCurrentCUDAStream(cos.device().index()));
+    TORCH_CHECK(error == 0, "qkv_rotary: backward kernel launch failed (cudaError ", error, ")");
+    return {dqkv, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+#endif
+
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv_rotary(const torch::Tensor& qkv,
+                                                                   const torch::Tensor& cos,
+                                                                   const torch::Tensor& sin,
+                                                                   int64_t heads) {
+  if (!fused_qkv_rotary(qkv, heads))
+    throw std::logic_error("qkv_rotary: no fused kernel for these tensors in this build");
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  const int64_t head_dim = qkv.size(2) / 3 / heads;
+  TORCH_CHECK(cos.is_contiguous() && sin.is_contiguous() && cos.dim() == 2 &&
+                  cos.size(0) == qkv.size(1) && cos.size(1) == head_dim &&
+                  sin.sizes() == cos.sizes() && cos.scalar_type() == qkv.scalar_type() &&
+                  sin.scalar_type() == qkv.scalar_type() && cos.device() == qkv.device() &&
+                  reinterpret_cast<uintptr_t>(cos.data_ptr()) % 16 == 0 &&
+                  reinterpret_cast<uintptr_t>(sin.data_ptr()) % 16 == 0,
+              "qkv_rotary: tables must be contiguous (T, hd) = (", qkv.size(1), ", ", head_dim,
+              ") in qkv's dtype on its device, got ", cos.sizes());
+  auto outs = QkvRotaryFunction::apply(qkv, cos, sin, heads);
+  return {outs[0], outs[1], outs[2]};
+#else
+  (void)cos, (void)sin;
   return {};
 #endif
 }
@@ -352,7 +467,8 @@ class LinearFunction : public torch::autograd::Function<LinearFunction> {
         grads[0].reshape({-1, w16.size(0)}).to(torch::kBFloat16).contiguous();  // (M, N)
     torch::Tensor dx;
     if (ctx->needs_input_grad(0))
-      dx = torch::mm(dy, w16).view(ctx->saved_data["sizes"].toIntVector())
+      dx = torch::mm(dy, w16)
+               .view(ctx->saved_data["sizes"].toIntVector())
                .to(code_dtype(ctx->saved_data["x"]));
     auto dw = torch::empty(w16.sizes(), dy.options().dtype(torch::kFloat));
     if (!lt_weight_grad(dy, rows, dw)) dw = torch::mm(dy.t(), rows).to(torch::kFloat);
@@ -713,8 +829,8 @@ torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, b
     return y;
   }
   // Under bf16 autocast with the weight's copy at hand (Bf16Weights): the copy, no casts.
-  if (auto w16 = bf16_weight(weight); w16.defined() && x.is_cuda() &&
-                                      at::autocast::is_autocast_enabled(at::kCUDA)) {
+  if (auto w16 = bf16_weight(weight);
+      w16.defined() && x.is_cuda() && at::autocast::is_autocast_enabled(at::kCUDA)) {
     const auto input = norm.weight.defined() ? apply_layer_norm(x, norm) : x;
     const bool grad =
         torch::GradMode::is_enabled() && (input.requires_grad() || weight.requires_grad());

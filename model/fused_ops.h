@@ -8,12 +8,17 @@
 
 #include <torch/torch.h>
 
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "model/sample_types.h"
 
 namespace hg {
+
+// Whether work on `device` is being captured into a CUDA graph (its current stream): what is
+// computed then is only recorded, so a cache must not keep it for use outside the graph.
+bool capturing_graph(const torch::Device& device);
 
 // Whether this build has the fused rotation for x (B, H, T, hd): CUDA, fp32 or bf16, the last
 // dimension contiguous and even.
@@ -22,6 +27,18 @@ bool fused_rotary(const torch::Tensor& x);
 // contiguous in x's dtype. The result is (B, H, T, hd), laid out as (B, T, H, hd) in memory.
 torch::Tensor rotary_fused(const torch::Tensor& x, const torch::Tensor& cos,
                            const torch::Tensor& sin, double sign);
+
+// Whether qkv_rotary() applies to qkv (B, T, 3D) of `heads` heads: CUDA, fp32 or bf16, the head
+// dimension a multiple of 8, the last dimension contiguous, rows 16-byte aligned.
+bool fused_qkv_rotary(const torch::Tensor& qkv, int64_t heads);
+// {q, k, v} (B, H, T, hd) from a fused projection's output qkv: q and k rotated by the tables (T,
+// hd) in qkv's dtype (rotary_tables()), in one launch; v a view of qkv. The backward writes qkv's
+// gradient in one kernel (q's and k's rotated back, v's beside them), where the op-by-op path
+// rotates each back and concatenates the three.
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv_rotary(const torch::Tensor& qkv,
+                                                                   const torch::Tensor& cos,
+                                                                   const torch::Tensor& sin,
+                                                                   int64_t heads);
 
 // Whether this build has the fused decoding kernels and they apply to tensors like `x` (CUDA,
 // fp32).

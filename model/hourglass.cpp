@@ -236,11 +236,12 @@ torch::Tensor HourglassImpl::logits(const torch::Tensor& tokens, LevelState* sta
 std::vector<torch::Tensor> HourglassImpl::product_weights() const {
   std::vector<torch::Tensor> out;
   auto ends_with = [](const std::string& name, const std::string& end) {
-    return name.size() >= end.size() && name.compare(name.size() - end.size(), end.size(), end) == 0;
+    return name.size() >= end.size() &&
+           name.compare(name.size() - end.size(), end.size(), end) == 0;
   };
   for (const auto& item : named_parameters())
-    for (const char* end : {"attn.qkv.weight", "attn.out.weight", "mlp.fc.weight",
-                            "mlp.proj.weight", "head.weight"})
+    for (const char* end :
+         {"attn.qkv.weight", "attn.out.weight", "mlp.fc.weight", "mlp.proj.weight", "head.weight"})
       if (ends_with(item.key(), end)) out.push_back(item.value());
   return out;
 }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <vector>
 
+#include "model/attention.h"
 #include "model/compat.h"
 #include "model/fused_ops.h"
 #include "model/sampler.h"
@@ -221,9 +222,52 @@ TEST(FusedCuda, Bf16WeightCopiesGiveAutocastsProducts) {
   const char* names[] = {"y", "z", "dx", "dw", "dfc", "dproj"};
   for (size_t i = 0; i < 6; ++i) {
     const double scale = results[1][i].abs().max().item<double>();
-    EXPECT_LT((results[0][i] - results[1][i]).abs().max().item<double>(), 2e-2 * scale)
-        << names[i];
+    EXPECT_LT((results[0][i] - results[1][i]).abs().max().item<double>(), 2e-2 * scale) << names[i];
     EXPECT_GT(scale, 0.01) << names[i];
+  }
+}
+
+// The query's and key's rotation in one launch and the projection's whole gradient in one kernel,
+// against the chunked projection rotated op by op (fp32 and bf16, 3 heads of 32 and 2 of 64).
+TEST(FusedCuda, QkvRotaryMatchesTheChunkedRotationAndItsGradient) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device cuda(torch::kCUDA, 0);
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    for (const int64_t heads : {3, 2}) {
+      const int64_t hd = heads == 3 ? 32 : 64, d = heads * hd, t = 45;
+      torch::manual_seed(2);
+      auto qkv = torch::randn({2, t, 3 * d}).to(cuda, dtype).requires_grad_(true);
+      if (!fused_qkv_rotary(qkv, heads)) GTEST_SKIP() << "no fused kernels";
+      auto positions = torch::arange(t, torch::dtype(torch::kFloat).device(cuda)) * 3.0;
+      auto [cos, sin] = rotary_tables(positions, hd, 10000.0, dtype);
+      auto w = torch::randn({3, 2, heads, t, hd}).to(cuda);
+      std::vector<torch::Tensor> results[2];
+      for (bool fused : {true, false}) {
+        torch::Tensor q, k, v;
+        if (fused) {
+          std::tie(q, k, v) = qkv_rotary(qkv, cos, sin, heads);
+        } else {
+          auto parts = qkv.chunk(3, -1);
+          auto split = [&](const torch::Tensor& x) {
+            return x.view({2, t, heads, hd}).transpose(1, 2);
+          };
+          q = rotate(split(parts[0]), cos, sin), k = rotate(split(parts[1]), cos, sin);
+          v = split(parts[2]);
+        }
+        auto loss = (q.to(torch::kFloat) * w[0]).sum() + (k.to(torch::kFloat) * w[1]).sum() +
+                    (v.to(torch::kFloat) * w[2]).sum();
+        loss.backward();
+        for (const auto& x : {q, k, v, qkv.grad()})
+          results[fused ? 0 : 1].push_back(x.detach().to(torch::kCPU, torch::kFloat).clone());
+        qkv.mutable_grad().reset();
+      }
+      const double tol = dtype == torch::kFloat ? 1e-5 : 2e-2;
+      const char* names[] = {"q", "k", "v", "dqkv"};
+      for (size_t i = 0; i < 4; ++i)
+        EXPECT_TRUE(torch::allclose(results[0][i], results[1][i], tol, tol))
+            << names[i] << " " << dtype << " heads " << heads << ": "
+            << (results[0][i] - results[1][i]).abs().max().item<double>();
+    }
   }
 }
 

@@ -118,7 +118,10 @@ template <typename T>
 __global__ void rotary_kernel(const T* __restrict__ x, int64_t stride_b, int64_t stride_h,
                               int64_t stride_t, const T* __restrict__ cos,
                               const T* __restrict__ sin, float sign, T* __restrict__ out,
-                              int64_t batch, int64_t heads, int64_t tokens, int head_dim) {
+                              int64_t batch, int64_t heads, int64_t tokens, int head_dim,
+                              int64_t x_pair, int64_t out_pair) {
+  x += blockIdx.y * x_pair;
+  out += blockIdx.y * out_pair;
   const int half = head_dim / 2;
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= batch * tokens * heads * half) return;
@@ -148,7 +151,10 @@ template <typename T>
 __global__ void rotary_kernel_packed(const T* __restrict__ x, int64_t stride_b, int64_t stride_h,
                                      int64_t stride_t, const T* __restrict__ cos,
                                      const T* __restrict__ sin, float sign, T* __restrict__ out,
-                                     int64_t batch, int64_t heads, int64_t tokens, int head_dim) {
+                                     int64_t batch, int64_t heads, int64_t tokens, int head_dim,
+                                     int64_t x_pair, int64_t out_pair) {
+  x += blockIdx.y * x_pair;  // the second tensor of a pair (query and key): gridDim.y 2
+  out += blockIdx.y * out_pair;
   const int half = head_dim / 2, packs = half / 4;
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= batch * tokens * heads * packs) return;
@@ -172,6 +178,53 @@ __global__ void rotary_kernel_packed(const T* __restrict__ x, int64_t stride_b, 
   T* o = out + ((b * tokens + t) * heads + h) * head_dim;
   *reinterpret_cast<Pack<T>*>(o + j) = lo;
   *reinterpret_cast<Pack<T>*>(o + j + half) = hi;
+}
+
+// The backward of the query's and key's rotation with the value beside them (rotary_qkv in
+// fused_kernels.h): dq and dk rotated back, dv copied, all into one (B, T, 3, H, hd) gradient of
+// the projection that made them. One thread per four pairs of channels of one (b, t, h).
+template <typename T>
+__global__ void rotary_qkv_backward_kernel(RotaryGrads g, const T* __restrict__ cos,
+                                           const T* __restrict__ sin, T* __restrict__ dqkv) {
+  const int half = g.head_dim / 2, packs = half / 4;
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= g.batch * g.tokens * g.heads * packs) return;
+  const int j = static_cast<int>(i % packs) * 4;
+  int64_t r = i / packs;
+  const int64_t h = r % g.heads;
+  r /= g.heads;
+  const int64_t t = r % g.tokens, b = r / g.tokens;
+  auto load = [](const void* p) { return *reinterpret_cast<const Pack<T>*>(p); };
+  const int64_t d = g.heads * g.head_dim;
+  T* out = dqkv + (b * g.tokens + t) * 3 * d + h * g.head_dim;
+  const Pack<T> cos_lo = load(cos + t * g.head_dim + j),
+                cos_hi = load(cos + t * g.head_dim + j + half);
+  const Pack<T> sin_lo = load(sin + t * g.head_dim + j),
+                sin_hi = load(sin + t * g.head_dim + j + half);
+#pragma unroll
+  for (int part = 0; part < 3; ++part) {
+    Pack<T> lo, hi;
+    if (g.grad[part] == nullptr) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) lo.v[e] = hi.v[e] = from_float<T>(0.0f);
+    } else {
+      const T* row = static_cast<const T*>(g.grad[part]) + b * g.stride[part][0] +
+                     h * g.stride[part][1] + t * g.stride[part][2];
+      lo = load(row + j);
+      hi = load(row + j + half);
+      if (part < 2) {  // the inverse rotation: sin negated
+        const Pack<T> a = lo, c = hi;
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const float ae = to_float(a.v[e]), ce = to_float(c.v[e]);
+          lo.v[e] = from_float<T>(ae * to_float(cos_lo.v[e]) - ce * to_float(sin_lo.v[e]));
+          hi.v[e] = from_float<T>(ce * to_float(cos_hi.v[e]) - ae * to_float(sin_hi.v[e]));
+        }
+      }
+    }
+    *reinterpret_cast<Pack<T>*>(out + part * d + j) = lo;
+    *reinterpret_cast<Pack<T>*>(out + part * d + j + half) = hi;
+  }
 }
 
 __device__ inline float warp_sum(float v) {
@@ -400,9 +453,8 @@ constexpr int kCastPerThread = 8, kCastThreads = 256, kCastPerBlock = kCastPerTh
 __global__ void cast_bf16_kernel(CastList l) {
   int t = 0;
   while (t + 1 < l.count && blockIdx.x >= l.first_block[t + 1]) ++t;
-  const int64_t start =
-      (static_cast<int64_t>(blockIdx.x) - l.first_block[t]) * kCastPerBlock +
-      static_cast<int64_t>(threadIdx.x) * kCastPerThread;
+  const int64_t start = (static_cast<int64_t>(blockIdx.x) - l.first_block[t]) * kCastPerBlock +
+                        static_cast<int64_t>(threadIdx.x) * kCastPerThread;
   const float* src = l.src[t];
   auto* dst = static_cast<__nv_bfloat16*>(l.dst[t]);
   const int64_t n = l.n[t];
@@ -767,21 +819,23 @@ bool aligned(const void* p) {
 template <typename T>
 int launch_rotary(const T* x, int64_t stride_b, int64_t stride_h, int64_t stride_t, const T* cos,
                   const T* sin, float sign, T* out, int64_t batch, int64_t heads, int64_t tokens,
-                  int head_dim, cudaStream_t stream) {
+                  int head_dim, cudaStream_t stream, int pairs, int64_t x_pair, int64_t out_pair) {
   const int half = head_dim / 2;
   const bool packed = half % 4 == 0 && stride_b % 4 == 0 && stride_h % 4 == 0 &&
-                      stride_t % 4 == 0 && aligned<T>(x) && aligned<T>(cos) && aligned<T>(sin) &&
-                      aligned<T>(out);
+                      stride_t % 4 == 0 && x_pair % 4 == 0 && out_pair % 4 == 0 && aligned<T>(x) &&
+                      aligned<T>(cos) && aligned<T>(sin) && aligned<T>(out);
   const int64_t total = batch * tokens * heads * (packed ? half / 4 : half);
   if (total == 0) return 0;
   const int threads = 256;
-  const auto blocks = static_cast<unsigned>((total + threads - 1) / threads);
+  const dim3 blocks(static_cast<unsigned>((total + threads - 1) / threads), pairs);
   if (packed)
-    rotary_kernel_packed<T><<<blocks, threads, 0, stream>>>(
-        x, stride_b, stride_h, stride_t, cos, sin, sign, out, batch, heads, tokens, head_dim);
+    rotary_kernel_packed<T><<<blocks, threads, 0, stream>>>(x, stride_b, stride_h, stride_t, cos,
+                                                            sin, sign, out, batch, heads, tokens,
+                                                            head_dim, x_pair, out_pair);
   else
     rotary_kernel<T><<<blocks, threads, 0, stream>>>(x, stride_b, stride_h, stride_t, cos, sin,
-                                                     sign, out, batch, heads, tokens, head_dim);
+                                                     sign, out, batch, heads, tokens, head_dim,
+                                                     x_pair, out_pair);
   return static_cast<int>(cudaGetLastError());
 }
 
@@ -789,18 +843,38 @@ int launch_rotary(const T* x, int64_t stride_b, int64_t stride_h, int64_t stride
 
 int rotary(const float* x, int64_t stride_b, int64_t stride_h, int64_t stride_t, const float* cos,
            const float* sin, float sign, float* out, int64_t batch, int64_t heads, int64_t tokens,
-           int head_dim, cudaStream_t stream) {
+           int head_dim, cudaStream_t stream, int pairs, int64_t x_pair, int64_t out_pair) {
   return launch_rotary(x, stride_b, stride_h, stride_t, cos, sin, sign, out, batch, heads, tokens,
-                       head_dim, stream);
+                       head_dim, stream, pairs, x_pair, out_pair);
 }
 
 int rotary_bf16(const void* x, int64_t stride_b, int64_t stride_h, int64_t stride_t,
                 const void* cos, const void* sin, float sign, void* out, int64_t batch,
-                int64_t heads, int64_t tokens, int head_dim, cudaStream_t stream) {
+                int64_t heads, int64_t tokens, int head_dim, cudaStream_t stream, int pairs,
+                int64_t x_pair, int64_t out_pair) {
   using bf16 = __nv_bfloat16;
   return launch_rotary(static_cast<const bf16*>(x), stride_b, stride_h, stride_t,
                        static_cast<const bf16*>(cos), static_cast<const bf16*>(sin), sign,
-                       static_cast<bf16*>(out), batch, heads, tokens, head_dim, stream);
+                       static_cast<bf16*>(out), batch, heads, tokens, head_dim, stream, pairs,
+                       x_pair, out_pair);
+}
+
+int rotary_qkv_backward(const RotaryGrads& g, const void* cos, const void* sin, void* dqkv,
+                        bool bf16, cudaStream_t stream) {
+  if (g.head_dim % 8 != 0) return static_cast<int>(cudaErrorInvalidValue);
+  const int64_t total = g.batch * g.tokens * g.heads * (g.head_dim / 8);
+  if (total == 0) return 0;
+  const int threads = 256;
+  const auto blocks = static_cast<unsigned>((total + threads - 1) / threads);
+  if (bf16)
+    rotary_qkv_backward_kernel<__nv_bfloat16><<<blocks, threads, 0, stream>>>(
+        g, static_cast<const __nv_bfloat16*>(cos), static_cast<const __nv_bfloat16*>(sin),
+        static_cast<__nv_bfloat16*>(dqkv));
+  else
+    rotary_qkv_backward_kernel<float>
+        <<<blocks, threads, 0, stream>>>(g, static_cast<const float*>(cos),
+                                         static_cast<const float*>(sin), static_cast<float*>(dqkv));
+  return static_cast<int>(cudaGetLastError());
 }
 
 int rotary_kv_step(const float* qkv, const float* cos, const float* sin, const int64_t* slot,

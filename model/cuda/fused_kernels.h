@@ -12,12 +12,29 @@ namespace cuda_kernels {
 // Rotary rotation of x (B, H, T, hd) with strides (b, h, t) in elements and unit stride along hd,
 // by tables cos, sin (T, hd) (rotary_tables(): sin's first half negated) times `sign` (-1: the
 // inverse rotation, the backward pass). out: contiguous as (B, T, H, hd). bf16: __nv_bfloat16.
+// With pairs 2, a second tensor at x + x_pair goes to out + out_pair in the same launch (a query
+// and a key).
 int rotary(const float* x, int64_t stride_b, int64_t stride_h, int64_t stride_t, const float* cos,
            const float* sin, float sign, float* out, int64_t batch, int64_t heads, int64_t tokens,
-           int head_dim, cudaStream_t stream);
+           int head_dim, cudaStream_t stream, int pairs = 1, int64_t x_pair = 0,
+           int64_t out_pair = 0);
 int rotary_bf16(const void* x, int64_t stride_b, int64_t stride_h, int64_t stride_t,
                 const void* cos, const void* sin, float sign, void* out, int64_t batch,
-                int64_t heads, int64_t tokens, int head_dim, cudaStream_t stream);
+                int64_t heads, int64_t tokens, int head_dim, cudaStream_t stream, int pairs = 1,
+                int64_t x_pair = 0, int64_t out_pair = 0);
+
+// The backward of a rotated query and key with the value beside them: grad[0..2] the gradients
+// of q, k, v (B, H, T, hd) with strides (b, h, t) in elements (multiples of 4; unit along hd; null:
+// zero), into dqkv (B, T, 3, H, hd) contiguous: q's and k's rotated back by the tables (T, hd), v's
+// as it is. head_dim a multiple of 8, every pointer 16-byte aligned; bf16 or fp32 throughout.
+struct RotaryGrads {
+  const void* grad[3] = {nullptr, nullptr, nullptr};
+  int64_t stride[3][3] = {};
+  int64_t batch = 0, heads = 0, tokens = 0;
+  int head_dim = 0;
+};
+int rotary_qkv_backward(const RotaryGrads& g, const void* cos, const void* sin, void* dqkv,
+                        bool bf16, cudaStream_t stream);
 
 // Decoding, fp32 contiguous: the new token's rotated query into q_out, its key and value into
 // row *slot of the caches.
