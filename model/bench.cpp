@@ -27,6 +27,7 @@
 #include "model/compat.h"
 #include "model/cost.h"
 #include "model/device.h"
+#include "model/fused_ops.h"
 #include "model/graph_step.h"
 #include "model/hourglass.h"
 #include "model/optim.h"
@@ -129,9 +130,8 @@ json measure_train(Hourglass& model, const BenchOptions& o, const torch::Device&
     torch::Tensor loss;
     {
       CudaAutocast autocast(bf16);
-      auto logits = model(inputs);  // (B, T, 256)
-      loss = torch::cross_entropy_loss(logits.reshape({-1, kVocabSize}).to(torch::kFloat),
-                                       targets.reshape(-1));  // ()
+      auto logits = model(inputs);         // (B, T, 256)
+      loss = token_loss(logits, targets);  // ()
     }
     loss.backward();
     optimizer.step(train.lr);

@@ -16,6 +16,8 @@
 #include "model/cuda/fused_kernels.h"
 #endif
 
+#include "model/config.h"
+
 namespace hg {
 
 bool capturing_graph(const torch::Device& device) {
@@ -173,6 +175,74 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv_rotary(const torch::
   (void)cos, (void)sin;
   return {};
 #endif
+}
+
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+namespace {
+
+class TokenLossFunction : public torch::autograd::Function<TokenLossFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& logits,
+                               const torch::Tensor& targets) {
+    const int64_t rows = logits.size(0), blocks = cuda_kernels::token_loss_blocks(rows);
+    const auto f32 = logits.options().dtype(torch::kFloat);
+    auto lse = torch::empty({rows}, f32);
+    auto sums = torch::empty({2, blocks}, f32);
+    auto totals = torch::empty({2}, f32);
+    cuda_kernels::TokenLoss a;
+    a.bf16 = logits.scalar_type() == torch::kBFloat16;
+    a.logits = logits.data_ptr();
+    a.targets = targets.data_ptr<int64_t>();
+    a.rows = rows;
+    a.lse = lse.data_ptr<float>();
+    a.block_loss = sums[0].data_ptr<float>();
+    a.block_count = sums[1].data_ptr<float>();
+    a.totals = totals.data_ptr<float>();
+    const int error =
+        cuda_kernels::token_loss(a, c10::cuda::getCurrentCUDAStream(logits.device().index()));
+    TORCH_CHECK(error == 0, "token_loss: kernel launch failed (cudaError ", error, ")");
+    ctx->save_for_backward({logits, targets, lse, totals});
+    return totals[0];  // ()
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    const auto& logits = s[0];
+    const auto grad = grads[0].to(torch::kFloat).contiguous();
+    auto dlogits = torch::empty_like(logits);
+    cuda_kernels::TokenLoss a;
+    a.backward = true;
+    a.bf16 = logits.scalar_type() == torch::kBFloat16;
+    a.logits = logits.data_ptr();
+    a.targets = s[1].data_ptr<int64_t>();
+    a.rows = logits.size(0);
+    a.lse = s[2].data_ptr<float>();
+    a.totals = s[3].data_ptr<float>();
+    a.grad = grad.data_ptr<float>();
+    a.dlogits = dlogits.data_ptr();
+    const int error =
+        cuda_kernels::token_loss(a, c10::cuda::getCurrentCUDAStream(logits.device().index()));
+    TORCH_CHECK(error == 0, "token_loss: backward kernel launch failed (cudaError ", error, ")");
+    return {dlogits, torch::Tensor()};
+  }
+};
+
+}  // namespace
+#endif
+
+torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  const auto rows = logits.reshape({-1, logits.size(-1)});
+  const auto flat = targets.reshape(-1);
+  if (logits.is_cuda() && logits.size(-1) == kVocabSize && rows.size(0) > 0 &&
+      (logits.scalar_type() == torch::kFloat || logits.scalar_type() == torch::kBFloat16) &&
+      rows.is_contiguous() && reinterpret_cast<uintptr_t>(rows.data_ptr()) % 16 == 0 &&
+      flat.scalar_type() == torch::kLong && flat.numel() == rows.size(0) &&
+      flat.device() == logits.device())
+    return TokenLossFunction::apply(rows, flat.contiguous());
+#endif
+  return torch::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat),
+                                   targets.reshape(-1));
 }
 
 bool fused_decode(const torch::Tensor& x) {

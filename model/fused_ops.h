@@ -40,6 +40,13 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv_rotary(const torch::
                                                                    const torch::Tensor& sin,
                                                                    int64_t heads);
 
+// The mean cross-entropy of logits (..., 256) against targets (...) int64: what
+// torch::cross_entropy_loss(logits.reshape({-1, 256}).to(torch::kFloat), targets.reshape(-1))
+// computes, in fp32 from the logits as they are (bf16 or fp32), in two kernels forward and one
+// backward on CUDA (rows whose target is outside 0..255 count for nothing); that expression
+// elsewhere.
+torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+
 // Whether this build has the fused decoding kernels and they apply to tensors like `x` (CUDA,
 // fp32).
 bool fused_decode(const torch::Tensor& x);

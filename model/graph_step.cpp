@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "model/compat.h"
+#include "model/fused_ops.h"
 
 #if defined(HOURGLASS_WITH_CUDA) && HOURGLASS_HAS_FUSED_ADAMW
 #define HOURGLASS_HAS_GRAPH_STEP 1
@@ -68,9 +69,8 @@ struct GraphedStep::State {
       torch::Tensor loss;
       {
         CudaAutocast autocast(bf16);
-        auto logits = model(inputs);  // (rows, T, 256)
-        loss = torch::cross_entropy_loss(logits.reshape({-1, kVocabSize}).to(torch::kFloat),
-                                         targets.reshape(-1));  // ()
+        auto logits = model(inputs);         // (rows, T, 256)
+        loss = token_loss(logits, targets);  // ()
       }
       (loss / micro_batches).backward();
       loss_sum.add_(loss.detach());

@@ -10,6 +10,7 @@
 
 #include "model/compat.h"
 #include "model/device.h"
+#include "model/fused_ops.h"
 #include "model/image_io.h"
 #include "model/sampler.h"
 
@@ -223,9 +224,8 @@ torch::Tensor Trainer::loss_of(const torch::Tensor& tokens) {
   const int64_t t = batch.size(1) - 1;
   auto inputs = batch.narrow(1, 0, t), targets = batch.narrow(1, 1, t);  // (B, T)
   CudaAutocast autocast(device_.is_cuda() && config_.train.bf16);
-  auto logits = model_(inputs);  // (B, T, 256)
-  return torch::cross_entropy_loss(logits.reshape({-1, kVocabSize}).to(torch::kFloat),
-                                   targets.reshape(-1));
+  auto logits = model_(inputs);        // (B, T, 256)
+  return token_loss(logits, targets);  // ()
 }
 
 void Trainer::throw_if_diverged(double loss) const {

@@ -271,6 +271,35 @@ TEST(FusedCuda, QkvRotaryMatchesTheChunkedRotationAndItsGradient) {
   }
 }
 
+// The fused cross-entropy against torch's (on fp32 copies of the logits): the loss and its
+// gradient, bf16 and fp32 logits, a scaled upstream gradient, and rows without a target (-100).
+TEST(FusedCuda, TokenLossMatchesTorchsCrossEntropy) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device cuda(torch::kCUDA, 0);
+  for (const auto dtype : {torch::kBFloat16, torch::kFloat}) {
+    torch::manual_seed(8);
+    auto logits = (torch::randn({3, 333, 256}) * 3.0).to(cuda, dtype).requires_grad_(true);
+    auto targets = torch::randint(0, 256, {3, 333}, torch::kLong);
+    targets.narrow(1, 0, 5).fill_(-100);  // ignored, as torch's default ignore_index
+    targets = targets.to(cuda);
+    std::vector<torch::Tensor> results[2];
+    for (bool fused : {true, false}) {
+      auto loss = fused ? token_loss(logits, targets)
+                        : torch::cross_entropy_loss(logits.reshape({-1, 256}).to(torch::kFloat),
+                                                    targets.reshape(-1));
+      EXPECT_EQ(loss.dim(), 0);
+      (loss * 0.5).backward();
+      results[fused ? 0 : 1] = {loss.detach().cpu(), logits.grad().to(torch::kCPU, torch::kFloat)};
+      logits.mutable_grad().reset();
+    }
+    EXPECT_NEAR(results[0][0].item<double>(), results[1][0].item<double>(), 1e-5) << dtype;
+    const double tol = dtype == torch::kFloat ? 1e-7 : 1e-5;
+    EXPECT_TRUE(torch::allclose(results[0][1], results[1][1], 1e-2, tol))
+        << dtype << ": " << (results[0][1] - results[1][1]).abs().max().item<double>();
+    EXPECT_EQ(results[0][1].narrow(1, 0, 5).abs().max().item<double>(), 0.0);
+  }
+}
+
 TEST(FusedCuda, LinearRowsMatchesTorchLinear) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   at::globalContext().setAllowTF32CuBLAS(false);
