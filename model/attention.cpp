@@ -2,6 +2,7 @@
 #include "model/attention.h"
 
 #include <cmath>
+#include <mutex>
 #include <tuple>
 #include <vector>
 
@@ -87,16 +88,37 @@ RotaryTable make_rotary_table(const torch::Tensor& positions, int64_t head_dim, 
   return table;
 }
 
-// Every layer of a level rotates by the same positions tensor: its table is made once per forward
-// (a few per thread are kept; a table holds its positions, so a match is that very tensor).
+}  // namespace
+
+void keep_for_graphs(const torch::Tensor& t) {
+  static std::mutex mutex;
+  static std::vector<torch::Tensor> held;  // a few small tensors per captured graph
+  std::lock_guard<std::mutex> lock(mutex);
+  for (const auto& h : held)
+    if (h.is_same(t)) return;
+  held.push_back(t);
+}
+
+namespace {
+
+// Every layer of a level rotates by the same positions tensor, and level_positions() hands out the
+// same tensor for the same span: its table is made once, not on every step (a few per thread are
+// kept; a table holds its positions, so a match is that very tensor).
 const RotaryTable& rotary_table(const torch::Tensor& positions, int64_t head_dim, double base,
                                 torch::ScalarType dtype) {
   thread_local std::vector<RotaryTable> tables;
   for (const auto& t : tables)
     if (t.positions.unsafeGetTensorImpl() == positions.unsafeGetTensorImpl() &&
         t.version == static_cast<int64_t>(positions._version()) && t.head_dim == head_dim &&
-        t.base == base && t.dtype == dtype)
+        t.base == base && t.dtype == dtype) {
+      if (capturing_graph(positions.device())) {  // every replay reads them
+        keep_for_graphs(t.cos);
+        keep_for_graphs(t.sin);
+      }
+      used_on_current_stream(t.cos);
+      used_on_current_stream(t.sin);
       return t;
+    }
   // A table made while a CUDA graph is captured holds nothing until the graph runs: not kept.
   thread_local RotaryTable recorded;
   if (capturing_graph(positions.device())) {
@@ -165,7 +187,8 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& position
 torch::Tensor level_positions(int64_t start, int64_t count, int64_t factor,
                               const torch::Device& device) {
   // The same positions tensor for the same span, so that its rotary table (keyed on the tensor)
-  // is made once, not on every training step: a few kept per thread, none made during a capture.
+  // is made once, not on every training step: a few kept per thread, none made during a capture
+  // (it would hold nothing until the graph runs), and any a capture reads kept for good.
   struct Kept {
     int64_t start, count, factor;
     torch::Device device;
@@ -173,8 +196,11 @@ torch::Tensor level_positions(int64_t start, int64_t count, int64_t factor,
   };
   thread_local std::vector<Kept> kept;
   for (const auto& k : kept)
-    if (k.start == start && k.count == count && k.factor == factor && k.device == device)
+    if (k.start == start && k.count == count && k.factor == factor && k.device == device) {
+      if (capturing_graph(device)) keep_for_graphs(k.positions);  // every replay reads it
+      used_on_current_stream(k.positions);
       return k.positions;
+    }
   auto positions = torch::arange(start, start + count, torch::dtype(torch::kFloat).device(device)) *
                    static_cast<double>(factor);  // (count)
   if (capturing_graph(device)) return positions;

@@ -67,7 +67,12 @@ struct StaticKV {
   torch::Tensor counters;  // (B * H) int32, zero: the fused decoding attention's (fused_ops.h)
 };
 
-// Positions factor * (start, start+1, ..., start+count-1) in original tokens, as floats.
+// Keeps t alive for the rest of the process: a tensor from a cache that a CUDA graph being
+// captured reads on every replay, so that no eviction or thread's exit frees it under the graph.
+void keep_for_graphs(const torch::Tensor& t);
+
+// Positions factor * (start, start+1, ..., start+count-1) in original tokens, as floats. The same
+// tensor for the same span while it is kept (a few per thread): read it, never write it.
 torch::Tensor level_positions(int64_t start, int64_t count, int64_t factor,
                               const torch::Device& device);
 

@@ -11,9 +11,12 @@
 
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
 #include <ATen/autocast_mode.h>
-#include <c10/cuda/CUDAStream.h>
 
 #include "model/cuda/fused_kernels.h"
+#endif
+#if defined(HOURGLASS_WITH_CUDA) || defined(HOURGLASS_WITH_CUDA_KERNELS)  // a CUDA libtorch
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime.h>
 #endif
 
 #include "model/config.h"
@@ -21,7 +24,7 @@
 namespace hg {
 
 bool capturing_graph(const torch::Device& device) {
-#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+#if defined(HOURGLASS_WITH_CUDA)
   if (!device.is_cuda()) return false;
   cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(device.index());
@@ -30,6 +33,15 @@ bool capturing_graph(const torch::Device& device) {
 #else
   (void)device;
   return false;
+#endif
+}
+
+void used_on_current_stream(const torch::Tensor& t) {
+#if defined(HOURGLASS_WITH_CUDA)
+  if (t.defined() && t.is_cuda() && !capturing_graph(t.device()))
+    t.record_stream(c10::cuda::getCurrentCUDAStream(t.device().index()).unwrap());
+#else
+  (void)t;
 #endif
 }
 
@@ -136,7 +148,11 @@ class QkvRotaryFunction : public torch::autograd::Function<QkvRotaryFunction> {
       const bool packable = grad.stride(3) == 1 && grad.stride(0) % 4 == 0 &&
                             grad.stride(1) % 4 == 0 && grad.stride(2) % 4 == 0 &&
                             reinterpret_cast<uintptr_t>(grad.data_ptr()) % 16 == 0;
-      if (!packable) grad = grad.transpose(1, 2).contiguous().transpose(1, 2);
+      if (!packable) {  // as (B, T, H, hd), 16-byte aligned (a copy when even that is not)
+        grad = grad.transpose(1, 2).contiguous();
+        if (reinterpret_cast<uintptr_t>(grad.data_ptr()) % 16 != 0) grad = grad.clone();
+        grad = grad.transpose(1, 2);
+      }
       held.push_back(grad);
       g.grad[part] = grad.data_ptr();
       for (int dim = 0; dim < 3; ++dim) g.stride[part][dim] = grad.stride(dim);
@@ -736,9 +752,14 @@ class ShortenInputFunction : public torch::autograd::Function<ShortenInputFuncti
     const auto sizes = ctx->saved_data["sizes"].toIntVector();
     const auto h_dtype = at::promote_types(first, second);
     const torch::Tensor& any = grads[0].defined() ? grads[0] : grads[1];
-    const auto dh = grads[0].defined() ? grads[0].to(h_dtype).contiguous() : grads[0];
+    auto packed = [](const torch::Tensor& t, torch::ScalarType dtype) {  // the kernel reads packs
+      if (!t.defined()) return t;
+      auto out = t.to(dtype).contiguous();
+      return aligned16(out) ? out : out.clone();
+    };
+    const auto dh = packed(grads[0], h_dtype);
     const int64_t group_rows = grads[1].defined() ? grads[1].size(1) : 0;
-    const auto dg = grads[1].defined() ? grads[1].to(torch::kBFloat16).contiguous() : grads[1];
+    const auto dg = packed(grads[1], torch::kBFloat16);
     auto dfirst = torch::empty(sizes, any.options().dtype(first));
     auto dsecond = first == second ? dfirst : torch::empty(sizes, any.options().dtype(second));
     cuda_kernels::ShortenInput a;
@@ -796,6 +817,16 @@ Bf16Weights::Bf16Weights(const std::vector<torch::Tensor>& weights) {
   active_ = true;
 #else
   (void)weights;
+#endif
+}
+
+bool Bf16Weights::wanted(const torch::Tensor& like) {
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+  return like.is_cuda() && at::autocast::is_autocast_enabled(at::kCUDA) &&
+         at::autocast::get_autocast_dtype(at::kCUDA) == at::kBFloat16;
+#else
+  (void)like;
+  return false;
 #endif
 }
 

@@ -20,6 +20,11 @@ namespace hg {
 // computed then is only recorded, so a cache must not keep it for use outside the graph.
 bool capturing_graph(const torch::Device& device);
 
+// Tells the caching allocator that t, handed out by a cache, is read on the current stream: when
+// the cache lets it go, its memory waits for that stream's work before any reuse (CUDA; a no-op
+// elsewhere and while a graph is captured).
+void used_on_current_stream(const torch::Tensor& t);
+
 // Whether this build has the fused rotation for x (B, H, T, hd): CUDA, fp32 or bf16, the last
 // dimension contiguous and even.
 bool fused_rotary(const torch::Tensor& x);
@@ -29,7 +34,8 @@ torch::Tensor rotary_fused(const torch::Tensor& x, const torch::Tensor& cos,
                            const torch::Tensor& sin, double sign);
 
 // Whether qkv_rotary() applies to qkv (B, T, 3D) of `heads` heads: CUDA, fp32 or bf16, the head
-// dimension a multiple of 8, the last dimension contiguous, rows 16-byte aligned.
+// dimension a multiple of 8, the last dimension contiguous, the data 16-byte aligned and the
+// strides multiples of 4 elements.
 bool fused_qkv_rotary(const torch::Tensor& qkv, int64_t heads);
 // {q, k, v} (B, H, T, hd) from a fused projection's output qkv: q and k rotated by the tables (T,
 // hd) in qkv's dtype (rotary_tables()), in one launch; v a view of qkv. The backward writes qkv's
@@ -43,8 +49,8 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv_rotary(const torch::
 // The mean cross-entropy of logits (..., 256) against targets (...) int64: what
 // torch::cross_entropy_loss(logits.reshape({-1, 256}).to(torch::kFloat), targets.reshape(-1))
 // computes, in fp32 from the logits as they are (bf16 or fp32), in two kernels forward and one
-// backward on CUDA (rows whose target is outside 0..255 count for nothing); that expression
-// elsewhere.
+// backward on CUDA; that expression elsewhere. On CUDA a row whose target is outside 0..255 counts
+// for nothing (-100 as torch's ignore_index; torch stops with an error on other such targets).
 torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets);
 
 // Whether this build has the fused decoding kernels and they apply to tensors like `x` (CUDA,
@@ -84,6 +90,9 @@ std::pair<torch::Tensor, torch::Tensor> layer_norm_fused(const torch::Tensor& x,
 class Bf16Weights {
  public:
   explicit Bf16Weights(const std::vector<torch::Tensor>& weights);
+  // Whether a scope would hold copies for a pass over `like` (CUDA under bf16 autocast, a build
+  // with the kernels): the caller need not gather the weights otherwise.
+  static bool wanted(const torch::Tensor& like);
   ~Bf16Weights();
   Bf16Weights(const Bf16Weights&) = delete;
   Bf16Weights& operator=(const Bf16Weights&) = delete;

@@ -221,19 +221,20 @@ HourglassImpl::HourglassImpl(const ModelConfig& config) : config_(config) {
                                                 name.rfind("mlp.proj.weight") == name.size() - 15);
     p.normal_(0.0, residual ? residual_std : 0.02);
   }
+  product_weights_ = find_product_weights();  // the same tensors after to() and loading
 }
 
 torch::Tensor HourglassImpl::logits(const torch::Tensor& tokens, LevelState* state, Trace* trace) {
   TORCH_CHECK(tokens.dim() == 2, "Hourglass: tokens must be (B, T), got ", tokens.sizes());
   // Under bf16 autocast on CUDA: the products' weights in bf16, cast in one launch (fused_ops.h).
-  Bf16Weights copies(tokens.is_cuda() ? product_weights() : std::vector<torch::Tensor>{});
+  Bf16Weights copies(Bf16Weights::wanted(tokens) ? product_weights_ : std::vector<torch::Tensor>{});
   torch::Tensor pending;
   auto h = root_->forward(embed_(tokens), state, trace, &pending);  // (B, T, D) + pending
   h = pending.defined() ? add_norm(ln_final_, h, pending).second : pre_norm(ln_final_, h);
   return linear_rows(h, head_ ? head_->weight : embed_->weight.narrow(0, 0, kVocabSize));
 }
 
-std::vector<torch::Tensor> HourglassImpl::product_weights() const {
+std::vector<torch::Tensor> HourglassImpl::find_product_weights() const {
   std::vector<torch::Tensor> out;
   auto ends_with = [](const std::string& name, const std::string& end) {
     return name.size() >= end.size() &&
@@ -241,7 +242,8 @@ std::vector<torch::Tensor> HourglassImpl::product_weights() const {
   };
   for (const auto& item : named_parameters())
     for (const char* end :
-         {"attn.qkv.weight", "attn.out.weight", "mlp.fc.weight", "mlp.proj.weight", "head.weight"})
+         {"attn.qkv.weight", "attn.out.weight", "mlp.fc.weight", "mlp.proj.weight",
+          "shorten.linear.weight", "upsample.linear.weight", "head.weight"})
       if (ends_with(item.key(), end)) out.push_back(item.value());
   return out;
 }

@@ -120,10 +120,12 @@ class HourglassImpl : public torch::nn::Module {
 
  private:
   torch::Tensor logits(const torch::Tensor& tokens, LevelState* state, Trace* trace);
-  // The weights the blocks' and the head's products read (Bf16Weights copies them for bf16).
-  std::vector<torch::Tensor> product_weights() const;
+  // The weights the blocks', the resampling's and the head's products read (Bf16Weights copies
+  // them for bf16), found once: to() and loading keep the parameters' tensors.
+  std::vector<torch::Tensor> find_product_weights() const;
 
   ModelConfig config_;
+  std::vector<torch::Tensor> product_weights_;
   int64_t step_period_ = 1;  // product of the shortening factors: steps repeat their kernels
   torch::nn::Embedding embed_{nullptr};  // (257, D): 256 token values and BOS
   HourglassLevel root_{nullptr};

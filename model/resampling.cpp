@@ -65,7 +65,9 @@ torch::Tensor ShortenImpl::forward(const torch::Tensor& ext, int64_t n, KVCache*
 torch::Tensor ShortenImpl::forward_groups(const torch::Tensor& g) {
   TORCH_CHECK(kind_ == ShortenKind::kLinear && g.dim() == 3 && g.size(1) % k_ == 0,
               "Shorten::forward_groups: linear shortening of whole groups, got ", g.sizes());
-  return linear_(g.view({g.size(0), g.size(1) / k_, k_ * g.size(2)}));  // (B, m, D)
+  // linear_rows: under bf16 autocast it reads the weight's bf16 copy (fused_ops.h: Bf16Weights).
+  return linear_rows(g.view({g.size(0), g.size(1) / k_, k_ * g.size(2)}),
+                     linear_->weight);  // (B, m, D)
 }
 
 UpsampleImpl::UpsampleImpl(const ModelConfig& config, int k, int factor)
@@ -88,7 +90,7 @@ torch::Tensor UpsampleImpl::forward(const torch::Tensor& y, const torch::Tensor&
   const int64_t offset = n - (n / k_) * k_;  // position of n inside its group
   torch::Tensor spread;
   if (kind_ == UpsampleKind::kLinear)
-    spread = linear_(y).view({b, r * k_, d});  // (B, r*k, D)
+    spread = linear_rows(y, linear_->weight).view({b, r * k_, d});  // (B, r*k, D)
   else
     spread = y.repeat_interleave(k_, 1);  // (B, r*k, D)
   if (whole_groups) return spread;        // (B, r*k, D)

@@ -7,7 +7,17 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
+
+#if defined(HOURGLASS_TEST_CUDA_GRAPHS)
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#define HG_TEST_GRAPHS 1
+#else
+#define HG_TEST_GRAPHS 0
+#endif
 
 #include "model/attention.h"
 #include "model/compat.h"
@@ -208,6 +218,9 @@ TEST(FusedCuda, Bf16WeightCopiesGiveAutocastsProducts) {
           EXPECT_TRUE(torch::equal(bf16_weight(*t), t->to(torch::kBFloat16)));
       }
       y = linear_rows(x, w);
+      if (copies)  // the copy's product with its own backward, not autocast's linear
+        EXPECT_NE(y.grad_fn()->name().find("LinearFunction"), std::string::npos)
+            << y.grad_fn()->name();
       z = fused_mlp(x, fc, proj) ? mlp_fused(x, fc, proj)
                                  : linear_rows(linear_rows(x, fc, true), proj);
     }
@@ -298,6 +311,38 @@ TEST(FusedCuda, TokenLossMatchesTorchsCrossEntropy) {
         << dtype << ": " << (results[0][1] - results[1][1]).abs().max().item<double>();
     EXPECT_EQ(results[0][1].narrow(1, 0, 5).abs().max().item<double>(), 0.0);
   }
+}
+
+// A CUDA graph captured after a warm-up reads the cached positions and rotary tables; churning
+// the caches afterwards (and refilling the freed memory) must not change what its replays compute.
+TEST(FusedCuda, GraphsKeepTheCachedRotaryTablesTheyRead) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+#if HG_TEST_GRAPHS
+  const torch::Device cuda(torch::kCUDA, 0);
+  auto stream = c10::cuda::getStreamFromPool(false, 0);
+  c10::cuda::CUDAStreamGuard guard(stream);
+  const int64_t t = 333;
+  auto x = torch::randn({2, 4, t, 64}, torch::dtype(torch::kFloat).device(cuda));
+  auto eager = apply_rotary(x, level_positions(0, t, 7, cuda), 10000.0);  // fills the caches
+  stream.synchronize();
+  at::cuda::CUDAGraph graph;
+  torch::Tensor replayed;
+  graph.capture_begin();
+  replayed = apply_rotary(x, level_positions(0, t, 7, cuda), 10000.0);
+  graph.capture_end();
+  for (int64_t n = 1; n <= 40; ++n) {  // other spans push the captured ones out of the caches
+    auto small = torch::randn({1, 1, n, 64}, x.options());
+    apply_rotary(small, level_positions(0, n, 7, cuda), 10000.0);
+  }
+  std::vector<torch::Tensor> filler;
+  for (int i = 0; i < 64; ++i) filler.push_back(torch::full({t, 64}, 1e4, x.options()));
+  graph.replay();
+  stream.synchronize();
+  EXPECT_TRUE(torch::allclose(replayed, eager, 1e-5, 1e-5))
+      << (replayed - eager).abs().max().item<double>();
+#else
+  GTEST_SKIP() << "this libtorch has no CUDA graphs";
+#endif
 }
 
 TEST(FusedCuda, LinearRowsMatchesTorchLinear) {

@@ -5,6 +5,7 @@
 
 #include "model/compat.h"
 #include "model/cost.h"
+#include "model/fused_ops.h"
 #include "model/hourglass.h"
 #include "model/step_decoder.h"
 
@@ -200,6 +201,20 @@ TEST(Network, ExplicitPathMatchesSdpaInTheModel) {
   EXPECT_TRUE(torch::allclose(sdpa, model(tokens), kCausalTol, kCausalTol));
 }
 
+// The model finds the weights its products read once (Bf16Weights copies them on CUDA): moving it
+// keeps each parameter's tensor (to() swaps the data underneath), so that list stays true.
+TEST(Network, ParametersKeepTheirTensorsWhenTheModelMoves) {
+  auto model = tiny_model(all_variants()[4]);
+  std::vector<const void*> before;
+  for (const auto& p : model->parameters()) before.push_back(p.unsafeGetTensorImpl());
+  model->to(torch::kDouble);
+  model->to(torch::kFloat);
+  const auto after = model->parameters();
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(after[i].unsafeGetTensorImpl(), before[i]);
+  EXPECT_EQ(after[0].scalar_type(), torch::kFloat);
+}
+
 TEST(Network, TinyModelOverfitsOneBatch) {
   // 2 x 48 bytes of text; from ln(256) = 5.55 nats the loss must fall below 0.1 in 150 steps.
   const std::string text =
@@ -293,8 +308,7 @@ TEST(NetworkCuda, Bf16PassIsCausalAndFollowsTheFp32Pass) {
       torch::Tensor loss;
       {
         CudaAutocast autocast(bf16);
-        loss = torch::cross_entropy_loss(model(inputs).reshape({-1, kVocabSize}).to(torch::kFloat),
-                                         targets.reshape(-1));
+        loss = token_loss(model(inputs), targets);  // the trainer's loss (fused on CUDA)
       }
       loss.backward();
       std::vector<torch::Tensor> grads;

@@ -180,9 +180,10 @@ __global__ void rotary_kernel_packed(const T* __restrict__ x, int64_t stride_b, 
   *reinterpret_cast<Pack<T>*>(o + j + half) = hi;
 }
 
-// The backward of the query's and key's rotation with the value beside them (rotary_qkv in
-// fused_kernels.h): dq and dk rotated back, dv copied, all into one (B, T, 3, H, hd) gradient of
-// the projection that made them. One thread per four pairs of channels of one (b, t, h).
+// The backward of the query's and key's rotation with the value beside them
+// (rotary_qkv_backward in fused_kernels.h): dq and dk rotated back, dv copied, all into one (B, T,
+// 3, H, hd) gradient of the projection that made them. One thread per four pairs of channels of one
+// (b, t, h).
 template <typename T>
 __global__ void rotary_qkv_backward_kernel(RotaryGrads g, const T* __restrict__ cos,
                                            const T* __restrict__ sin, T* __restrict__ dqkv) {

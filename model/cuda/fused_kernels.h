@@ -94,10 +94,11 @@ int column_sums(const float* partial, int64_t groups, int d, int parts, float* o
                 cudaStream_t stream);
 
 // The mean cross-entropy of rows of 256 logits (bf16 or fp32, contiguous, 16-byte aligned) with
-// int64 targets (rows whose target is outside 0..255 count for nothing, as torch's ignore_index
-// would for -100). Forward: lse (rows) fp32, the per-block sums block_loss and block_count
-// (token_loss_blocks(rows) each) and totals (2) = {mean loss, count}. Backward (the same lse and
-// totals; grad (1) fp32 the loss's gradient): dlogits in the logits' dtype.
+// int64 targets. A row whose target is outside 0..255 counts for nothing: -100 as torch's
+// ignore_index, and any other such target too (torch would stop with an error). Forward: lse (rows)
+// fp32, the per-block sums block_loss and block_count (token_loss_blocks(rows) each) and totals (2)
+// = {mean loss, count}. Backward (the same lse and totals; grad (1) fp32 the loss's gradient):
+// dlogits in the logits' dtype.
 struct TokenLoss {
   bool backward = false, bf16 = false;
   const void* logits = nullptr;
@@ -114,7 +115,7 @@ int token_loss(const TokenLoss& args, cudaStream_t stream);
 int token_loss_blocks(int64_t rows);
 
 // bf16 copies of `count` fp32 arrays: dst[i] (n[i] elements) = src[i], rounded to nearest; every
-// pointer 16-byte aligned. As few launches as kCastMax arrays allow (one for a 16-layer model).
+// pointer 16-byte aligned. One launch per kCastMax arrays (a 15-layer model's blocks and head).
 constexpr int kCastMax = 64;
 struct CastList {  // one launch's arrays, passed by value
   const float* src[kCastMax];
