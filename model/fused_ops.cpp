@@ -23,6 +23,45 @@
 
 namespace hg {
 
+#if defined(HOURGLASS_WITH_CUDA_KERNELS)
+namespace {
+
+bool bf16_or_fp32(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16;
+}
+
+bool aligned16(const torch::Tensor& t) {
+  return reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
+}
+
+cudaStream_t stream_of(const torch::Tensor& t) {
+  return c10::cuda::getCurrentCUDAStream(t.device().index());
+}
+
+// t in `dtype`, contiguous and 16-byte aligned (a view may start anywhere), as the kernels that
+// read packs of elements need it; undefined stays undefined.
+torch::Tensor packed(const torch::Tensor& t, torch::ScalarType dtype) {
+  if (!t.defined()) return t;
+  auto out = t.to(dtype).contiguous();
+  return aligned16(out) ? out : out.clone();
+}
+
+// Rotary tables cos and sin as the kernels read them: contiguous (tokens, head_dim) in like's
+// dtype on its device.
+void check_tables(const torch::Tensor& cos, const torch::Tensor& sin, int64_t tokens,
+                  int64_t head_dim, const torch::Tensor& like, const char* what) {
+  TORCH_CHECK(cos.is_contiguous() && sin.is_contiguous() && cos.dim() == 2 &&
+                  cos.size(0) == tokens && cos.size(1) == head_dim && sin.sizes() == cos.sizes(),
+              what, ": tables must be contiguous (T, hd) = (", tokens, ", ", head_dim, "), got ",
+              cos.sizes());
+  TORCH_CHECK(cos.scalar_type() == like.scalar_type() && sin.scalar_type() == like.scalar_type() &&
+                  cos.device() == like.device() && sin.device() == like.device(),
+              what, ": tables in the rotated tensor's dtype on its device");
+}
+
+}  // namespace
+#endif
+
 bool capturing_graph(const torch::Device& device) {
 #if defined(HOURGLASS_WITH_CUDA)
   if (!device.is_cuda()) return false;
@@ -61,13 +100,7 @@ torch::Tensor rotary_fused(const torch::Tensor& x, const torch::Tensor& cos,
     throw std::logic_error("rotary_fused: no fused kernel for these tensors in this build");
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
   const int64_t batch = x.size(0), heads = x.size(1), tokens = x.size(2), head_dim = x.size(3);
-  TORCH_CHECK(cos.is_contiguous() && sin.is_contiguous() && cos.dim() == 2 &&
-                  cos.size(0) == tokens && cos.size(1) == head_dim && sin.sizes() == cos.sizes(),
-              "rotary_fused: tables must be contiguous (T, hd) = (", tokens, ", ", head_dim,
-              "), got ", cos.sizes());
-  TORCH_CHECK(cos.scalar_type() == x.scalar_type() && sin.scalar_type() == x.scalar_type() &&
-                  cos.device() == x.device() && sin.device() == x.device(),
-              "rotary_fused: tables in x's dtype on x's device");
+  check_tables(cos, sin, tokens, head_dim, x, "rotary_fused");
   auto out = torch::empty({batch, tokens, heads, head_dim}, x.options());
   const auto stream = c10::cuda::getCurrentCUDAStream(x.device().index());
   const int error =
@@ -95,7 +128,7 @@ bool fused_qkv_rotary(const torch::Tensor& qkv, int64_t heads) {
     return false;
   const int64_t head_dim = qkv.size(2) / 3 / heads;
   return head_dim % 8 == 0 && qkv.stride(2) == 1 && qkv.stride(1) % 4 == 0 &&
-         qkv.stride(0) % 4 == 0 && reinterpret_cast<uintptr_t>(qkv.data_ptr()) % 16 == 0;
+         qkv.stride(0) % 4 == 0 && aligned16(qkv);
 #else
   (void)qkv, (void)heads;
   return false;
@@ -146,12 +179,9 @@ class QkvRotaryFunction : public torch::autograd::Function<QkvRotaryFunction> {
       if (!grads[part].defined()) continue;
       auto grad = grads[part].to(cos.scalar_type());
       const bool packable = grad.stride(3) == 1 && grad.stride(0) % 4 == 0 &&
-                            grad.stride(1) % 4 == 0 && grad.stride(2) % 4 == 0 &&
-                            reinterpret_cast<uintptr_t>(grad.data_ptr()) % 16 == 0;
+                            grad.stride(1) % 4 == 0 && grad.stride(2) % 4 == 0 && aligned16(grad);
       if (!packable) {  // as (B, T, H, hd), 16-byte aligned (a copy when even that is not)
-        grad = grad.transpose(1, 2).contiguous();
-        if (reinterpret_cast<uintptr_t>(grad.data_ptr()) % 16 != 0) grad = grad.clone();
-        grad = grad.transpose(1, 2);
+        grad = packed(grad.transpose(1, 2), grad.scalar_type()).transpose(1, 2);
       }
       held.push_back(grad);
       g.grad[part] = grad.data_ptr();
@@ -177,14 +207,8 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv_rotary(const torch::
     throw std::logic_error("qkv_rotary: no fused kernel for these tensors in this build");
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
   const int64_t head_dim = qkv.size(2) / 3 / heads;
-  TORCH_CHECK(cos.is_contiguous() && sin.is_contiguous() && cos.dim() == 2 &&
-                  cos.size(0) == qkv.size(1) && cos.size(1) == head_dim &&
-                  sin.sizes() == cos.sizes() && cos.scalar_type() == qkv.scalar_type() &&
-                  sin.scalar_type() == qkv.scalar_type() && cos.device() == qkv.device() &&
-                  reinterpret_cast<uintptr_t>(cos.data_ptr()) % 16 == 0 &&
-                  reinterpret_cast<uintptr_t>(sin.data_ptr()) % 16 == 0,
-              "qkv_rotary: tables must be contiguous (T, hd) = (", qkv.size(1), ", ", head_dim,
-              ") in qkv's dtype on its device, got ", cos.sizes());
+  check_tables(cos, sin, qkv.size(1), head_dim, qkv, "qkv_rotary");
+  TORCH_CHECK(aligned16(cos) && aligned16(sin), "qkv_rotary: tables must be 16-byte aligned");
   auto outs = QkvRotaryFunction::apply(qkv, cos, sin, heads);
   return {outs[0], outs[1], outs[2]};
 #else
@@ -252,9 +276,8 @@ torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targe
   const auto flat = targets.reshape(-1);
   if (logits.is_cuda() && logits.size(-1) == kVocabSize && rows.size(0) > 0 &&
       (logits.scalar_type() == torch::kFloat || logits.scalar_type() == torch::kBFloat16) &&
-      rows.is_contiguous() && reinterpret_cast<uintptr_t>(rows.data_ptr()) % 16 == 0 &&
-      flat.scalar_type() == torch::kLong && flat.numel() == rows.size(0) &&
-      flat.device() == logits.device())
+      rows.is_contiguous() && aligned16(rows) && flat.scalar_type() == torch::kLong &&
+      flat.numel() == rows.size(0) && flat.device() == logits.device())
     return TokenLossFunction::apply(rows, flat.contiguous());
 #endif
   return torch::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat),
@@ -308,18 +331,6 @@ torch::Tensor rotary_kv_step(const torch::Tensor& qkv, const torch::Tensor& cos,
 
 #if defined(HOURGLASS_WITH_CUDA_KERNELS)
 namespace {
-
-bool bf16_or_fp32(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16;
-}
-
-bool aligned16(const torch::Tensor& t) {
-  return reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
-}
-
-cudaStream_t stream_of(const torch::Tensor& t) {
-  return c10::cuda::getCurrentCUDAStream(t.device().index());
-}
 
 // delta (B, Td, D) contiguous with Td > T for x (B, T, D): its first T rows of each sequence are
 // added (layer_norm_fused in fused_ops.h).
@@ -383,14 +394,9 @@ std::vector<torch::Tensor> norm_backward(const torch::Tensor& dy_in, const torch
                                          torch::ScalarType y_dtype, bool has_delta,
                                          int64_t delta_per_batch = 0) {
   const int64_t d = src.size(-1), rows = src.numel() / d;
-  // Contiguous and 16-byte aligned (a view may start anywhere), as the kernel reads packs.
-  auto packed = [](torch::Tensor t) {
-    t = t.contiguous();
-    return aligned16(t) ? t : t.clone();
-  };
-  const auto dy = dy_in.defined() ? packed(dy_in.to(y_dtype))
+  const auto dy = dy_in.defined() ? packed(dy_in, y_dtype)
                                   : torch::zeros(src.sizes(), src.options().dtype(y_dtype));
-  const auto dh = dh_in.defined() ? packed(dh_in.to(src.scalar_type())) : dh_in;
+  const auto dh = packed(dh_in, src.scalar_type());
   auto dx = torch::empty(src.sizes(), src.options().dtype(x_dtype));
   torch::Tensor ddelta;
   const bool longer = has_delta && src.dim() == 3 && delta_per_batch > src.size(1);
@@ -752,11 +758,6 @@ class ShortenInputFunction : public torch::autograd::Function<ShortenInputFuncti
     const auto sizes = ctx->saved_data["sizes"].toIntVector();
     const auto h_dtype = at::promote_types(first, second);
     const torch::Tensor& any = grads[0].defined() ? grads[0] : grads[1];
-    auto packed = [](const torch::Tensor& t, torch::ScalarType dtype) {  // the kernel reads packs
-      if (!t.defined()) return t;
-      auto out = t.to(dtype).contiguous();
-      return aligned16(out) ? out : out.clone();
-    };
     const auto dh = packed(grads[0], h_dtype);
     const int64_t group_rows = grads[1].defined() ? grads[1].size(1) : 0;
     const auto dg = packed(grads[1], torch::kBFloat16);

@@ -23,6 +23,10 @@ AttentionMask self_mask(int64_t n, int64_t c, const torch::Device& device) {
 
 std::string level_name(int index) { return "level" + std::to_string(index); }
 
+bool ends_with(const std::string& name, const std::string& end) {
+  return name.size() >= end.size() && name.compare(name.size() - end.size(), end.size(), end) == 0;
+}
+
 }  // namespace
 
 HourglassLevelImpl::HourglassLevelImpl(const ModelConfig& config, const Hierarchy& hierarchy,
@@ -217,8 +221,7 @@ HourglassImpl::HourglassImpl(const ModelConfig& config) : config_(config) {
     const std::string& name = item.key();
     auto& p = item.value();
     if (p.dim() < 2) continue;
-    const bool residual = name.size() >= 15 && (name.rfind("attn.out.weight") == name.size() - 15 ||
-                                                name.rfind("mlp.proj.weight") == name.size() - 15);
+    const bool residual = ends_with(name, "attn.out.weight") || ends_with(name, "mlp.proj.weight");
     p.normal_(0.0, residual ? residual_std : 0.02);
   }
   product_weights_ = find_product_weights();  // the same tensors after to() and loading
@@ -236,10 +239,6 @@ torch::Tensor HourglassImpl::logits(const torch::Tensor& tokens, LevelState* sta
 
 std::vector<torch::Tensor> HourglassImpl::find_product_weights() const {
   std::vector<torch::Tensor> out;
-  auto ends_with = [](const std::string& name, const std::string& end) {
-    return name.size() >= end.size() &&
-           name.compare(name.size() - end.size(), end.size(), end) == 0;
-  };
   for (const auto& item : named_parameters())
     for (const char* end :
          {"attn.qkv.weight", "attn.out.weight", "mlp.fc.weight", "mlp.proj.weight",
