@@ -4,10 +4,10 @@
 
 #include <torch/torch.h>
 
-#include "model/compat.h"
-#include "model/device.h"
-#include "model/distributed.h"
-#include "model/run_config.h"
+#include "model/nn/compat.h"
+#include "model/nn/device.h"
+#include "model/train/distributed.h"
+#include "model/core/run_config.h"
 
 namespace hg {
 

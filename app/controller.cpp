@@ -12,9 +12,9 @@
 #include <new>
 #include <stdexcept>
 
-#include "model/cost.h"
-#include "model/device.h"
-#include "model/trainer.h"
+#include "model/core/cost.h"
+#include "model/nn/device.h"
+#include "model/train/trainer.h"
 
 namespace hg {
 namespace {

@@ -2,7 +2,7 @@
 // Trainer (one thread owns the training model and optimizer, DESIGN.md §2). Requests go in as
 // calls on the GUI thread; results come out as signals carrying plain values. Torch-free header
 // (the worker lives in controller.cpp). Not the window, and not the curves: those follow the run
-// directory (ui/run_follower.h).
+// directory (ui/training/run_follower.h).
 #pragma once
 
 #include <QObject>
@@ -11,9 +11,9 @@
 #include <memory>
 
 #include "app/worker_thread.h"
-#include "model/metrics.h"
-#include "model/run_config.h"
-#include "ui/studio_types.h"
+#include "model/core/metrics.h"
+#include "model/core/run_config.h"
+#include "ui/training/studio_types.h"
 
 namespace hg {
 

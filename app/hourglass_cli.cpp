@@ -15,15 +15,16 @@
 
 #include "app/build_info.h"
 #include "app/launch.h"
-#include "model/bench.h"
-#include "model/checkpoint.h"
-#include "model/cost.h"
-#include "model/device.h"
-#include "model/distributed.h"
-#include "model/image_io.h"
-#include "model/inspect.h"
-#include "model/sampler.h"
-#include "model/trainer.h"
+#include "model/tools/bench.h"
+#include "model/train/checkpoint.h"
+#include "model/core/cost.h"
+#include "model/nn/device.h"
+#include "model/train/distributed.h"
+#include "model/io/image_io.h"
+#include "model/io/inspection_files.h"
+#include "model/tools/inspect.h"
+#include "model/decode/sampler.h"
+#include "model/train/trainer.h"
 
 namespace {
 

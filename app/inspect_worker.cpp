@@ -15,10 +15,10 @@
 #include <optional>
 #include <stdexcept>
 
-#include "model/checkpoint.h"
-#include "model/data.h"
-#include "model/image_io.h"
-#include "model/run_config.h"
+#include "model/train/checkpoint.h"
+#include "model/data/data.h"
+#include "model/io/image_io.h"
+#include "model/core/run_config.h"
 
 namespace hg {
 namespace {

@@ -2,7 +2,7 @@
 // run directory's newest, e.g. the one the trainer just saved; never the module being trained),
 // runs hg::inspect — the code behind `hourglass inspect` — for a text or an image, and hands the
 // GUI a plain-data InspectSnapshot through a queued call. Torch-free header (the worker object is
-// in inspect_worker.cpp). Not the panel (ui/inspector_panel.h) nor what it draws.
+// in inspect_worker.cpp). Not the panel (ui/inspector/inspector_panel.h) nor what it draws.
 #pragma once
 
 #include <QObject>
@@ -10,7 +10,7 @@
 #include <atomic>
 
 #include "app/worker_thread.h"
-#include "ui/inspect_types.h"
+#include "ui/inspector/inspect_types.h"
 
 namespace hg {
 

@@ -12,13 +12,13 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "model/checkpoint.h"
-#include "model/cost.h"
-#include "model/data.h"
-#include "model/device.h"
-#include "model/image_io.h"
-#include "model/run_config.h"
-#include "model/sampler.h"
+#include "model/train/checkpoint.h"
+#include "model/core/cost.h"
+#include "model/data/data.h"
+#include "model/nn/device.h"
+#include "model/io/image_io.h"
+#include "model/core/run_config.h"
+#include "model/decode/sampler.h"
 
 namespace hg {
 namespace {

@@ -2,14 +2,14 @@
 // copy of a model, loaded from a checkpoint file — never the module being trained, so sampling
 // during a run leaves the run alone (DESIGN.md §2). Requests go in as calls on the GUI thread;
 // tokens come out per position as queued signals carrying plain values. Torch-free header (the
-// worker lives in sampler_controller.cpp). Not the panel (ui/sampler_panel.h).
+// worker lives in sampler_controller.cpp). Not the panel (ui/sampler/sampler_panel.h).
 #pragma once
 
 #include <QObject>
 #include <QString>
 
 #include "app/worker_thread.h"
-#include "ui/sampler_types.h"
+#include "ui/sampler/sampler_types.h"
 
 namespace hg {
 

@@ -6,10 +6,10 @@
 #include "app/controller.h"
 #include "app/inspect_worker.h"
 #include "app/sampler_controller.h"
-#include "ui/inspector_panel.h"
+#include "ui/inspector/inspector_panel.h"
 #include "ui/main_window.h"
-#include "ui/sampler_panel.h"
-#include "ui/training_panel.h"
+#include "ui/sampler/sampler_panel.h"
+#include "ui/training/training_panel.h"
 
 namespace hg {
 

@@ -15,7 +15,7 @@
 #include "app/sampler_controller.h"
 #include "app/studio.h"
 #include "ui/main_window.h"
-#include "ui/run_panel.h"
+#include "ui/training/run_panel.h"
 
 namespace {
 

@@ -10,7 +10,7 @@ extra=()
 if [ -d .gpu-deps ]; then
   extra+=(-DHOURGLASS_THIRD_PARTY="$PWD/.gpu-deps")
 fi
-# nvcc for the fused decoding kernels (model/cuda), when it is not on the PATH already.
+# nvcc for the fused decoding kernels (model/kernels/cuda), when it is not on the PATH already.
 if ! command -v nvcc >/dev/null && [ -z "${CUDACXX:-}" ] && [ -x /usr/local/cuda/bin/nvcc ]; then
   export CUDACXX=/usr/local/cuda/bin/nvcc
 fi

@@ -3,7 +3,7 @@
 # CPack's DEB settings. `cd build && cpack -G DEB` writes hourglass-studio_<version>_<arch>.deb;
 # packaging/check-package.sh builds it and checks it. The programs' own install rules are in
 # app/CMakeLists.txt. Paths are relative to the prefix (/usr in the package): the engine finds
-# its presets at <exe>/../share/hourglass-studio (model/run_config.cpp, assets_dir()).
+# its presets at <exe>/../share/hourglass-studio (model/core/run_config.cpp, assets_dir()).
 include(GNUInstallDirs)
 set(HOURGLASS_SHARE_DIR "${CMAKE_INSTALL_DATADIR}/hourglass-studio")
 

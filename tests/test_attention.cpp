@@ -3,8 +3,8 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
-#include "model/attention.h"
-#include "model/compat.h"
+#include "model/nn/attention.h"
+#include "model/nn/compat.h"
 
 namespace hg {
 namespace {

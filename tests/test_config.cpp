@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/config.h"
-#include "model/cost.h"
+#include "model/core/config.h"
+#include "model/core/cost.h"
 
 namespace hg {
 namespace {

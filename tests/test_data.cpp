@@ -10,8 +10,8 @@
 #include <fstream>
 #include <functional>
 
-#include "model/data.h"
-#include "model/image_io.h"
+#include "model/data/data.h"
+#include "model/io/image_io.h"
 #include "tests/temp_dir.h"
 
 namespace hg {

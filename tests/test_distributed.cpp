@@ -10,7 +10,7 @@
 
 #include <future>
 
-#include "model/distributed.h"
+#include "model/train/distributed.h"
 
 namespace hg {
 namespace {

@@ -1,4 +1,4 @@
-// The fused CUDA operations (model/fused_ops.h) against the op-by-op computations they replace:
+// The fused CUDA operations (model/kernels/fused_ops.h) against the op-by-op computations they replace:
 // LayerNorm with its residual add (forward and every gradient, fp32 and bf16, with and without
 // autocast), the few-row matrix product and one-query decoding attention. Skipped without CUDA;
 // on a build without the kernels they check the fallbacks.
@@ -19,10 +19,10 @@
 #define HG_TEST_GRAPHS 0
 #endif
 
-#include "model/attention.h"
-#include "model/compat.h"
-#include "model/fused_ops.h"
-#include "model/sampler.h"
+#include "model/nn/attention.h"
+#include "model/nn/compat.h"
+#include "model/kernels/fused_ops.h"
+#include "model/decode/sampler.h"
 
 namespace hg {
 namespace {

@@ -13,12 +13,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "model/bench.h"
-#include "model/hourglass.h"
-#include "model/inspect.h"
-#include "model/profile.h"
-#include "model/run_config.h"
-#include "model/tensor_io.h"
+#include "model/tools/bench.h"
+#include "model/nn/hourglass.h"
+#include "model/io/inspection_files.h"
+#include "model/tools/inspect.h"
+#include "model/tools/profile.h"
+#include "model/core/run_config.h"
+#include "model/io/tensor_io.h"
 #include "tests/temp_dir.h"
 
 namespace hg {

@@ -25,13 +25,13 @@
 #include "app/controller.h"
 #include "app/inspect_worker.h"
 #include "app/studio.h"
-#include "model/data.h"
-#include "model/run_config.h"
-#include "model/tensor_io.h"
-#include "ui/imgui_canvas.h"
-#include "ui/inspector_panel.h"
+#include "model/data/data.h"
+#include "model/core/run_config.h"
+#include "model/io/tensor_io.h"
+#include "ui/imgui/imgui_canvas.h"
+#include "ui/inspector/inspector_panel.h"
 #include "ui/main_window.h"
-#include "ui/training_panel.h"
+#include "ui/training/training_panel.h"
 
 namespace hg {
 namespace {

@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "model/compat.h"
-#include "model/cost.h"
-#include "model/fused_ops.h"
-#include "model/hourglass.h"
-#include "model/step_decoder.h"
+#include "model/nn/compat.h"
+#include "model/core/cost.h"
+#include "model/kernels/fused_ops.h"
+#include "model/nn/hourglass.h"
+#include "model/decode/step_decoder.h"
 
 namespace hg {
 namespace {

@@ -22,9 +22,9 @@
 #include "app/controller.h"
 #include "app/sampler_controller.h"
 #include "app/studio.h"
-#include "ui/imgui_canvas.h"
+#include "ui/imgui/imgui_canvas.h"
 #include "ui/main_window.h"
-#include "ui/sampler_panel.h"
+#include "ui/sampler/sampler_panel.h"
 
 namespace hg {
 namespace {

@@ -18,10 +18,10 @@
 
 #include "app/controller.h"
 #include "app/studio.h"
-#include "ui/imgui_canvas.h"
+#include "ui/imgui/imgui_canvas.h"
 #include "ui/main_window.h"
-#include "ui/run_panel.h"
-#include "ui/training_panel.h"
+#include "ui/training/run_panel.h"
+#include "ui/training/training_panel.h"
 
 namespace hg {
 namespace {

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <typeinfo>
 
-#include "model/tensor_io.h"
+#include "model/io/tensor_io.h"
 
 namespace hg {
 namespace {

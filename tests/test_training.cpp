@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "model/checkpoint.h"
-#include "model/optim.h"
-#include "model/sampler.h"
-#include "model/trainer.h"
+#include "model/train/checkpoint.h"
+#include "model/train/optim.h"
+#include "model/decode/sampler.h"
+#include "model/train/trainer.h"
 #include "tests/temp_dir.h"
 
 namespace hg {

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <map>
 
-#include "ui/curves.h"
+#include "ui/training/curves.h"
 
 namespace {
 

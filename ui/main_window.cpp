@@ -23,10 +23,10 @@
 #include <QStyleFactory>
 #include <QTimer>
 
-#include "ui/inspector_panel.h"
-#include "ui/run_panel.h"
-#include "ui/sampler_panel.h"
-#include "ui/training_panel.h"
+#include "ui/inspector/inspector_panel.h"
+#include "ui/training/run_panel.h"
+#include "ui/sampler/sampler_panel.h"
+#include "ui/training/training_panel.h"
 
 namespace hg {
 namespace {

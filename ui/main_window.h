@@ -7,7 +7,7 @@
 #include <QMainWindow>
 #include <QStringList>
 
-#include "ui/studio_types.h"
+#include "ui/training/studio_types.h"
 
 class QAction;
 class QApplication;

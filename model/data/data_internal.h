@@ -1,0 +1,45 @@
+// Helpers shared by the dataset loaders (data.cpp: text, formats, splits; data_images.cpp: IDX,
+// CIFAR-10, image folders). Internal to model/: not part of the engine's interface.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "model/data/data.h"
+
+namespace hg::data_detail {
+namespace fs = std::filesystem;
+
+// Throws std::runtime_error("load_dataset: " + message): every dataset error reaches the user
+// through load_dataset, so that is the name it carries.
+[[noreturn]] void fail(const std::string& message);
+
+// "HINT: ..." for a file that exists but is damaged: re-install the Debian package when the path is
+// one of the defaults, else re-download.
+std::string damaged_hint(const fs::path& path);
+
+// Regular files in `folder` (below it when `recursive`), sorted by path; `folder` itself when it is
+// a file. Each file is listed once: a symlink to a file already listed (fortunes' *.u8, Tango's
+// aliased icons) is skipped, a symlink to a file elsewhere is kept.
+std::vector<fs::path> list_files(const fs::path& folder, bool recursive);
+
+// Whole file as bytes; fails naming the file when it cannot be read.
+std::vector<uint8_t> read_file(const fs::path& file);
+
+std::string lower_name(const fs::path& path);  // file name, lower-cased
+bool is_image_name(const fs::path& path);      // *.png, *.jpg, *.jpeg in any case
+bool is_idx_images_name(const fs::path& path,
+                        const std::string& prefix);  // prefix-images-idx3-ubyte*
+bool is_cifar_batch_name(const fs::path& path);      // data_batch_*.bin
+
+// What a path is called in descriptions: its last component ("fashion-mnist", "enwik8").
+std::string display_name(const fs::path& path);
+
+// Per-format loaders behind load_dataset; each fills everything but format and path.
+Dataset load_text(const fs::path& path);
+Dataset load_idx(const fs::path& path);
+Dataset load_cifar(const fs::path& path);
+Dataset load_image_folder(const fs::path& path);
+
+}  // namespace hg::data_detail

@@ -1,0 +1,67 @@
+// CUDA memory statistics go through c10's CUDA allocator, which only exists in CUDA builds of
+// libtorch; Debian's CPU build reports 0.
+#include "model/nn/device.h"
+
+#include <stdexcept>
+#include <thread>
+
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>) && defined(HOURGLASS_WITH_CUDA)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define HOURGLASS_CUDA_STATS 1
+#else
+#define HOURGLASS_CUDA_STATS 0
+#endif
+
+namespace hg {
+
+torch::Device resolve_device(const std::string& name, int cuda_index) {
+  if (name == "cpu") return torch::kCPU;
+  const bool have_cuda = torch::cuda::is_available();
+  if (name == "cuda" && !have_cuda)
+    throw std::invalid_argument(
+        "--device cuda: no CUDA device is available (this libtorch " +
+        std::string(torch::hasCUDA() ? "has CUDA but sees no GPU" : "is a CPU-only build") +
+        "). HINT: use --device cpu, or build against CUDA libtorch (README: GPU build)");
+  if (name != "cuda" && name != "auto")
+    throw std::invalid_argument("--device '" + name + "' must be one of auto, cpu, cuda");
+  if (!have_cuda) return torch::kCPU;
+  const int count = static_cast<int>(torch::cuda::device_count());
+  if (cuda_index < 0 || cuda_index >= count)
+    throw std::invalid_argument(
+        "GPU " + std::to_string(cuda_index) + " was asked for (LOCAL_RANK " +
+        std::to_string(cuda_index) + ") but this machine has " + std::to_string(count) +
+        ". HINT: start at most one process per GPU (--gpus " + std::to_string(count) + ")");
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(cuda_index));
+}
+
+std::string describe_device(const torch::Device& device) {
+  if (device.is_cuda()) return "cuda:" + std::to_string(device.index());
+  const int threads = torch::get_num_threads();
+  return "cpu (" + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)");
+}
+
+int64_t peak_memory_bytes(const torch::Device& device) {
+#if HOURGLASS_CUDA_STATS
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    return stats.allocated_bytes[0].peak;  // aggregate over pool types
+  }
+#endif
+  (void)device;
+  return 0;
+}
+
+void reset_peak_memory(const torch::Device& device) {
+#if HOURGLASS_CUDA_STATS
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#endif
+  (void)device;
+}
+
+void set_cpu_threads(int threads) {
+  const int n =
+      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(n);
+}
+
+}  // namespace hg

@@ -1,0 +1,22 @@
+// `hourglass inspect`: one forward pass of a text or an image with every attention map and every
+// level's activations recorded, as plain data (model/core/inspection.h). Torch-free header (the
+// network is only forward-declared), so Qt-facing code may include it. Not the attention path that
+// records the weights: model/nn/attention.h; not the files: model/io/inspection_files.h.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/core/inspection.h"
+
+namespace hg {
+
+class Hourglass;  // model/nn/hourglass.h
+
+// One forward pass, no gradients, eval mode (restored afterwards), batch 1, float32 without
+// autocast, on the device the model lives on; results copied to the CPU. `tokens` are the input
+// without BOS (the bytes of a text, the sub-pixels of an image); the model sees BOS + tokens,
+// truncated to config().seq_len positions. Throws std::invalid_argument for an empty input.
+InspectResult inspect(Hourglass& model, const std::vector<uint8_t>& tokens);
+
+}  // namespace hg

@@ -1,0 +1,325 @@
+// InputView: the inspected input with the figures laid over it (issue 7). Text: one cell per model
+// position, its background the query's attention, and under it one strip per level cut into that
+// level's rows (a row of factor K spans K characters). Image: the image under a heat overlay of
+// the query's attention, then one activation map per level, drawn per sub-pixel and coloured per
+// row, so a level of factor 3 over RGB shows one colour per pixel. Reads InspectorFigures only.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "model/io/image_io.h"
+#include "ui/inspector/inspector_view.h"
+
+namespace hg {
+namespace {
+
+const ImU32 kQueryOutline = IM_COL32(255, 255, 255, 255);
+const ImU32 kNoValue = IM_COL32(24, 24, 26, 255);
+
+// Colours one level's values: norms from their min to their max, a channel around zero.
+struct LevelScale {
+  float lo = 0.0f, hi = 1.0f;
+  bool is_signed = false;
+  LevelScale(const std::vector<float>& values, bool channel) : is_signed(channel) {
+    if (values.empty()) return;
+    const auto [mn, mx] = std::minmax_element(values.begin(), values.end());
+    lo = *mn;
+    hi = *mx;
+    if (is_signed) hi = std::max(std::abs(lo), std::abs(hi));
+  }
+  ImU32 color(float v) const {
+    if (is_signed) return signed_color(hi > 0.0f ? v / hi : 0.0f);
+    return heat_color(hi > lo ? (v - lo) / (hi - lo) : 0.5f);
+  }
+};
+
+// The row of level `factor` that position p belongs to (DESIGN.md §3: row j covers .. jK).
+int64_t row_of(int64_t position, int factor) { return (position + factor - 1) / factor; }
+
+float max_of(const std::vector<float>& values) {
+  float m = 0.0f;
+  for (float v : values) m = std::max(m, v);
+  return m > 0.0f ? m : 1.0f;
+}
+
+void mass_line(const InspectorFigures& figures) {
+  const float bos = figures.over_input.heat.empty() ? 0.0f : figures.over_input.heat[0];
+  ImGui::TextDisabled(
+      "query %lld attends %.1f%% to BOS%s", static_cast<long long>(figures.query), 100.0f * bos,
+      figures.over_input.padding > 0.0f
+          ? (", " +
+             std::to_string(static_cast<int>(std::lround(100.0f * figures.over_input.padding))) +
+             "% to the shift's zero rows")
+                .c_str()
+          : "");
+}
+
+}  // namespace
+
+void InputView::draw(const InspectResult& result, const InspectorFigures& figures,
+                     InspectorSelection& selection, float max_height) {
+  ImGui::PushID("input");
+  if (result.origin.input_kind == "image" && result.origin.image_channels > 0)
+    draw_image(result, figures, selection, max_height);
+  else
+    draw_text(result, figures, selection, max_height);
+  ImGui::PopID();
+}
+
+ImVec2 InputView::position_center(int64_t position) const {
+  if (drew_image_) {
+    const int64_t pixel = pixel_of(std::max<int64_t>(1, position), channels_);
+    const int channel = static_cast<int>((std::max<int64_t>(1, position) - 1) % channels_);
+    return ImVec2(origin_.x + (pixel % kImageSide + (channel + 0.5f) / channels_) * cell_w_,
+                  origin_.y + (pixel / kImageSide + 0.5f) * cell_w_);
+  }
+  return ImVec2(origin_.x + (position % per_line_ + 0.5f) * cell_w_,
+                origin_.y + (position / per_line_) * cell_h_ + 0.3f * cell_h_);
+}
+
+void InputView::draw_text(const InspectResult& result, const InspectorFigures& figures,
+                          InspectorSelection& selection, float max_height) {
+  const int levels = static_cast<int>(result.levels.size());
+  ImGui::Text("Input: %lld positions", static_cast<long long>(result.positions));
+  ImGui::SameLine();
+  ImGui::TextDisabled("background: the query's attention; strips: %s per level (L0 on top)",
+                      figures.channel < 0 ? "activation norm"
+                                          : ("channel " + std::to_string(figures.channel)).c_str());
+  mass_line(figures);
+
+  const float line = ImGui::GetTextLineHeight();
+  const float cell_w = ImGui::CalcTextSize("M").x + 3.0f;
+  const float small = ImGui::GetFontSize() * 0.7f;  // the strips' level names
+  const float strip_h = std::max(7.0f, small);
+  const float block_h = line + 4.0f + levels * (strip_h + 1.0f) + 8.0f;
+  const float gutter = ImGui::CalcTextSize("L0").x + 6.0f;
+  const float width = ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ScrollbarSize - gutter;
+  const int64_t per_line = std::max<int64_t>(8, static_cast<int64_t>(width / cell_w));
+  const int64_t lines = (result.positions + per_line - 1) / per_line;
+  const float height = std::min(max_height, lines * block_h + 4.0f);
+  ImGui::BeginChild("##text", ImVec2(0.0f, std::max(block_h, height)));
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  const ImVec2 corner = ImGui::GetCursorScreenPos();
+  const ImVec2 origin(corner.x + gutter, corner.y);
+
+  const std::vector<float>& heat = figures.over_input.heat;
+  const float heat_max = max_of(heat);
+  PositionSpan query{figures.query, figures.query};
+  if (figures.map) query = query_span(result, *figures.map, figures.query_row);
+  std::vector<LevelScale> scales;
+  for (const std::vector<float>& values : figures.activations)
+    scales.emplace_back(values, figures.channel >= 0);
+
+  for (int64_t p = 0; p < result.positions; ++p) {
+    const float x = origin.x + (p % per_line) * cell_w;
+    const float y = origin.y + (p / per_line) * block_h;
+    const float t = p < static_cast<int64_t>(heat.size()) ? heat[p] / heat_max : 0.0f;
+    const float shade = std::sqrt(t);
+    draw->AddRectFilled(ImVec2(x, y), ImVec2(x + cell_w - 1.0f, y + line + 4.0f),
+                        heat_color(shade));
+    const std::string glyph = position_glyph(result, p);
+    const ImVec2 size = ImGui::CalcTextSize(glyph.c_str());
+    draw->AddText(ImVec2(x + (cell_w - 1.0f - size.x) * 0.5f, y + 2.0f),
+                  shade > 0.7f ? IM_COL32(0, 0, 0, 255)
+                  : p == 0     ? IM_COL32(160, 160, 170, 255)
+                               : IM_COL32_WHITE,
+                  glyph.c_str());
+    if (p >= query.first && p <= query.last)
+      draw->AddRect(ImVec2(x - 1.0f, y - 1.0f), ImVec2(x + cell_w, y + line + 5.0f), kQueryOutline,
+                    0.0f, 0, selection.locked ? 2.0f : 1.0f);
+    for (int l = 0; l < levels && l < static_cast<int>(figures.activations.size()); ++l) {
+      const int factor = result.levels[l].factor;
+      const int64_t row = row_of(p, factor);
+      const float sy = y + line + 6.0f + l * (strip_h + 1.0f);
+      const bool last_of_row = p % factor == 0;  // row j ends at jK: leave a gap after it
+      draw->AddRectFilled(ImVec2(x, sy),
+                          ImVec2(x + cell_w - (last_of_row ? 2.0f : 0.0f), sy + strip_h),
+                          scales[l].color(figures.activations[l][row]));
+      if (l == selection.level)
+        draw->AddLine(ImVec2(x, sy + strip_h), ImVec2(x + cell_w, sy + strip_h),
+                      IM_COL32(66, 133, 244, 255));
+    }
+  }
+
+  // Level names beside the strips, on every line.
+  for (int64_t i = 0; i < lines; ++i)
+    for (int l = 0; l < levels; ++l) {
+      const std::string name = "L" + std::to_string(l);
+      draw->AddText(
+          ImGui::GetFont(), small,
+          ImVec2(corner.x, origin.y + i * block_h + line + 6.0f + l * (strip_h + 1.0f) +
+                               (strip_h - small) * 0.5f),
+          ImGui::GetColorU32(l == selection.level ? ImGuiCol_Text : ImGuiCol_TextDisabled),
+          name.c_str());
+    }
+
+  drew_image_ = false;
+  origin_ = origin;
+  cell_w_ = cell_w;
+  cell_h_ = block_h;
+  per_line_ = per_line;
+  ImGui::SetCursorScreenPos(origin);
+  ImGui::InvisibleButton("##cells", ImVec2(per_line * cell_w, lines * block_h));
+  if (ImGui::IsItemHovered()) {
+    const ImVec2 mouse = ImGui::GetIO().MousePos;
+    const int64_t column = static_cast<int64_t>((mouse.x - origin.x) / cell_w);
+    const int64_t line_index = static_cast<int64_t>((mouse.y - origin.y) / block_h);
+    const int64_t p = line_index * per_line + column;
+    if (column >= 0 && column < per_line && p >= 0 && p < result.positions) {
+      track_query(selection, p, true);
+      ImGui::BeginTooltip();
+      ImGui::Text("position %lld  %s", static_cast<long long>(p),
+                  position_label(result, p).c_str());
+      if (p < static_cast<int64_t>(heat.size()))
+        ImGui::Text("attention of query %lld here: %.5f", static_cast<long long>(figures.query),
+                    heat[p]);
+      for (int l = 0; l < static_cast<int>(figures.activations.size()); ++l) {
+        const int64_t row = row_of(p, result.levels[l].factor);
+        ImGui::Text("level %d row %lld: %s %.4g", l, static_cast<long long>(row),
+                    figures.channel < 0 ? "norm" : "channel", figures.activations[l][row]);
+      }
+      ImGui::EndTooltip();
+    }
+  }
+  ImGui::EndChild();
+}
+
+void InputView::draw_image(const InspectResult& result, const InspectorFigures& figures,
+                           InspectorSelection& selection, float max_height) {
+  const int channels = result.origin.image_channels;
+  const int side = kImageSide;
+  const int levels = static_cast<int>(figures.activations.size());
+  const int tiles = 1 + levels;
+  const float gap = 14.0f;
+  const float line = ImGui::GetTextLineHeight();
+  const float width = ImGui::GetContentRegionAvail().x;
+  const float fit = std::floor(std::min((width - (tiles - 1) * gap) / (tiles * side),
+                                        (max_height - 4.0f * line - 16.0f) / side));
+  const float s = pixel_size > 0.0f ? pixel_size : std::clamp(fit, 3.0f, 9.0f);
+  const float tile = s * side;
+
+  ImGui::Text("Input: 32x32x%d image, %lld positions", channels,
+              static_cast<long long>(result.positions));
+  ImGui::SameLine();
+  ImGui::TextDisabled(channels == 3
+                          ? "hover a pixel (its left/middle/right third picks R/G/B); click locks"
+                          : "hover a pixel to see where it looks; click locks");
+  mass_line(figures);
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  const ImVec2 origin = ImGui::GetCursorScreenPos();
+  const ImVec2 top(origin.x, origin.y + line + 4.0f);
+  const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text);
+  const ImU32 dim = ImGui::GetColorU32(ImGuiCol_TextDisabled);
+  const int64_t tokens = static_cast<int64_t>(result.tokens.size());
+  auto tile_x = [&](int i) { return top.x + i * (tile + gap); };
+  drew_image_ = true;
+  origin_ = top;
+  cell_w_ = s;
+  channels_ = channels;
+
+  // Tile 0: the image, and the query's attention summed over each pixel's sub-pixels.
+  const std::vector<float>& heat = figures.over_input.heat;
+  std::vector<float> pixel_heat(static_cast<size_t>(side * side), 0.0f);
+  for (int64_t p = 1; p < static_cast<int64_t>(heat.size()); ++p) {
+    const int64_t pixel = pixel_of(p, channels);
+    if (pixel < side * side) pixel_heat[static_cast<size_t>(pixel)] += heat[p];
+  }
+  const float heat_max = max_of(pixel_heat);
+  draw->AddText(ImVec2(tile_x(0), origin.y), text, "image + attention");
+  for (int i = 0; i < side * side; ++i) {
+    const ImVec2 c0(tile_x(0) + (i % side) * s, top.y + (i / side) * s), c1(c0.x + s, c0.y + s);
+    const int64_t t = static_cast<int64_t>(i) * channels;
+    ImU32 color = kNoValue;
+    if (t + channels <= tokens) {
+      const uint8_t* px = result.tokens.data() + t;
+      color =
+          channels == 3 ? IM_COL32(px[0], px[1], px[2], 255) : IM_COL32(px[0], px[0], px[0], 255);
+    }
+    draw->AddRectFilled(c0, c1, color);
+    // Linear and at most 70 % opaque: the image stays visible under attention spread evenly.
+    const float share = pixel_heat[i] / heat_max;
+    if (share > 0.01f) draw->AddRectFilled(c0, c1, heat_color(share, 0.7f * share));
+  }
+
+  // Tiles 1..: each level's values per sub-pixel (one stripe per channel), coloured by its row.
+  for (int l = 0; l < levels; ++l) {
+    const int factor = result.levels[l].factor;
+    const LevelScale scale(figures.activations[l], figures.channel >= 0);
+    std::string title = "L" + std::to_string(l) + " x" + std::to_string(factor) + ": ";
+    if (factor == 1)
+      title += channels > 1 ? "per sub-pixel" : "per pixel";
+    else if (factor % channels == 0)
+      title +=
+          factor == channels ? "per pixel" : "per " + std::to_string(factor / channels) + " px";
+    else
+      title += "per " + std::to_string(factor) + " sub-px";
+    draw->AddText(ImVec2(tile_x(1 + l), origin.y),
+                  l == selection.level ? IM_COL32(110, 170, 255, 255) : text, title.c_str());
+    const float stripe = s / channels;
+    for (int64_t sub = 0; sub < static_cast<int64_t>(side) * side * channels; ++sub) {
+      const int64_t pixel = sub / channels;
+      const int c = static_cast<int>(sub % channels);
+      const ImVec2 c0(tile_x(1 + l) + (pixel % side) * s + c * stripe, top.y + (pixel / side) * s);
+      const int64_t p = sub + 1;
+      const ImU32 color =
+          p < result.positions ? scale.color(figures.activations[l][row_of(p, factor)]) : kNoValue;
+      draw->AddRectFilled(c0, ImVec2(c0.x + stripe, c0.y + s), color);
+    }
+    char range[64];
+    std::snprintf(range, sizeof range, "%s %.3g .. %.3g", figures.channel < 0 ? "norm" : "value",
+                  scale.is_signed ? -scale.hi : scale.lo, scale.hi);
+    draw->AddText(ImVec2(tile_x(1 + l), top.y + tile + 2.0f), dim, range);
+  }
+
+  // The query's span, outlined on every tile.
+  if (figures.map) {
+    const PositionSpan span = query_span(result, *figures.map, figures.query_row);
+    for (int i = 0; i < tiles; ++i)
+      for (int64_t p = std::max<int64_t>(1, span.first); p <= span.last; ++p) {
+        const int64_t pixel = pixel_of(p, channels);
+        const int c = static_cast<int>((p - 1) % channels);
+        const float stripe = i == 0 ? s : s / channels;
+        const ImVec2 c0(tile_x(i) + (pixel % side) * s + (i == 0 ? 0.0f : c * stripe),
+                        top.y + (pixel / side) * s);
+        draw->AddRect(ImVec2(c0.x - 1.0f, c0.y - 1.0f),
+                      ImVec2(c0.x + stripe + 1.0f, c0.y + s + 1.0f), kQueryOutline, 0.0f, 0,
+                      selection.locked ? 2.0f : 1.0f);
+      }
+  }
+
+  // Hover on any tile: the sub-pixel under the mouse becomes the query.
+  for (int i = 0; i < tiles; ++i) {
+    ImGui::SetCursorScreenPos(ImVec2(tile_x(i), top.y));
+    ImGui::InvisibleButton(("##tile" + std::to_string(i)).c_str(), ImVec2(tile, tile));
+    if (!ImGui::IsItemHovered()) continue;
+    const ImVec2 mouse = ImGui::GetIO().MousePos;
+    const float fx = (mouse.x - tile_x(i)) / s, fy = (mouse.y - top.y) / s;
+    const int x = std::clamp(static_cast<int>(fx), 0, side - 1);
+    const int y = std::clamp(static_cast<int>(fy), 0, side - 1);
+    const int c = std::clamp(static_cast<int>((fx - x) * channels), 0, channels - 1);
+    const int64_t pixel = static_cast<int64_t>(y) * side + x;
+    const int64_t p = position_of(pixel, c, channels);
+    if (p >= result.positions) continue;
+    track_query(selection, p, true);
+    ImGui::BeginTooltip();
+    ImGui::Text("pixel (%d, %d)%s, position %lld", x, y,
+                channels == 3 ? (std::string(" ") + "RGB"[c]).c_str() : "",
+                static_cast<long long>(p));
+    ImGui::Text("attention of query %lld on this pixel: %.5f",
+                static_cast<long long>(figures.query), pixel_heat[static_cast<size_t>(pixel)]);
+    for (int l = 0; l < levels; ++l) {
+      const int64_t row = row_of(p, result.levels[l].factor);
+      ImGui::Text("level %d row %lld: %s %.4g", l, static_cast<long long>(row),
+                  figures.channel < 0 ? "norm" : "channel", figures.activations[l][row]);
+    }
+    ImGui::EndTooltip();
+  }
+  char heat_range[64];
+  std::snprintf(heat_range, sizeof heat_range, "attention per pixel 0 .. %.3g", heat_max);
+  draw->AddText(ImVec2(tile_x(0), top.y + tile + 2.0f), dim, heat_range);
+  ImGui::SetCursorScreenPos(ImVec2(origin.x, top.y + tile + line + 8.0f));
+  ImGui::Dummy(ImVec2(1.0f, 1.0f));
+}
+
+}  // namespace hg

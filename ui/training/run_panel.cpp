@@ -1,0 +1,397 @@
+// The Run panel: fields -> RunConfig, validated and costed on every edit (issue 5). Data is
+// checked by name only here; reading and validating it is the worker's load_dataset.
+#include "ui/training/run_panel.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <stdexcept>
+
+#include "model/core/cost.h"
+#include "model/data/data.h"
+
+namespace hg {
+namespace {
+
+// "1.23 M" / "456 k": parameter counts and FLOPs at a glance.
+QString engineering(double value) {
+  static const char* const kSuffixes[] = {"", " k", " M", " G", " T", " P"};
+  int i = 0;
+  while (value >= 1000.0 && i < 5) value /= 1000.0, ++i;
+  return QString::number(value, 'f', value < 10 ? 2 : value < 100 ? 1 : 0) + kSuffixes[i];
+}
+
+// The Debian package that provides a default dataset, for the hint when it is missing.
+QString package_for(const QString& path) {
+  if (path == kDefaultTextPath) return QStringLiteral("fortunes");
+  if (path == kDefaultGrayPath) return QStringLiteral("dataset-fashion-mnist");
+  if (path == kDefaultColorPath) return QStringLiteral("tango-icon-theme");
+  return {};
+}
+
+// Sequence length the trainer will force for image data (one whole 32x32 image); 0 for text.
+int image_seq_len(DataFormat format) {
+  switch (format) {
+    case DataFormat::kIdx:
+      return 32 * 32;
+    case DataFormat::kCifar:
+    case DataFormat::kImages:
+      return 32 * 32 * 3;
+    case DataFormat::kText:
+      return 0;
+  }
+  return 0;
+}
+
+QSpinBox* spin(int lo, int hi, int step = 1) {
+  auto* box = new QSpinBox;
+  box->setRange(lo, hi);
+  box->setSingleStep(step);
+  box->setAccelerated(true);
+  return box;
+}
+
+QComboBox* combo(std::initializer_list<const char*> items) {
+  auto* box = new QComboBox;
+  for (const char* item : items) box->addItem(QString::fromLatin1(item));
+  return box;
+}
+
+}  // namespace
+
+RunPanel::RunPanel(QWidget* parent) : QWidget(parent) {
+  build_ui();
+  if (!load_preset(QStringLiteral("tiny-cpu"))) set_run_config(RunConfig{});
+}
+
+void RunPanel::build_ui() {
+  auto* form = new QFormLayout;
+  form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+
+  // Data: the three defaults a Debian machine can install, or any file or folder.
+  data_path_ = new QLineEdit;
+  data_path_->setObjectName(QStringLiteral("data_path"));
+  data_path_->setPlaceholderText(tr("a text file, IDX/CIFAR file or image folder"));
+  auto* defaults = new QHBoxLayout;
+  auto add_button = [&](const QString& text, const QString& tip, auto on_click) {
+    auto* button = new QPushButton(text);
+    button->setToolTip(tip);
+    connect(button, &QPushButton::clicked, this, on_click);
+    defaults->addWidget(button);
+  };
+  add_button(tr("Fortunes"), QString::fromLatin1(kDefaultTextPath),
+             [this] { set_data_path(QString::fromLatin1(kDefaultTextPath)); });
+  add_button(tr("Fashion-MNIST"), QString::fromLatin1(kDefaultGrayPath),
+             [this] { set_data_path(QString::fromLatin1(kDefaultGrayPath)); });
+  add_button(tr("Tango icons"), QString::fromLatin1(kDefaultColorPath),
+             [this] { set_data_path(QString::fromLatin1(kDefaultColorPath)); });
+  add_button(tr("File…"), tr("Choose a data file"), [this] { choose_data_file(); });
+  add_button(tr("Folder…"), tr("Choose a folder of images or text"),
+             [this] { choose_data_folder(); });
+  data_note_ = new QLabel;
+  data_note_->setWordWrap(true);
+  auto* data_box = new QVBoxLayout;
+  data_box->addWidget(data_path_);
+  data_box->addLayout(defaults);
+  data_box->addWidget(data_note_);
+  form->addRow(tr("Data"), data_box);
+
+  preset_ = new QComboBox;
+  preset_->setObjectName(QStringLiteral("preset"));
+  preset_->setPlaceholderText(tr("(none: custom config)"));
+  const QDir presets(QString::fromStdString(assets_dir()) + QStringLiteral("/presets"));
+  for (const QFileInfo& file : presets.entryInfoList({QStringLiteral("*.json")}, QDir::Files))
+    preset_->addItem(file.completeBaseName());
+  form->addRow(tr("Preset"), preset_);
+
+  hierarchy_ = new QLineEdit;
+  hierarchy_->setObjectName(QStringLiteral("hierarchy"));
+  hierarchy_->setToolTip(
+      tr("layers@factor pairs, a palindrome: \"2@1 4@3 2@1\"; \"8@1\" is the "
+         "vanilla transformer"));
+  form->addRow(tr("Hierarchy"), hierarchy_);
+  shorten_ = combo({"avg", "linear", "attention"});
+  upsample_ = combo({"repeat", "linear", "attention"});
+  auto* resampling = new QHBoxLayout;
+  resampling->addWidget(new QLabel(tr("shorten")));
+  resampling->addWidget(shorten_, 1);
+  resampling->addWidget(new QLabel(tr("upsample")));
+  resampling->addWidget(upsample_, 1);
+  form->addRow(QString(), resampling);
+
+  d_model_ = spin(2, 65536, 16);
+  heads_ = spin(1, 1024);
+  seq_len_ = spin(2, 1 << 22, 64);
+  batch_ = spin(1, 1 << 16);
+  steps_ = spin(1, 100000000, 100);
+  d_model_->setObjectName(QStringLiteral("d_model"));
+  heads_->setObjectName(QStringLiteral("heads"));
+  seq_len_->setObjectName(QStringLiteral("seq_len"));
+  batch_->setObjectName(QStringLiteral("batch"));
+  steps_->setObjectName(QStringLiteral("steps"));
+  lr_ = new QLineEdit;
+  lr_->setObjectName(QStringLiteral("lr"));
+  auto* sizes = new QHBoxLayout;
+  sizes->addWidget(d_model_, 1);
+  sizes->addWidget(new QLabel(tr("heads")));
+  sizes->addWidget(heads_, 1);
+  form->addRow(tr("d_model"), sizes);
+  auto* lengths = new QHBoxLayout;
+  lengths->addWidget(seq_len_, 1);
+  lengths->addWidget(new QLabel(tr("batch")));
+  lengths->addWidget(batch_, 1);
+  form->addRow(tr("seq_len"), lengths);
+  auto* schedule = new QHBoxLayout;
+  schedule->addWidget(lr_, 1);
+  schedule->addWidget(new QLabel(tr("steps")));
+  schedule->addWidget(steps_, 1);
+  form->addRow(tr("lr"), schedule);
+
+  run_dir_ = new QLineEdit;
+  run_dir_->setObjectName(QStringLiteral("run_dir"));
+  run_dir_->setPlaceholderText(tr("default: a new folder under runs/"));
+  auto* run_dir_button = new QToolButton;
+  run_dir_button->setText(QStringLiteral("…"));
+  connect(run_dir_button, &QToolButton::clicked, this, &RunPanel::choose_run_dir);
+  auto* run_dir_row = new QHBoxLayout;
+  run_dir_row->addWidget(run_dir_, 1);
+  run_dir_row->addWidget(run_dir_button);
+  form->addRow(tr("Run folder"), run_dir_row);
+
+  cost_ = new QTableWidget(0, 5);
+  cost_->setObjectName(QStringLiteral("cost"));
+  cost_->setHorizontalHeaderLabels(
+      {tr("Level"), tr("Factor"), tr("Layers"), tr("Params"), tr("FLOPs/token")});
+  cost_->verticalHeader()->hide();
+  cost_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+  cost_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+  cost_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  cost_->setSelectionMode(QAbstractItemView::NoSelection);
+  cost_->setFocusPolicy(Qt::NoFocus);
+  cost_->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  cost_->setToolTip(tr("Forward FLOPs per original token at seq_len (training costs about 3x)"));
+
+  error_ = new QLabel;
+  error_->setObjectName(QStringLiteral("run_error"));
+  error_->setWordWrap(true);
+  error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  error_->setStyleSheet(QStringLiteral("color: #ff6b6b;"));
+
+  start_ = new QToolButton;
+  start_->setToolButtonStyle(Qt::ToolButtonTextOnly);
+  start_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+  start_->setMinimumHeight(32);
+  start_->hide();
+
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(form);
+  layout->addWidget(cost_);
+  layout->addWidget(error_);
+  layout->addStretch(1);
+  layout->addWidget(start_);
+
+  // Every edit revalidates and recosts (DESIGN.md §5: "as you type").
+  auto update = [this] {
+    if (!loading_) update_cost();
+  };
+  connect(data_path_, &QLineEdit::textChanged, this, update);
+  connect(hierarchy_, &QLineEdit::textChanged, this, update);
+  connect(lr_, &QLineEdit::textChanged, this, update);
+  connect(run_dir_, &QLineEdit::textChanged, this, update);
+  for (QComboBox* box : {shorten_, upsample_})
+    connect(box, &QComboBox::currentIndexChanged, this, update);
+  for (QSpinBox* box : {d_model_, heads_, seq_len_, batch_, steps_})
+    connect(box, &QSpinBox::valueChanged, this, update);
+  connect(preset_, &QComboBox::textActivated, this,
+          [this](const QString& name) { load_preset(name); });
+}
+
+RunConfig RunPanel::run_config() const {
+  RunConfig c = base_;
+  c.train.data = data_path_->text().trimmed().toStdString();
+  c.train.format.clear();  // guessed from the path, as the CLI does
+  c.model.hierarchy = hierarchy_->text().simplified().toStdString();
+  c.model.shorten = parse_shorten(shorten_->currentText().toStdString());
+  c.model.upsample = parse_upsample(upsample_->currentText().toStdString());
+  c.model.d_model = d_model_->value();
+  c.model.n_heads = heads_->value();
+  c.model.seq_len = seq_len_->value();
+  c.train.batch = batch_->value();
+  c.train.steps = steps_->value();
+  bool ok = false;
+  const double lr = lr_->text().trimmed().toDouble(&ok);
+  c.train.lr = ok ? lr : -1.0;  // validate() names it
+  return c;
+}
+
+void RunPanel::set_run_config(const RunConfig& config) {
+  loading_ = true;
+  base_ = config;
+  data_path_->setText(QString::fromStdString(config.train.data));
+  hierarchy_->setText(QString::fromStdString(config.model.hierarchy));
+  shorten_->setCurrentText(QString::fromStdString(to_string(config.model.shorten)));
+  upsample_->setCurrentText(QString::fromStdString(to_string(config.model.upsample)));
+  d_model_->setValue(config.model.d_model);
+  heads_->setValue(config.model.n_heads);
+  seq_len_->setValue(config.model.seq_len);
+  batch_->setValue(config.train.batch);
+  steps_->setValue(static_cast<int>(std::min<int64_t>(config.train.steps, steps_->maximum())));
+  lr_->setText(QString::number(config.train.lr, 'g', 6));
+  preset_->setCurrentIndex(preset_->findText(QString::fromStdString(config.train.preset)));
+  loading_ = false;
+  update_cost();
+}
+
+bool RunPanel::load_preset(const QString& name) {
+  try {
+    set_run_config(hg::load_preset(name.toStdString()));
+    return true;
+  } catch (const std::exception& e) {
+    error_->setText(QString::fromUtf8(e.what()));
+    return false;
+  }
+}
+
+void RunPanel::set_data_path(const QString& path) { data_path_->setText(path); }
+
+QString RunPanel::run_dir() const { return run_dir_->text().trimmed(); }
+
+void RunPanel::set_run_dir(const QString& dir) { run_dir_->setText(dir); }
+
+QString RunPanel::error_text() const { return valid_ ? QString() : error_->text(); }
+
+void RunPanel::set_start_action(QAction* start) {
+  start_->setDefaultAction(start);
+  start_->show();
+}
+
+void RunPanel::update_cost() {
+  QString error;
+  // Data: names only (nothing is read here); the worker's load_dataset says what else is wrong.
+  const QString path = data_path_->text().trimmed();
+  const DataFormat format = guess_format(path.toStdString());
+  const int image_len = image_seq_len(format);
+  if (path.isEmpty()) {
+    error = tr("data: choose a dataset (one of the defaults, a file or a folder)");
+  } else if (!QFileInfo::exists(path)) {
+    const QString package = package_for(path);
+    error = tr("data: %1 does not exist. HINT: %2")
+                .arg(path, package.isEmpty()
+                               ? tr("pick one of the defaults, or a file or folder")
+                               : tr("install it with `sudo apt install %1`").arg(package));
+  } else if (const QString dir = run_dir();
+             !dir.isEmpty() && QFileInfo(dir).isDir() && !QDir(dir).isEmpty()) {
+    // Trainer::create would refuse it; say so before Start rather than after.
+    error = tr("run folder %1 already holds files: choose a new or empty folder, or leave it "
+               "empty for the default")
+                .arg(dir);
+  }
+  // Image sequences are whole images: the trainer sets seq_len from the data (DESIGN.md §3).
+  seq_len_->setEnabled(image_len == 0);
+  if (image_len > 0 && seq_len_->value() != image_len) {
+    const QSignalBlocker block(seq_len_);
+    seq_len_->setValue(image_len);
+  }
+  data_note_->setText(image_len > 0 ? tr("%1: images, %2 sub-pixels per sequence")
+                                          .arg(QString::fromStdString(to_string(format)))
+                                          .arg(image_len)
+                                    : tr("text, read as bytes"));
+
+  cost_->setRowCount(0);
+  const RunConfig config = run_config();
+  if (error.isEmpty()) {
+    try {
+      config.model.validate();
+      config.train.validate();
+    } catch (const std::invalid_argument& e) {
+      error = QString::fromUtf8(e.what());
+    }
+  }
+  try {
+    const ModelCost cost = model_cost(config.model);
+    const ModelCost vanilla = model_cost(config.model.vanilla_twin());
+    auto add_row = [this](const QStringList& cells, bool bold = false) {
+      const int row = cost_->rowCount();
+      cost_->insertRow(row);
+      for (int column = 0; column < cells.size(); ++column) {
+        auto* item = new QTableWidgetItem(cells[column]);
+        item->setTextAlignment(column == 0 ? Qt::AlignLeft | Qt::AlignVCenter
+                                           : Qt::AlignRight | Qt::AlignVCenter);
+        QFont font = item->font();
+        font.setBold(bold);
+        item->setFont(font);
+        cost_->setItem(row, column, item);
+      }
+    };
+    for (size_t i = 0; i < cost.levels.size(); ++i) {
+      const LevelCost& level = cost.levels[i];
+      add_row({tr("level %1").arg(i), QString::number(level.factor), QString::number(level.layers),
+               engineering(level.params), engineering(level.flops_per_token)});
+    }
+    add_row({tr("embedding, head"), QString(), QString(), engineering(cost.embedding_params),
+             QString()});
+    const int layers = config.model.parsed_hierarchy().num_layers();
+    add_row({tr("hourglass"), QString(), QString::number(layers), engineering(cost.params),
+             engineering(cost.flops_per_token)},
+            /*bold=*/true);
+    add_row({tr("vanilla %1@1").arg(layers), QString(), QString::number(layers),
+             engineering(vanilla.params), engineering(vanilla.flops_per_token)});
+    add_row({tr("hourglass / vanilla"), QString(), QString(),
+             QString::number(100.0 * cost.params / vanilla.params, 'f', 0) + QStringLiteral(" %"),
+             QString::number(100.0 * cost.flops_per_token / vanilla.flops_per_token, 'f', 0) +
+                 QStringLiteral(" %")});
+    cost_->resizeRowsToContents();
+    // As tall as its rows: the panel's spare room goes below, not into an empty table.
+    int height = cost_->horizontalHeader()->height() + 2 * cost_->frameWidth();
+    for (int row = 0; row < cost_->rowCount(); ++row) height += cost_->rowHeight(row);
+    cost_->setFixedHeight(height);
+  } catch (const std::invalid_argument&) {
+    // The hierarchy does not parse: validate() already said why.
+  }
+
+  // The field the message names turns red too, so the eye finds it (messages start with it).
+  const std::pair<const char*, QWidget*> fields[] = {
+      {"data", data_path_}, {"hierarchy", hierarchy_}, {"d_model", d_model_},
+      {"n_heads", heads_},  {"seq_len", seq_len_},     {"batch", batch_},
+      {"lr", lr_},          {"steps", steps_},         {"run folder", run_dir_}};
+  for (const auto& [name, widget] : fields)
+    widget->setStyleSheet(error.startsWith(QLatin1String(name)) ? QStringLiteral("color: #ff6b6b;")
+                                                                : QString());
+  error_->setText(error);
+  error_->setVisible(!error.isEmpty());
+  const bool valid = error.isEmpty();
+  if (valid != valid_) {
+    valid_ = valid;
+    Q_EMIT validity_changed(valid);
+  }
+}
+
+void RunPanel::choose_data_file() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Data file"), data_path_->text());
+  if (!path.isEmpty()) set_data_path(path);
+}
+
+void RunPanel::choose_data_folder() {
+  const QString path =
+      QFileDialog::getExistingDirectory(this, tr("Data folder"), data_path_->text());
+  if (!path.isEmpty()) set_data_path(path);
+}
+
+void RunPanel::choose_run_dir() {
+  const QString path = QFileDialog::getExistingDirectory(this, tr("Run folder"), run_dir_->text());
+  if (!path.isEmpty()) set_run_dir(path);
+}
+
+}  // namespace hg

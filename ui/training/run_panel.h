@@ -1,0 +1,75 @@
+// The Run panel (DESIGN.md §5): the data (the three defaults one click away, or a file or folder),
+// a preset, the hierarchy and its shortening/upsampling, width, heads, sequence length, batch,
+// learning rate and steps, with parameters and FLOPs per token per level, and the vanilla model
+// of equal depth beside them, updated as the user types. Edits a RunConfig; starts nothing itself.
+#pragma once
+
+#include <QWidget>
+
+#include "model/core/run_config.h"
+
+class QAction;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QSpinBox;
+class QTableWidget;
+class QToolButton;
+
+namespace hg {
+
+class RunPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit RunPanel(QWidget* parent = nullptr);
+
+  // The config the fields describe: the loaded preset with the fields laid over it.
+  RunConfig run_config() const;
+  // Fills every field from `config` (keeping it as the base for what the panel does not show).
+  void set_run_config(const RunConfig& config);
+  // Loads a preset by name into the fields; false (and the error shown) when it cannot be read.
+  bool load_preset(const QString& name);
+  void set_data_path(const QString& path);
+  // The run directory the user chose; empty means the default folder.
+  QString run_dir() const;
+  void set_run_dir(const QString& dir);
+
+  bool is_valid() const { return valid_; }
+  QString error_text() const;  // the validation message shown in place; empty when valid
+  // A "Start" button at the foot of the panel that triggers `start` (the window's action).
+  void set_start_action(QAction* start);
+
+ Q_SIGNALS:
+  void validity_changed(bool valid);
+
+ private:
+  void build_ui();
+  void update_cost();  // validates, fills the cost table, shows or clears the error
+  void choose_data_file();
+  void choose_data_folder();
+  void choose_run_dir();
+
+  RunConfig base_;  // the preset (or config) the fields were loaded from
+  bool valid_ = false;
+  bool loading_ = false;  // set_run_config in progress: one update at the end, not per field
+
+  QLineEdit* data_path_ = nullptr;
+  QLabel* data_note_ = nullptr;
+  QComboBox* preset_ = nullptr;
+  QLineEdit* hierarchy_ = nullptr;
+  QComboBox* shorten_ = nullptr;
+  QComboBox* upsample_ = nullptr;
+  QSpinBox* d_model_ = nullptr;
+  QSpinBox* heads_ = nullptr;
+  QSpinBox* seq_len_ = nullptr;
+  QSpinBox* batch_ = nullptr;
+  QLineEdit* lr_ = nullptr;
+  QSpinBox* steps_ = nullptr;
+  QLineEdit* run_dir_ = nullptr;
+  QTableWidget* cost_ = nullptr;
+  QLabel* error_ = nullptr;
+  QToolButton* start_ = nullptr;
+};
+
+}  // namespace hg
