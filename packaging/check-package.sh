@@ -26,6 +26,7 @@ expect_file bin/hourglass
 expect_file bin/hourglass-studio
 expect_file share/applications/hourglass-studio.desktop
 expect_file share/metainfo/io.github.hourglass_studio.metainfo.xml
+expect_file share/doc/hourglass-studio/copyright
 expect_file share/icons/hicolor/scalable/apps/hourglass-studio.svg
 for size in 16 32 48 64 128 256; do
   expect_file "share/icons/hicolor/${size}x${size}/apps/hourglass-studio.png"

@@ -1,4 +1,4 @@
-# The Debian package `hourglass-studio` (issue 10), included from the top-level CMakeLists.txt:
+# The Debian package `hourglass-studio`, included from the top-level CMakeLists.txt:
 # install rules for the data the programs read (presets, demo models) and the desktop files, and
 # CPack's DEB settings. `cd build && cpack -G DEB` writes hourglass-studio_<version>_<arch>.deb;
 # packaging/check-package.sh builds it and checks it. The programs' own install rules are in
@@ -14,6 +14,10 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/assets/presets/"
 file(GLOB HOURGLASS_DEMO_MODELS CONFIGURE_DEPENDS
      "${PROJECT_SOURCE_DIR}/assets/models/*.safetensors")
 install(FILES ${HOURGLASS_DEMO_MODELS} DESTINATION "${HOURGLASS_SHARE_DIR}/models")
+# The MIT license, where Debian keeps a package's copyright; CPack shows it too.
+install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/hourglass-studio"
+        RENAME copyright)
+set(CPACK_RESOURCE_FILE_LICENSE "${PROJECT_SOURCE_DIR}/LICENSE")
 
 if(HOURGLASS_BUILD_GUI)
   install(FILES "${CMAKE_CURRENT_LIST_DIR}/hourglass-studio.desktop"
@@ -56,7 +60,7 @@ set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 # Libraries the programs link (libtorch1.13, the Qt 6 libraries, libstb0, zlib1g, libc6, ...) come
 # from dpkg-shlibdeps (package dpkg-dev). What is loaded at run time is named here: the ImGui
 # OpenGL 3 backend dlopens libGL.so.1 (libgl1), Mesa's drivers render the canvas, and OpenBLAS
-# makes torch's CPU matmuls ~16x faster than the reference BLAS (BUILDING.md).
+# makes torch's CPU matmuls ~16x faster than the reference BLAS (docs/DEVELOPING.md).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libopenblas0")
 if(HOURGLASS_BUILD_GUI)

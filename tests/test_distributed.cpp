@@ -1,4 +1,4 @@
-// The process group behind `--gpus N` (issue 9), in one process: two ranks on two threads meet
+// The process group behind `--gpus N`, in one process: two ranks on two threads meet
 // through the TCP store and talk through Gloo, as two CPU processes do. The whole training path
 // (launcher, sharding, resume) is checked end to end by test_distributed.sh.
 #include <gtest/gtest.h>

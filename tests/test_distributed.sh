@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Data-parallel training end to end (issue 9), as a user runs it: `hourglass train --gpus 2`.
+# Data-parallel training end to end, as a user runs it: `hourglass train --gpus 2`.
 # Without CUDA the two processes are CPU processes talking through Gloo; on a machine with two GPUs
 # pass "cuda" to run the same checks over NCCL.
 # Usage: test_distributed.sh PATH/TO/hourglass [cpu|cuda]

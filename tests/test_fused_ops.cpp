@@ -1,7 +1,7 @@
-// The fused CUDA operations (model/kernels/fused_ops.h) against the op-by-op computations they replace:
-// LayerNorm with its residual add (forward and every gradient, fp32 and bf16, with and without
-// autocast), the few-row matrix product and one-query decoding attention. Skipped without CUDA;
-// on a build without the kernels they check the fallbacks.
+// The fused CUDA operations (model/kernels/fused_ops.h) against the op-by-op computations they
+// replace: LayerNorm with its residual add (forward and every gradient, fp32 and bf16, with and
+// without autocast), the few-row matrix product and one-query decoding attention. Skipped without
+// CUDA; on a build without the kernels they check the fallbacks.
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -19,10 +19,10 @@
 #define HG_TEST_GRAPHS 0
 #endif
 
+#include "model/decode/sampler.h"
+#include "model/kernels/fused_ops.h"
 #include "model/nn/attention.h"
 #include "model/nn/compat.h"
-#include "model/kernels/fused_ops.h"
-#include "model/decode/sampler.h"
 
 namespace hg {
 namespace {
@@ -51,7 +51,7 @@ std::vector<torch::Tensor> norm_results(const NormCase& c, bool fused) {
   torch::Tensor h, y;
   if (fused) {
     CudaAutocast autocast(c.autocast);
-    EXPECT_TRUE(fused_layer_norm(x, delta, weight, bias));
+    EXPECT_TRUE(can_fuse_layer_norm(x, delta, weight, bias));
     std::tie(h, y) = layer_norm_fused(x, delta, weight, bias, 1e-5);
   } else {
     h = add ? x + delta : x;
@@ -73,8 +73,8 @@ std::vector<torch::Tensor> norm_results(const NormCase& c, bool fused) {
 
 TEST(FusedCuda, LayerNormMatchesTheOpByOpNormForwardAndBackward) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  if (!fused_layer_norm(torch::zeros({1, 8}, torch::kCUDA), {}, torch::ones({8}, torch::kCUDA),
-                        torch::zeros({8}, torch::kCUDA)))
+  if (!can_fuse_layer_norm(torch::zeros({1, 8}, torch::kCUDA), {}, torch::ones({8}, torch::kCUDA),
+                           torch::zeros({8}, torch::kCUDA)))
     GTEST_SKIP() << "this build has no fused kernels";
   const auto f32 = torch::kFloat, bf16 = torch::kBFloat16, none = torch::ScalarType::Undefined;
   const char* names[] = {"h", "y", "dx", "ddelta", "dweight", "dbias"};
@@ -96,8 +96,9 @@ TEST(FusedCuda, LayerNormMatchesTheOpByOpNormForwardAndBackward) {
     EXPECT_GT(fused[2].abs().max().item<double>(), 0.01);
   }
   // Widths the kernels do not take (not a multiple of 4) go to the module.
-  EXPECT_FALSE(fused_layer_norm(torch::zeros({2, 30}, torch::kCUDA), {},
-                                torch::ones({30}, torch::kCUDA), torch::zeros({30}, torch::kCUDA)));
+  EXPECT_FALSE(can_fuse_layer_norm(torch::zeros({2, 30}, torch::kCUDA), {},
+                                   torch::ones({30}, torch::kCUDA),
+                                   torch::zeros({30}, torch::kCUDA)));
 }
 
 // A delta with more rows per sequence than x (an upsampled tensor of whole groups): its first rows
@@ -112,7 +113,7 @@ TEST(FusedCuda, LayerNormAddsTheFirstRowsOfALongerDelta) {
     auto weight = (torch::rand({64}) + 0.5).to(cuda).requires_grad_(true);
     auto bias = (torch::randn({64}) * 0.1).to(cuda).requires_grad_(true);
     auto wy = torch::randn({3, 100, 64}).to(cuda), wh = torch::randn({3, 100, 64}).to(cuda);
-    if (!fused_layer_norm(x, delta, weight, bias)) GTEST_SKIP() << "no fused kernels";
+    if (!can_fuse_layer_norm(x, delta, weight, bias)) GTEST_SKIP() << "no fused kernels";
     std::vector<torch::Tensor> results[2];
     for (bool fused : {true, false}) {
       torch::Tensor h, y;
@@ -164,7 +165,7 @@ TEST(FusedCuda, ShortenInputMatchesTheOpByOpShiftAndItsGradients) {
       torch::Tensor h, g;
       {
         CudaAutocast autocast(true);
-        if (!fused_shorten_input(first, second)) GTEST_SKIP() << "no fused kernels";
+        if (!can_fuse_shorten_input(first, second)) GTEST_SKIP() << "no fused kernels";
         if (fused) {
           std::tie(h, g) = shorten_input(first, second, c.k - 1, rows);
         } else {
@@ -221,8 +222,8 @@ TEST(FusedCuda, Bf16WeightCopiesGiveAutocastsProducts) {
       if (copies)  // the copy's product with its own backward, not autocast's linear
         EXPECT_NE(y.grad_fn()->name().find("LinearFunction"), std::string::npos)
             << y.grad_fn()->name();
-      z = fused_mlp(x, fc, proj) ? mlp_fused(x, fc, proj)
-                                 : linear_rows(linear_rows(x, fc, true), proj);
+      z = can_fuse_mlp(x, fc, proj) ? mlp_fused(x, fc, proj)
+                                    : linear_rows(linear_rows(x, fc, true), proj);
     }
     EXPECT_FALSE(bf16_weight(w).defined());
     EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
@@ -250,7 +251,7 @@ TEST(FusedCuda, QkvRotaryMatchesTheChunkedRotationAndItsGradient) {
       const int64_t hd = heads == 3 ? 32 : 64, d = heads * hd, t = 45;
       torch::manual_seed(2);
       auto qkv = torch::randn({2, t, 3 * d}).to(cuda, dtype).requires_grad_(true);
-      if (!fused_qkv_rotary(qkv, heads)) GTEST_SKIP() << "no fused kernels";
+      if (!can_fuse_qkv_rotary(qkv, heads)) GTEST_SKIP() << "no fused kernels";
       auto positions = torch::arange(t, torch::dtype(torch::kFloat).device(cuda)) * 3.0;
       auto [cos, sin] = rotary_tables(positions, hd, 10000.0, dtype);
       auto w = torch::randn({3, 2, heads, t, hd}).to(cuda);
@@ -401,7 +402,7 @@ TEST(FusedCuda, DecodeAttentionReadsRowsUpToTheSlot) {
       const int64_t capacity = 300, b = shape.batch, h = shape.heads;
       auto q = torch::randn({b, h, 1, hd}), k = torch::randn({b, h, capacity, hd}) * 2.0,
            v = torch::randn({b, h, capacity, hd});
-      if (!fused_decode_attention(q.to(torch::kCUDA))) GTEST_SKIP() << "no fused kernels";
+      if (!can_fuse_decode_attention(q.to(torch::kCUDA))) GTEST_SKIP() << "no fused kernels";
       auto counters =
           decode_attention_counters(b, h, torch::dtype(torch::kFloat).device(torch::kCUDA));
       for (int64_t slot : {0, 1, 63, 64, 127, 128, 200, 299}) {
@@ -435,9 +436,9 @@ TEST(FusedOps, LinearRowsFallsBackToTorchLinear) {
   EXPECT_TRUE(
       torch::allclose(linear_rows(x, w, false, {}, norm),
                       torch::linear(torch::layer_norm(x, {10}, norm.weight, norm.bias), w)));
-  EXPECT_FALSE(fused_layer_norm(x, {}, torch::ones({10}), torch::zeros({10})));  // the CPU
-  EXPECT_FALSE(fused_pick(torch::kCPU));  // the sampler picks on the host there
-  EXPECT_FALSE(fused_mlp(torch::randn({2, 3, 8}), torch::randn({32, 8}), torch::randn({8, 32})));
+  EXPECT_FALSE(can_fuse_layer_norm(x, {}, torch::ones({10}), torch::zeros({10})));  // the CPU
+  EXPECT_FALSE(can_pick_on_device(torch::kCPU));  // the sampler picks on the host there
+  EXPECT_FALSE(can_fuse_mlp(torch::randn({2, 3, 8}), torch::randn({32, 8}), torch::randn({8, 32})));
 }
 
 // The MLP with its GELU inside cuBLASLt's products (bf16 training) against autocast's op-by-op
@@ -461,7 +462,7 @@ TEST(FusedCuda, MlpMatchesTheOpByOpMlpAndItsGradients) {
       {
         CudaAutocast autocast(true);
         if (fused) {
-          if (!fused_mlp(x, fc, proj)) GTEST_SKIP() << "this build has no fused MLP";
+          if (!can_fuse_mlp(x, fc, proj)) GTEST_SKIP() << "this build has no fused MLP";
           y = mlp_fused(x, fc, proj);
         } else {
           y = torch::linear(torch::gelu(torch::linear(x, fc)), proj);
@@ -502,7 +503,7 @@ TEST(FusedCuda, MlpMatchesTheOpByOpMlpAndItsGradients) {
 TEST(FusedCuda, PickTokensPicksWhatTheHostPicks) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   const torch::Device cuda(torch::kCUDA, 0);
-  if (!fused_pick(cuda)) GTEST_SKIP() << "no fused kernels";
+  if (!can_pick_on_device(cuda)) GTEST_SKIP() << "no fused kernels";
   torch::manual_seed(8);
   const int64_t n = 48, length = 3;
   auto base = torch::randn({n, 256}) * 3.0;

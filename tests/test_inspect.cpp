@@ -13,13 +13,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "model/tools/bench.h"
-#include "model/nn/hourglass.h"
+#include "model/core/run_config.h"
 #include "model/io/inspection_files.h"
+#include "model/io/tensor_io.h"
+#include "model/nn/hourglass.h"
+#include "model/tools/bench.h"
 #include "model/tools/inspect.h"
 #include "model/tools/profile.h"
-#include "model/core/run_config.h"
-#include "model/io/tensor_io.h"
 #include "tests/temp_dir.h"
 
 namespace hg {
@@ -150,7 +150,7 @@ TEST(Inspect, LogitsAreTheModelsAndTheTrainingModeIsRestored) {
   EXPECT_LT((got - expected).abs().max().item<double>(), kLogitTol);
 }
 
-// The last key each query may see, from DESIGN.md §3 rather than from the code under test.
+// The last key each query may see, from docs/MODEL.md rather than from the code under test.
 int64_t causal_limit(const std::string& kind, int64_t a) {
   if (kind == "shorten") return a * kStep + kStep - 1;  // shifted rows <= jk + k - 1
   if (kind == "upsample") return a / kStep;             // shortened rows <= floor(i / k)

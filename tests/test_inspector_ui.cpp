@@ -1,4 +1,4 @@
-// Qt Test of the studio's Inspector (issue 7), run under Xvfb: a text run trained by the studio's
+// Qt Test of the studio's Inspector, run under Xvfb: a text run trained by the studio's
 // own controller is inspected from its newest checkpoint while it trains, an image model from a
 // file and from its dataset; the numbers the Inspector draws equal the files `hourglass inspect`
 // writes for the same checkpoint and input; hover and click move and lock the query; screenshots
@@ -25,8 +25,8 @@
 #include "app/controller.h"
 #include "app/inspect_worker.h"
 #include "app/studio.h"
-#include "model/data/data.h"
 #include "model/core/run_config.h"
+#include "model/data/data.h"
 #include "model/io/tensor_io.h"
 #include "ui/imgui/imgui_canvas.h"
 #include "ui/inspector/inspector_panel.h"

@@ -3,17 +3,17 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "model/nn/compat.h"
 #include "model/core/cost.h"
-#include "model/kernels/fused_ops.h"
-#include "model/nn/hourglass.h"
 #include "model/decode/step_decoder.h"
+#include "model/kernels/fused_ops.h"
+#include "model/nn/compat.h"
+#include "model/nn/hourglass.h"
 
 namespace hg {
 namespace {
 
 constexpr double kCausalTol = 1e-5;  // fp32: logits before t must not move
-constexpr double kCacheTol = 1e-4;   // fp32: cached decoding vs the full pass (DESIGN.md §3)
+constexpr double kCacheTol = 1e-4;   // fp32: cached decoding vs the full pass (docs/MODEL.md)
 
 const char* const kHierarchies[] = {
     "2@1",                   // one level: the vanilla transformer

@@ -1,4 +1,4 @@
-// Qt Test of the studio's Sampler dock (issue 6), run under Xvfb: it opens on the bundled demo
+// Qt Test of the studio's Sampler dock, run under Xvfb: it opens on the bundled demo
 // text model; text and images are sampled through the UI and stream in per position; hovering a
 // byte shows the alternatives; a completion keeps the known pixels exactly; painting with the
 // mouse marks pixels known; saving writes PNG and text files that load back; a bad weights file

@@ -1,4 +1,4 @@
-// Qt Test of the studio (issue 5), run under Xvfb: the window opens on a valid default; a run
+// Qt Test of the studio, run under Xvfb: the window opens on a valid default; a run
 // started through the UI produces curve points; pause, resume, save and stop work; a run folder
 // opened from disk shows its curves and follows appended lines; bad input is shown, not fatal.
 // Waits with QTRY_* and signals, never sleeps. Not the engine's tests (test_training.cpp).
@@ -366,7 +366,7 @@ void TestStudio::closing_mid_run_keeps_a_checkpoint() {
 }
 
 void TestStudio::floating_dock_keeps_drawing() {
-  // Floating and re-docking gives the canvas a new GL context (BUILDING.md): it must go on.
+  // Floating and re-docking gives the canvas a new GL context (docs/DEVELOPING.md): it must go on.
   auto* dock = window_->findChild<QDockWidget*>(QStringLiteral("training_dock"));
   QVERIFY(dock);
   ImGuiCanvas* canvas = window_->training_panel()->canvas();

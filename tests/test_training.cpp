@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "model/decode/sampler.h"
 #include "model/train/checkpoint.h"
 #include "model/train/optim.h"
-#include "model/decode/sampler.h"
 #include "model/train/trainer.h"
 #include "tests/temp_dir.h"
 

@@ -1,6 +1,6 @@
 // Model configuration and the hierarchy notation of the paper ("2@1 4@3 2@1").
 // Torch-free on purpose: the studio's Run panel parses, validates and costs configs as the user
-// types, without linking the network. Not the training config (see train_config.h).
+// types, without linking the network. Not the run config (model/core/run_config.h).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +20,7 @@ struct HierarchyPair {
 // level i has pre_layers before its shortening and post_layers after its upsampling, except the
 // innermost level, which only has `pre_layers` (the middle pair).
 struct Level {
-  int factor = 1;          // cumulative, in original tokens (DESIGN.md §3)
+  int factor = 1;          // cumulative, in original tokens (docs/MODEL.md)
   int shorten_factor = 1;  // k from this level to the next; 1 for the innermost level
   int pre_layers = 0;
   int post_layers = 0;
@@ -46,7 +46,7 @@ std::string to_string(UpsampleKind kind);
 ShortenKind parse_shorten(const std::string& text);    // throws std::invalid_argument
 UpsampleKind parse_upsample(const std::string& text);  // throws std::invalid_argument
 
-// Tokens: bytes for text, sub-pixels for images (DESIGN.md §3), plus one BOS id.
+// Tokens: bytes for text, sub-pixels for images (docs/MODEL.md), plus one BOS id.
 constexpr int kVocabSize = 256;
 constexpr int kBosToken = 256;
 
@@ -71,7 +71,7 @@ struct ModelConfig {
 };
 
 nlohmann::json to_json(const ModelConfig& config);
-// Unknown keys are errors, not silently ignored (CONVENTIONS.md); missing keys keep defaults.
+// Unknown keys are errors, not silently ignored (docs/DEVELOPING.md); missing keys keep defaults.
 // The result is validated.
 ModelConfig model_config_from_json(const nlohmann::json& json);
 // A stable 64-bit hash of the fields that decide the weights' shapes, as 16 hex digits.

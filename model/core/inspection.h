@@ -1,7 +1,7 @@
 // What one inspection of a model holds (see docs/MODEL.md, "Inspection"): the positions each
 // level's rows cover, every attention map and every level's activations, as plain vectors the
-// studio's Inspector can hold. Torch-free. Not the forward pass that fills it (model/tools/inspect.h)
-// nor the files it is written to (model/io/inspection_files.h).
+// studio's Inspector can hold. Torch-free. Not the forward pass that fills it
+// (model/tools/inspect.h) nor the files it is written to (model/io/inspection_files.h).
 #pragma once
 
 #include <cstdint>
@@ -17,7 +17,7 @@ struct PositionSpan {
   int64_t first = 0, last = 0;
 };
 
-// The rows of one level: index j covers positions max(0, jK-K+1) .. jK (DESIGN.md §3, the shift),
+// The rows of one level: index j covers positions max(0, jK-K+1) .. jK (docs/MODEL.md, the shift),
 // and sits at rotary position jK.
 struct LevelRows {
   int level = 0;

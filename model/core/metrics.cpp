@@ -25,7 +25,7 @@ std::optional<Metrics> parse_metrics_line(const std::string& line) {
     m.time_s = j.at("time_s").get<double>();
     m.split = j.at("split").get<std::string>();
     m.loss = j.at("loss").get<double>();
-    m.bits_per_token = j.value("bits_per_token", m.loss / 0.6931471805599453);
+    m.bits_per_token = j.value("bits_per_token", bits_from_nats(m.loss));
     m.tokens_per_s = j.value("tokens_per_s", 0.0);
     m.lr = j.value("lr", 0.0);
     m.mem_bytes = j.value("mem_bytes", int64_t{0});

@@ -1,5 +1,6 @@
-// One line of a run's metrics.jsonl (DESIGN.md §4): what the trainer appends and what the studio
-// and other tools read back. Torch-free, so the GUI can parse a run that another machine writes.
+// One line of a run's metrics.jsonl (docs/ARCHITECTURE.md): what the trainer appends and what the
+// studio and other tools read back. Torch-free, so the GUI can parse a run that another machine
+// writes.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,9 @@
 #include <string>
 
 namespace hg {
+
+// Bits per token from nats per token.
+inline double bits_from_nats(double nats) { return nats / 0.6931471805599453; }
 
 // One line of metrics.jsonl.
 struct Metrics {

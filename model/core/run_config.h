@@ -1,5 +1,5 @@
-// Everything needed to rebuild a run (DESIGN.md §4, config.json): the model, the data and the
-// training schedule. Torch-free, so the studio's Run panel edits it directly. Not the trainer.
+// Everything needed to rebuild a run (docs/ARCHITECTURE.md, config.json): the model, the data and
+// the training schedule. Torch-free, so the studio's Run panel edits it directly. Not the trainer.
 #pragma once
 
 #include <cstdint>

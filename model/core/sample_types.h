@@ -1,4 +1,4 @@
-// The sampler's plain values (DESIGN.md §5 Sampler, issue 6): the options of a sampling request
+// The sampler's plain values (docs/ARCHITECTURE.md): the options of a sampling request
 // and what the decoder reports after each position. Torch-free, so the studio's panels and its
 // queued signals carry them as they are. Not the decoding loop itself (sampler.h).
 #pragma once

@@ -10,13 +10,14 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "model/core/strings.h"
 #include "model/data/data_internal.h"
 
 namespace hg {
 namespace data_detail {
 namespace {
 
-// The Debian package behind each default path (DESIGN.md §4), or "" for any other path.
+// The Debian package behind each default path (docs/ARCHITECTURE.md), or "" for any other path.
 std::string default_package(const fs::path& path) {
   const std::string normal = path.lexically_normal().string();
   const std::pair<const char*, const char*> defaults[] = {
@@ -35,10 +36,6 @@ std::string missing_hint(const fs::path& path) {
   return std::string("HINT: check the path; the defaults are ") + kDefaultTextPath +
          " (apt install fortunes), " + kDefaultGrayPath + " (apt install dataset-fashion-mnist), " +
          kDefaultColorPath + " (apt install tango-icon-theme)";
-}
-
-bool ends_with(const std::string& text, const std::string& end) {
-  return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
 }
 
 // "2.5 MB": decimal units, as file managers show sizes.

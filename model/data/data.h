@@ -1,7 +1,7 @@
-// Datasets (DESIGN.md §4): text as bytes, IDX (MNIST, Fashion-MNIST), CIFAR-10 binary batches and
-// folders of PNG/JPEG, each opened by a path, validated, and split into train/val/test tokens.
-// Torch-free (standard library, zlib, stb). Not batching or tokenising for the network: a split
-// here is plain bytes, which are the tokens (DESIGN.md §3).
+// Datasets (docs/ARCHITECTURE.md): text as bytes, IDX (MNIST, Fashion-MNIST), CIFAR-10 binary
+// batches and folders of PNG/JPEG, each opened by a path, validated, and split into train/val/test
+// tokens. Torch-free (standard library, zlib, stb). Not batching or tokenising for the network: a
+// split here is plain bytes, which are the tokens (docs/MODEL.md).
 #pragma once
 
 #include <cstddef>
@@ -24,7 +24,7 @@ DataFormat parse_format(const std::string& word);
 //           -> images; anything else (a file, a folder of text files, a missing path) -> text.
 DataFormat guess_format(const std::string& path);
 
-// The defaults a fresh Debian machine can install (DESIGN.md §4).
+// The defaults a fresh Debian machine can install (docs/ARCHITECTURE.md).
 inline const char kDefaultTextPath[] = "/usr/share/games/fortunes";  // fortunes
 inline const char kDefaultGrayPath[] =
     "/usr/share/datasets/fashion-mnist";                                 // dataset-fashion-mnist

@@ -1,6 +1,6 @@
-// Image datasets (DESIGN.md §4): IDX files (MNIST, Fashion-MNIST; plain or gzip), CIFAR-10 binary
-// batches, and folders of PNG/JPEG, all turned into 32x32 channel-interleaved images and split.
-// Not the decoding and scaling of single images (image_io.cpp), nor text (data.cpp).
+// Image datasets (docs/ARCHITECTURE.md): IDX files (MNIST, Fashion-MNIST; plain or gzip), CIFAR-10
+// binary batches, and folders of PNG/JPEG, all turned into 32x32 channel-interleaved images and
+// split. Not the decoding and scaling of single images (image_io.cpp), nor text (data.cpp).
 #include <zlib.h>
 
 #include <algorithm>

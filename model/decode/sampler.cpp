@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "model/core/config.h"
-#include "model/kernels/fused_ops.h"
 #include "model/decode/step_decoder.h"
+#include "model/kernels/fused_ops.h"
 
 namespace hg {
 
@@ -244,7 +244,7 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
   std::unique_ptr<StepDecoder> stepper;
   if (!o.full_recompute && device.is_cuda() && StepDecoder::supported(model->config()))
     stepper = std::make_unique<StepDecoder>(model, n, o.length + 1, /*use_graphs=*/true);
-  if (stepper && stepper->graphs() && !request.host_picks && fused_pick(device)) {
+  if (stepper && stepper->graphs() && !request.host_picks && can_pick_on_device(device)) {
     result.device_picks = true;
     decode_with_device_picks(*stepper, request, prompt, rngs, static_cast<bool>(on_token), take);
     return result;

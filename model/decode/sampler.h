@@ -1,4 +1,4 @@
-// Sampling with the incremental decoder (DESIGN.md §3, issue 4): a prompt or the known prefix of
+// Sampling with the incremental decoder (docs/MODEL.md): a prompt or the known prefix of
 // an image goes through in one pass, then one token at a time, each level running once every K
 // tokens through its caches. Known sub-pixels after the prefix (image completion with a mask) are
 // forced rather than sampled. `full_recompute` runs the whole sequence again per token instead,
@@ -11,8 +11,8 @@
 #include <functional>
 #include <vector>
 
-#include "model/nn/hourglass.h"
 #include "model/core/sample_types.h"
+#include "model/nn/hourglass.h"
 
 namespace hg {
 

@@ -1,4 +1,4 @@
-// Token-by-token decoding for the sampler on CUDA (issue 8): HourglassImpl::step into fixed
+// Token-by-token decoding for the sampler on CUDA: HourglassImpl::step into fixed
 // buffers, each phase's step captured once as a CUDA graph and replayed, so a token costs a few
 // launches instead of a few hundred. Without CUDA graphs (the CPU, libtorch 1.x) the same steps run
 // eagerly. Not the chunked decoder that the inspector and the CPU sampler use: hourglass.h.

@@ -1,6 +1,6 @@
 // Files the careful way, for every format the project writes or reads: writing through a temporary
-// name and a rename, so a crash never leaves a half-written file (DESIGN.md §4), and reading a file
-// that is not trusted, with every size checked against the file before it is used.
+// name and a rename, so a crash never leaves a half-written file (docs/ARCHITECTURE.md), and
+// reading a file that is not trusted, with every size checked against the file before it is used.
 // Knows no format; see tensor_io.h for safetensors and .npy.
 #pragma once
 

@@ -9,7 +9,7 @@
 
 namespace hg {
 
-// Side of every model image (DESIGN.md §3: 32x32, raster order, channel-interleaved).
+// Side of every model image (docs/MODEL.md: 32x32, raster order, channel-interleaved).
 constexpr int kImageSide = 32;
 
 // An 8-bit image, rows top to bottom, channels interleaved (R,G,B of pixel 0, then pixel 1...).

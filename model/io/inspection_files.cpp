@@ -1,5 +1,7 @@
 // An InspectResult written out as .npy files plus meta.json. Not the forward pass that fills the
 // result: model/tools/inspect.cpp.
+#include "model/io/inspection_files.h"
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -8,7 +10,6 @@
 #include <stdexcept>
 
 #include "model/io/image_io.h"
-#include "model/io/inspection_files.h"
 #include "model/io/tensor_io.h"
 
 namespace hg {

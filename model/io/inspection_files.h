@@ -10,7 +10,7 @@
 
 namespace hg {
 
-// The channels of the 32x32 images a model reads, from its sequence length (DESIGN.md §3): 1 for
+// The channels of the 32x32 images a model reads, from its sequence length (docs/MODEL.md): 1 for
 // 1024 tokens (gray), 3 for 3072 (RGB), 0 for any other length (a text model).
 int image_channels(const ModelConfig& config);
 // The tokens `hourglass inspect --image` feeds the model, and the studio's Inspector with it: the

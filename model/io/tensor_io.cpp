@@ -1,4 +1,4 @@
-// Safetensors and .npy reading and writing, and atomic file writes (see tensor_io.h).
+// Safetensors and .npy reading and writing (tensor_io.h), through the atomic writes of file_io.h.
 // Everything read from a file is untrusted (UntrustedFile checks every size against the file), and
 // every failure names the function, the file and a way out.
 #include "model/io/tensor_io.h"

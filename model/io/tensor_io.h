@@ -1,4 +1,4 @@
-// Tensor files as bytes and shapes: safetensors (checkpoints, DESIGN.md §4) and .npy (what
+// Tensor files as bytes and shapes: safetensors (checkpoints, docs/ARCHITECTURE.md) and .npy (what
 // `hourglass inspect` writes, §7), written atomically through file_io.h.
 // Torch-free on purpose, so the studio and the tests read them without linking the network; not a
 // converter to torch::Tensor (that lives beside the network) and not a memory-mapped reader.

@@ -1,4 +1,4 @@
-// Attention paths, rotary positions and the attention module (DESIGN.md §3, "Attention paths").
+// Attention paths, rotary positions and the attention module (docs/MODEL.md, "Attention paths").
 #include "model/nn/attention.h"
 
 #include <cmath>
@@ -6,8 +6,8 @@
 #include <tuple>
 #include <vector>
 
-#include "model/nn/compat.h"
 #include "model/kernels/fused_ops.h"
+#include "model/nn/compat.h"
 
 namespace hg {
 namespace {
@@ -154,7 +154,7 @@ namespace {
 // rotate(x, cos, sign * sin): one fused kernel on CUDA (fused_ops.h), else the op-by-op rotation.
 torch::Tensor rotate_signed(const torch::Tensor& x, const torch::Tensor& cos,
                             const torch::Tensor& sin, double sign) {
-  if (fused_rotary(x)) return rotary_fused(x, cos, sin, sign);
+  if (can_fuse_rotary(x)) return rotary_fused(x, cos, sin, sign);
   return rotate(x, cos, sign > 0.0 ? sin : -sin);
 }
 
@@ -229,7 +229,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& xq, const torch::Tenso
   bool rotated = false;
   if (!kv_new.defined()) {
     auto qkv = linear_rows(xq, qkv_->weight);  // (B, Tq, 3D)
-    if (fused_qkv_rotary(qkv, n_heads_) && pos_q.is_same(pos_k)) {
+    if (can_fuse_qkv_rotary(qkv, n_heads_) && pos_q.is_same(pos_k)) {
       // One launch for the query's and key's rotation, one for the whole gradient (fused_ops.h).
       const RotaryTable& table = rotary_table(pos_q, hd, rotary_base_, qkv.scalar_type());
       std::tie(q, k, v) = qkv_rotary(qkv, table.cos, table.sin, n_heads_);
@@ -286,7 +286,7 @@ torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const
   const int64_t b = x.size(0), d = x.size(2), hd = d / n_heads_;
   auto qkv = linear_rows(x, qkv_->weight, false, {}, norm);  // (B, 1, 3D)
   torch::Tensor q;                                           // (B, H, 1, hd)
-  if (!ctx.cos_row.defined()) {  // the level chose the fused kernel (fused_decode)
+  if (!ctx.cos_row.defined()) {  // the level chose the fused kernel (can_fuse_decode)
     q = rotary_kv_step(qkv, ctx.cos, ctx.sin, ctx.slot, cache.k, cache.v);  // fused_ops.h
   } else {
     auto parts = qkv.view({b, 1, 3, n_heads_, hd});                     // (B, 1, 3, H, hd)
@@ -303,7 +303,7 @@ torch::Tensor AttentionImpl::step(const torch::Tensor& x, StaticKV& cache, const
 #endif
   // The fused kernel reads only the rows written so far (fused_ops.h); the tests force the
   // explicit path to compare it with.
-  if (path == AttentionPath::kAuto && fused_decode_attention(q))
+  if (path == AttentionPath::kAuto && can_fuse_decode_attention(q))
     out = decode_attention(q, cache.k, cache.v, ctx.slot, cache.counters);  // (B, H, 1, hd)
   if (!out.defined()) {
     // One query per sequence and head: a bias-add matrix product, a softmax and another product

@@ -27,7 +27,7 @@ struct KVCache {
   torch::Tensor k, v;  // (B, H, t, hd)
 };
 
-// Everything the inspector wants recorded during one forward pass (DESIGN.md §5, issue 7).
+// Everything the inspector wants recorded during one forward pass (docs/ARCHITECTURE.md).
 struct Trace {
   std::vector<std::pair<std::string, torch::Tensor>> attention;    // name -> (B, H, Tq, Tk)
   std::vector<std::pair<std::string, torch::Tensor>> activations;  // level -> (B, T_level, D)
@@ -51,7 +51,7 @@ std::pair<torch::Tensor, torch::Tensor> rotary_tables(const torch::Tensor& posit
                                                       torch::ScalarType dtype);
 torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 
-// Decoding one token per step into buffers of fixed size (DESIGN.md §6; issue 8): shapes and
+// Decoding one token per step into buffers of fixed size (docs/PERFORMANCE.md): shapes and
 // addresses never change from step to step, so that a step can be replayed as a CUDA graph. What
 // varies (the row written, the positions, the mask) is computed from a device tensor on the way.
 struct StepContext {       // one level's inputs for a step, shared by its layers

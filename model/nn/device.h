@@ -16,7 +16,7 @@ std::string describe_device(
 // Peak bytes allocated on a CUDA device since the last reset; 0 on the CPU.
 int64_t peak_memory_bytes(const torch::Device& device);
 void reset_peak_memory(const torch::Device& device);
-// torch starts with one thread on Debian: use them all unless told otherwise (BUILDING.md).
+// torch starts with one thread on Debian: use them all unless told otherwise (docs/DEVELOPING.md).
 void set_cpu_threads(int threads);
 
 }  // namespace hg

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "model/core/strings.h"
 #include "model/kernels/fused_ops.h"
 
 namespace hg {
@@ -22,10 +23,6 @@ AttentionMask self_mask(int64_t n, int64_t c, const torch::Device& device) {
 }
 
 std::string level_name(int index) { return "level" + std::to_string(index); }
-
-bool ends_with(const std::string& name, const std::string& end) {
-  return name.size() >= end.size() && name.compare(name.size() - end.size(), end.size(), end) == 0;
-}
 
 }  // namespace
 
@@ -94,7 +91,7 @@ torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* st
   // linear shortening reads in one kernel each way (fused_ops.h), no zeros concatenated, no copy.
   const bool fused_shorten = inner_ && !state && shorten_->kind() == ShortenKind::kLinear &&
                              parts.second.defined() &&
-                             fused_shorten_input(parts.first, parts.second);
+                             can_fuse_shorten_input(parts.first, parts.second);
   if (fused_shorten) {
     const int64_t groups = shorten_span(0, c, k_).m;
     auto [sum_h, g] = shorten_input(parts.first, parts.second, k_ - 1, groups * k_);
@@ -179,7 +176,7 @@ torch::Tensor HourglassLevelImpl::step(const torch::Tensor& x, StaticLevelState&
   ctx.slot = state.index;
   ctx.cos = state.cos;
   ctx.sin = state.sin;
-  if (!fused_decode(x)) {  // once per level, not per layer
+  if (!can_fuse_decode(x)) {  // once per level, not per layer
     ctx.cos_row = state.cos.index_select(0, state.index);
     ctx.sin_row = state.sin.index_select(0, state.index);
   }

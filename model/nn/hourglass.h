@@ -1,4 +1,4 @@
-// The Hourglass network (Nawrot et al. 2021; DESIGN.md §3): token embedding, a recursive stack of
+// The Hourglass network (Nawrot et al. 2021; docs/MODEL.md): token embedding, a recursive stack of
 // levels (pre-layers, shift + shorten, the next level, upsample + residual, post-layers), a final
 // norm and the output projection. One forward serves training (the whole sequence, no state) and
 // incremental decoding (a chunk of new tokens with per-level caches). Not the sampler: sampler.h.
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "model/nn/attention.h"
 #include "model/core/config.h"
+#include "model/nn/attention.h"
 #include "model/nn/layers.h"
 #include "model/nn/resampling.h"
 
@@ -94,7 +94,7 @@ class HourglassImpl : public torch::nn::Module {
   explicit HourglassImpl(const ModelConfig& config);  // validates the config
 
   // tokens (B, T) int64 in [0, 256], BOS = 256 -> logits (B, T, 256). Any T: a ragged last group
-  // is handled exactly as padding to the total factor would (DESIGN.md §3).
+  // is handled exactly as padding to the total factor would (docs/MODEL.md).
   torch::Tensor forward(const torch::Tensor& tokens, Trace* trace = nullptr);
   // The next c tokens after what `state` has seen; appends to its caches.
   torch::Tensor forward_chunk(const torch::Tensor& tokens, DecodeState& state,

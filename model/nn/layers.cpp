@@ -26,7 +26,7 @@ torch::Tensor pre_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x) {
 
 std::pair<torch::Tensor, torch::Tensor> add_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x,
                                                  const torch::Tensor& delta) {
-  if (fused_layer_norm(x, delta, ln->weight, ln->bias))
+  if (can_fuse_layer_norm(x, delta, ln->weight, ln->bias))
     return layer_norm_fused(x, delta, ln->weight, ln->bias, ln->options.eps());
   // delta may hold more rows than x (an upsampled tensor of whole groups): its first ones count.
   auto h =
@@ -47,7 +47,7 @@ MlpImpl::MlpImpl(int d_model, int mlp_ratio) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-  if (fused_mlp(x, fc_->weight, proj_->weight)) {  // bf16 training on CUDA
+  if (can_fuse_mlp(x, fc_->weight, proj_->weight)) {  // bf16 training on CUDA
     auto y = mlp_fused(x, fc_->weight, proj_->weight);
     return residual.defined() ? residual + y : y;  // (B, T, D)
   }

@@ -1,4 +1,4 @@
-// Pre-norm transformer blocks (DESIGN.md §3): the causal self-attention block every level stacks,
+// Pre-norm transformer blocks (docs/MODEL.md): the causal self-attention block every level stacks,
 // and the cross-attention block that attention shortening and attention upsampling use.
 #pragma once
 

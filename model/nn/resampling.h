@@ -1,4 +1,4 @@
-// Shortening and upsampling between two levels of the hierarchy (DESIGN.md §3), for a chunk of new
+// Shortening and upsampling between two levels of the hierarchy (docs/MODEL.md), for a chunk of new
 // tokens: the whole sequence when training, one token at a time when decoding. The shift by k-1
 // happens here: shortened token j summarises positions jk-k+1 .. jk, so it may feed jk .. jk+k-1.
 #pragma once

@@ -24,16 +24,16 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "model/nn/compat.h"
 #include "model/core/cost.h"
-#include "model/nn/device.h"
-#include "model/kernels/fused_ops.h"
-#include "model/train/graph_step.h"
-#include "model/nn/hourglass.h"
-#include "model/train/optim.h"
-#include "model/tools/profile.h"
 #include "model/core/run_config.h"
 #include "model/decode/sampler.h"
+#include "model/kernels/fused_ops.h"
+#include "model/nn/compat.h"
+#include "model/nn/device.h"
+#include "model/nn/hourglass.h"
+#include "model/tools/profile.h"
+#include "model/train/graph_step.h"
+#include "model/train/optim.h"
 
 namespace hg {
 namespace {

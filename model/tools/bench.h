@@ -1,7 +1,8 @@
-// `hourglass bench` (DESIGN.md §6): training-step and forward-pass throughput, model FLOPs per
-// token and FLOP utilisation, peak memory, optionally sampling speed (incremental decoding vs full
-// recompute), each optionally beside the vanilla transformer of the same depth and width, measured
-// in the same process on random tokens. Returns one JSON object. Not the training loop (trainer.h).
+// `hourglass bench` (docs/PERFORMANCE.md): training-step and forward-pass throughput, model FLOPs
+// per token and FLOP utilisation, peak memory, optionally sampling speed (incremental decoding vs
+// full recompute), each optionally beside the vanilla transformer of the same depth and width,
+// measured in the same process on random tokens. Returns one JSON object. Not the training loop
+// (trainer.h).
 #pragma once
 
 #include <cstdint>

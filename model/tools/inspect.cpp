@@ -1,5 +1,6 @@
 // inspect(): one traced forward pass, its Trace turned into plain data with the index conventions
-// of resampling.cpp spelled out per attention layer. Not the files: inspect_write.cpp writes them.
+// of resampling.cpp spelled out per attention layer. Not the files: model/io/inspection_files.cpp
+// writes them.
 #include "model/tools/inspect.h"
 
 #include <torch/torch.h>

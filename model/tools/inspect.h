@@ -1,7 +1,7 @@
 // `hourglass inspect`: one forward pass of a text or an image with every attention map and every
-// level's activations recorded, as plain data (model/core/inspection.h). Torch-free header (the
-// network is only forward-declared), so Qt-facing code may include it. Not the attention path that
-// records the weights: model/nn/attention.h; not the files: model/io/inspection_files.h.
+// level's activations recorded, as plain data (model/core/inspection.h). Includes no torch header
+// (the network is only forward-declared). Not the attention path that records the weights:
+// model/nn/attention.h; not the files: model/io/inspection_files.h.
 #pragma once
 
 #include <cstdint>

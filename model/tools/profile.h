@@ -1,4 +1,4 @@
-// Kernel profiles for `hourglass bench --profile DIR` (issue 8): runs a function under the
+// Kernel profiles for `hourglass bench --profile DIR`: runs a function under the
 // PyTorch (Kineto) profiler, saves the Chrome trace (open it in Perfetto or chrome://tracing) and
 // sums the GPU work per call: kernels launched, GPU time, the span from first to last kernel, and
 // the kernels that take the most time. CUDA builds only; elsewhere profile_gpu() throws.

@@ -1,6 +1,7 @@
-// Token batches for training and evaluation (DESIGN.md §3 tokens, §4 "same data order").
-// Training batches are a pure function of (seed, step, micro-batch), so a resumed run draws
-// exactly the batches the uninterrupted run would have. Not the loaders: data.h.
+// Token batches for training and evaluation (docs/MODEL.md for the tokens; the same data order on
+// resume: docs/ARCHITECTURE.md). Training batches are a pure function of (seed, step, micro-batch),
+// so a resumed run draws exactly the batches the uninterrupted run would have. Not the loaders:
+// data.h.
 #pragma once
 
 #include <torch/torch.h>

@@ -52,12 +52,6 @@ torch::ScalarType scalar_type_of(DType dtype) {
   return torch::kFloat;
 }
 
-std::string step_stem(int64_t step) {
-  std::ostringstream out;
-  out << "step_" << std::setw(8) << std::setfill('0') << step;
-  return out.str();
-}
-
 std::vector<RawTensor> raw_parameters(const Hourglass& model) {
   std::vector<RawTensor> out;
   for (const auto& item : model->named_parameters())
@@ -66,6 +60,12 @@ std::vector<RawTensor> raw_parameters(const Hourglass& model) {
 }
 
 }  // namespace
+
+std::string step_stem(int64_t step) {
+  std::ostringstream out;
+  out << "step_" << std::setw(8) << std::setfill('0') << step;
+  return out.str();
+}
 
 RawTensor to_raw(const std::string& name, const torch::Tensor& tensor) {
   auto t = tensor.detach().to(torch::kCPU).contiguous();

@@ -1,7 +1,7 @@
-// Checkpoints (DESIGN.md §4): model weights as safetensors with the model config in the metadata,
-// the optimizer state in a second safetensors file, and a JSON beside them that is written last,
-// so a checkpoint counts only once all three files are complete. Also the torch <-> RawTensor
-// conversion. Not the file format itself: tensor_io.h.
+// Checkpoints (docs/ARCHITECTURE.md): model weights as safetensors with the model config in the
+// metadata, the optimizer state in a second safetensors file, and a JSON beside them that is
+// written last, so a checkpoint counts only once all three files are complete. Also the torch <->
+// RawTensor conversion. Not the file format itself: tensor_io.h.
 #pragma once
 
 #include <torch/torch.h>
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "model/nn/hourglass.h"
 #include "model/io/tensor_io.h"
+#include "model/nn/hourglass.h"
 
 namespace hg {
 
@@ -26,6 +26,9 @@ struct CheckpointInfo {
   std::string optimizer;    // path of the optimizer state ("" for a weights-only file)
   std::string config_hash;  // architecture_hash of the model
 };
+
+// "step_00000042": the stem of a step's files (checkpoints, and the samples the trainer writes).
+std::string step_stem(int64_t step);
 
 // Writes <dir>/step_<step>.safetensors, .optim.safetensors, then .json (each atomically).
 CheckpointInfo save_checkpoint(const std::string& dir, int64_t step, double time_s,

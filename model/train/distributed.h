@@ -1,4 +1,4 @@
-// Data-parallel training across processes through c10d (issue 9): NCCL between CUDA devices, Gloo
+// Data-parallel training across processes through c10d: NCCL between CUDA devices, Gloo
 // between CPU processes. One process per GPU; the world is described by the usual launcher
 // variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), so `hourglass train --gpus N`
 // (which starts the processes itself), torchrun --no-python and hand-made multi-machine launches

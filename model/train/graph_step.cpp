@@ -5,8 +5,8 @@
 
 #include <stdexcept>
 
-#include "model/nn/compat.h"
 #include "model/kernels/fused_ops.h"
+#include "model/nn/compat.h"
 
 #if defined(HOURGLASS_WITH_CUDA) && HOURGLASS_HAS_FUSED_ADAMW
 #define HOURGLASS_HAS_GRAPH_STEP 1

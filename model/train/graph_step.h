@@ -1,4 +1,4 @@
-// The training step as one CUDA graph (issue 8): forward, loss, backward over the micro-batches,
+// The training step as one CUDA graph: forward, loss, backward over the micro-batches,
 // clipping and the fused AdamW update are captured once and replayed every step, so a step costs
 // one launch from the CPU instead of thousands. Same arithmetic as the eager step; the trainer and
 // `hourglass bench` use it on CUDA with libtorch >= 2.2 when the model has no dropout and one
@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
+#include "model/core/run_config.h"
 #include "model/nn/hourglass.h"
 #include "model/train/optim.h"
-#include "model/core/run_config.h"
 
 namespace hg {
 

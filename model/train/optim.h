@@ -1,6 +1,6 @@
 // AdamW with decoupled weight decay on matrices only, and the warm-up + cosine schedule. Our own
 // small optimizer rather than torch::optim::AdamW: its state is plain named tensors that a
-// checkpoint saves and restores exactly (DESIGN.md §4, resume gives the same curve).
+// checkpoint saves and restores exactly (docs/ARCHITECTURE.md, resume gives the same curve).
 #pragma once
 
 #include <torch/torch.h>
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "model/nn/compat.h"
 #include "model/core/run_config.h"
+#include "model/nn/compat.h"
 
 namespace hg {
 

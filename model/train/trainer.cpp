@@ -1,4 +1,4 @@
-// The training loop and the run directory it writes (DESIGN.md §4).
+// The training loop and the run directory it writes (docs/ARCHITECTURE.md).
 #include "model/train/trainer.h"
 
 #include <cmath>
@@ -8,11 +8,11 @@
 #include <sstream>
 #include <thread>
 
+#include "model/decode/sampler.h"
+#include "model/io/image_io.h"
+#include "model/kernels/fused_ops.h"
 #include "model/nn/compat.h"
 #include "model/nn/device.h"
-#include "model/kernels/fused_ops.h"
-#include "model/io/image_io.h"
-#include "model/decode/sampler.h"
 
 namespace hg {
 namespace fs = std::filesystem;
@@ -43,12 +43,6 @@ void truncate_metrics(const std::string& path, int64_t step) {
   }
   in.close();
   write_file_atomic(path, kept);
-}
-
-std::string step_name(int64_t step) {
-  std::ostringstream out;
-  out << "step_" << std::setw(8) << std::setfill('0') << step;
-  return out.str();
 }
 
 }  // namespace
@@ -278,7 +272,7 @@ Metrics Trainer::train_step() {
   if (!graph_decided_) {
     graph_decided_ = true;
     // Several processes step eagerly: with the gradient average captured inside the graph, two
-    // H200s trained at 1.35x one GPU's speed, against 1.9x eagerly (issue 9 notes).
+    // GPUs trained slower than eagerly (docs/PERFORMANCE.md).
     if (!group_ &&
         GraphedStep::supported(config_.model, config_.train, device_, *optimizer_, nullptr))
       graphed_ = std::make_unique<GraphedStep>(
@@ -366,7 +360,7 @@ void Trainer::write_sample() {
     std::vector<uint8_t> pixels;
     for (const auto& tokens : result.tokens)
       pixels.insert(pixels.end(), tokens.begin(), tokens.end());
-    write_png((samples / (step_name(step_) + ".png")).string(),
+    write_png((samples / (step_stem(step_) + ".png")).string(),
               grid(pixels.data(), request.options.n, data_->height, data_->width, data_->channels));
   } else {
     // A prompt from the start of the validation text, continued for 256 bytes.
@@ -374,7 +368,7 @@ void Trainer::write_sample() {
     request.known.assign(data_->val.begin(), data_->val.begin() + prompt);
     request.options.length = std::min<int64_t>(prompt + 256, config_.model.seq_len);
     auto result = sample(model_, request);
-    write_file_atomic((samples / (step_name(step_) + ".txt")).string(),
+    write_file_atomic((samples / (step_stem(step_) + ".txt")).string(),
                       std::string(result.tokens[0].begin(), result.tokens[0].end()));
   }
 }

@@ -1,4 +1,4 @@
-// The training loop (DESIGN.md §4, issue 3): AdamW with warm-up and cosine decay, gradient
+// The training loop (docs/ARCHITECTURE.md): AdamW with warm-up and cosine decay, gradient
 // clipping and accumulation, bf16 autocast on CUDA, validation in bits per token, metrics.jsonl,
 // checkpoints and samples in a run directory, and exact resumption. One thread owns a Trainer;
 // the studio's worker and the CLI both drive it. Not the sampler (sampler.h).
@@ -15,15 +15,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "model/core/metrics.h"
+#include "model/core/run_config.h"
+#include "model/data/data.h"
+#include "model/nn/hourglass.h"
 #include "model/train/batches.h"
 #include "model/train/checkpoint.h"
-#include "model/data/data.h"
 #include "model/train/distributed.h"
 #include "model/train/graph_step.h"
-#include "model/nn/hourglass.h"
-#include "model/core/metrics.h"
 #include "model/train/optim.h"
-#include "model/core/run_config.h"
 
 namespace hg {
 
@@ -106,8 +106,5 @@ class Trainer {
   std::ofstream metrics_;
   int64_t last_good_checkpoint_ = -1;
 };
-
-// Bits per token from nats per token.
-inline double bits_from_nats(double nats) { return nats / 0.6931471805599453; }
 
 }  // namespace hg

@@ -120,8 +120,8 @@ cublasStatus_t run(cublasLtHandle_t handle, const LtGemm& g, const Descriptors& 
 
 // The fastest of the heuristic's first candidates, each timed on the product itself (which the
 // call then computes again). Products with an epilogue have few fast kernels (the GELU-gradient
-// product of a 512-wide MLP runs at about half the rate of the plain ones); timing was worth ~1%
-// of a 12-layer D 512 step on the H200, nothing measurable at D 1024. -1 where none ran.
+// product of a 512-wide MLP runs well below the plain ones); what the timing is worth is in
+// docs/PERFORMANCE.md. -1 where none ran.
 int fastest(cublasLtHandle_t handle, const LtGemm& g, const Descriptors& s,
             const cublasLtMatmulHeuristicResult_t* candidates, int found, cudaStream_t stream) {
   cudaEvent_t start = nullptr, stop = nullptr;
