@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "model/kernels/cuda_tensors.h"
+#include "model/kernels/rotary.h"  // can_fuse_decode
 
 namespace hg {
 

@@ -1,5 +1,5 @@
-// Launchers of the kernels in fused_kernels.cu (CUDA builds with nvcc only). Raw pointers; each
-// returns the cudaError_t of its launch (0: success).
+// Launchers of the kernels in cuda/*.cu, one family a file (CUDA builds with nvcc only). Raw
+// pointers; each returns the cudaError_t of its launch (0: success).
 #pragma once
 
 #include <cuda_runtime.h>
