@@ -1,5 +1,5 @@
-// The studio's main window: docks, menus, shortcuts, status bar and settings (issue 5). Requests
-// leave as signals; nothing here touches a trainer or a thread.
+// The studio's main window: docks, menus, shortcuts, status bar and settings. Requests leave as
+// signals; nothing here touches a trainer or a thread.
 #include "ui/main_window.h"
 
 #include <imgui.h>
@@ -24,8 +24,8 @@
 #include <QTimer>
 
 #include "ui/inspector/inspector_panel.h"
-#include "ui/training/run_panel.h"
 #include "ui/sampler/sampler_panel.h"
+#include "ui/training/run_panel.h"
 #include "ui/training/training_panel.h"
 
 namespace hg {
@@ -90,20 +90,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   central->hide();
   setCentralWidget(central);
 
-  run_panel_ = new RunPanel;
-  training_panel_ = new TrainingPanel;
-  run_dock_ = new QDockWidget(tr("Run"), this);
-  run_dock_->setObjectName(QStringLiteral("run_dock"));  // saveState() keys docks by name
-  run_dock_->setWidget(run_panel_);
-  training_dock_ = new QDockWidget(tr("Training"), this);
-  training_dock_->setObjectName(QStringLiteral("training_dock"));
-  training_dock_->setWidget(training_panel_);
-  addDockWidget(Qt::LeftDockWidgetArea, run_dock_);
-  addDockWidget(Qt::RightDockWidgetArea, training_dock_);
-  resizeDocks({run_dock_, training_dock_}, {430, 850}, Qt::Horizontal);
-  create_inspector_dock();
-  create_sampler_dock();
-
+  create_docks();
   create_actions();
   create_menus();
   create_status_bar();
@@ -120,24 +107,51 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   update_memory();
 }
 
-void MainWindow::create_inspector_dock() {
+// The Run dock on the left; the Training dock on the right, with the Inspector and the Sampler
+// as tabs behind it.
+void MainWindow::create_docks() {
+  run_panel_ = new RunPanel;
+  training_panel_ = new TrainingPanel;
+  run_dock_ = make_dock(tr("Run"), QStringLiteral("run_dock"), run_panel_);
+  training_dock_ = make_dock(tr("Training"), QStringLiteral("training_dock"), training_panel_);
+  addDockWidget(Qt::LeftDockWidgetArea, run_dock_);
+  addDockWidget(Qt::RightDockWidgetArea, training_dock_);
+  resizeDocks({run_dock_, training_dock_}, {430, 850}, Qt::Horizontal);
   inspector_panel_ = new InspectorPanel;
-  inspector_dock_ = new QDockWidget(tr("Inspector"), this);
-  inspector_dock_->setObjectName(QStringLiteral("inspector_dock"));
-  inspector_dock_->setWidget(inspector_panel_);
-  addDockWidget(Qt::RightDockWidgetArea, inspector_dock_);
-  tabifyDockWidget(training_dock_, inspector_dock_);
-  training_dock_->raise();
+  inspector_dock_ = add_tab_behind_training(
+      make_dock(tr("Inspector"), QStringLiteral("inspector_dock"), inspector_panel_));
+  sampler_panel_ = new SamplerPanel;
+  sampler_dock_ = add_tab_behind_training(
+      make_dock(tr("Sampler"), QStringLiteral("sampler_dock"), sampler_panel_));
 }
 
-void MainWindow::create_sampler_dock() {
-  sampler_panel_ = new SamplerPanel;
-  sampler_dock_ = new QDockWidget(tr("Sampler"), this);
-  sampler_dock_->setObjectName(QStringLiteral("sampler_dock"));
-  sampler_dock_->setWidget(sampler_panel_);
-  addDockWidget(Qt::RightDockWidgetArea, sampler_dock_);
-  tabifyDockWidget(training_dock_, sampler_dock_);
+QDockWidget* MainWindow::make_dock(const QString& title, const QString& name, QWidget* panel) {
+  auto* dock = new QDockWidget(title, this);
+  dock->setObjectName(name);  // saveState() keys docks by name
+  dock->setWidget(panel);
+  return dock;
+}
+
+QDockWidget* MainWindow::add_tab_behind_training(QDockWidget* dock) {
+  addDockWidget(Qt::RightDockWidgetArea, dock);
+  tabifyDockWidget(training_dock_, dock);
   training_dock_->raise();
+  return dock;
+}
+
+// View -> Reset layout: every dock back where create_docks() put it.
+void MainWindow::reset_layout() {
+  for (QDockWidget* dock : {run_dock_, training_dock_}) {
+    dock->setFloating(false);
+    dock->show();
+  }
+  addDockWidget(Qt::LeftDockWidgetArea, run_dock_);
+  addDockWidget(Qt::RightDockWidgetArea, training_dock_);
+  resizeDocks({run_dock_, training_dock_}, {430, width() - 430}, Qt::Horizontal);
+  inspector_dock_->setFloating(false);
+  tabifyDockWidget(training_dock_, inspector_dock_);
+  sampler_dock_->setFloating(false);
+  tabifyDockWidget(training_dock_, sampler_dock_);
 }
 
 void MainWindow::create_actions() {
@@ -203,19 +217,7 @@ void MainWindow::create_menus() {
   view->addAction(inspector_dock_->toggleViewAction());
   view->addAction(sampler_dock_->toggleViewAction());
   view->addSeparator();
-  view->addAction(tr("Reset &layout"), this, [this] {
-    for (QDockWidget* dock : {run_dock_, training_dock_}) {
-      dock->setFloating(false);
-      dock->show();
-    }
-    addDockWidget(Qt::LeftDockWidgetArea, run_dock_);
-    addDockWidget(Qt::RightDockWidgetArea, training_dock_);
-    resizeDocks({run_dock_, training_dock_}, {430, width() - 430}, Qt::Horizontal);
-    inspector_dock_->setFloating(false);
-    tabifyDockWidget(training_dock_, inspector_dock_);
-    sampler_dock_->setFloating(false);
-    tabifyDockWidget(training_dock_, sampler_dock_);
-  });
+  view->addAction(tr("Reset &layout"), this, &MainWindow::reset_layout);
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About Hourglass Studio"), this, &MainWindow::about);

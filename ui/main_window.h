@@ -1,7 +1,7 @@
-// The studio's main window (DESIGN.md §5, issue 5): the Run and Training panels in docks the user
-// can rearrange, menus with shortcuts, a status bar (device, memory, run state, step), and
-// geometry, dock layout and recent runs kept in QSettings. It asks for training through signals
-// and shows what it is told; it owns no worker (app/studio.cpp wires it to the Controller).
+// The studio's main window: the Run, Training, Inspector and Sampler panels in docks the user can
+// rearrange, menus with shortcuts, a status bar (device, memory, run state, step), and geometry,
+// dock layout and recent runs kept in QSettings. It asks for training through signals and shows
+// what it is told; it owns no worker (app/studio.cpp wires it to the Controller).
 #pragma once
 
 #include <QMainWindow>
@@ -26,7 +26,7 @@ class TrainingPanel;
 void apply_studio_style(QApplication& app);
 
 // What Help -> About shows besides the version and Qt's and ImGui's: plain strings that app/ reads
-// from libtorch (app/build_info.h), since this window never sees torch (issue 10).
+// from libtorch (app/build_info.h), since this window never sees torch.
 struct AboutInfo {
   QString libtorch;       // "1.13.0 (CPU)"
   QString device;         // "cpu (1 threads)"
@@ -83,9 +83,13 @@ class MainWindow : public QMainWindow {
   void closeEvent(QCloseEvent* event) override;
 
  private:
+  void create_docks();
+  // A dock named `name` (its key in saveState()) holding `panel`.
+  QDockWidget* make_dock(const QString& title, const QString& name, QWidget* panel);
+  // Adds `dock` on the right as a tab behind the Training dock, which stays in front.
+  QDockWidget* add_tab_behind_training(QDockWidget* dock);
+  void reset_layout();
   void create_actions();
-  void create_inspector_dock();  // issue 7: tabbed with the Training dock
-  void create_sampler_dock();    // issue 6: tabbed with the Training dock
   void create_menus();
   void create_status_bar();
   void update_actions();

@@ -17,6 +17,20 @@ constexpr int kRepaintIntervalMs = 16;  // ~60 Hz; Qt's swap interval paces it f
 // without a GPU (software OpenGL) keeps its cores for training rather than redrawing an idle plot.
 constexpr int kIdleTicksPerFrame = 6;
 constexpr int kActiveAfterInputMs = 1000;  // display rate for this long after the last input
+
+bool is_mouse_event(QEvent::Type type) {
+  switch (type) {
+    case QEvent::MouseButtonPress:
+    case QEvent::MouseButtonRelease:
+    case QEvent::MouseButtonDblClick:
+    case QEvent::MouseMove:
+    case QEvent::Wheel:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 ImGuiCanvas::ImGuiCanvas(QWidget* parent)
@@ -91,43 +105,19 @@ void ImGuiCanvas::tick() {
 
 bool ImGuiCanvas::event(QEvent* event) {
   const bool imgui_wants = ImGui_ImplQt_ProcessEvent(backend_.get(), event);
-  switch (event->type()) {
-    case QEvent::MouseButtonPress:
-    case QEvent::MouseButtonRelease:
-    case QEvent::MouseButtonDblClick:
-    case QEvent::MouseMove:
-    case QEvent::Wheel:
-    case QEvent::KeyPress:
-    case QEvent::KeyRelease:
-    case QEvent::Enter:
-    case QEvent::Leave:
-      last_input_.restart();
-      break;
-    default:
-      break;
+  const QEvent::Type type = event->type();
+  const bool mouse = is_mouse_event(type);
+  const bool key = type == QEvent::KeyPress || type == QEvent::KeyRelease;
+  if (mouse || key || type == QEvent::Enter || type == QEvent::Leave) last_input_.restart();
+  if (mouse || key) update();
+  // The whole canvas is ImGui's. Draw the next frame now rather than at the next tick, so a
+  // held-back release reaches ImGui promptly. Keys ImGui does not want (e.g. typing in an ImGui
+  // text field) stay with Qt, which keeps Tab focus moves.
+  if (mouse || (key && imgui_wants)) {
+    event->accept();
+    return true;
   }
-  switch (event->type()) {
-    case QEvent::MouseButtonPress:
-    case QEvent::MouseButtonRelease:
-    case QEvent::MouseButtonDblClick:
-    case QEvent::MouseMove:
-    case QEvent::Wheel:
-      // The whole canvas is ImGui's. Draw the next frame now rather than at the next tick, so a
-      // held-back release reaches ImGui promptly.
-      update();
-      event->accept();
-      return true;
-    case QEvent::KeyPress:
-    case QEvent::KeyRelease:
-      update();
-      if (imgui_wants) {  // e.g. typing in an ImGui text field; else Qt keeps Tab focus moves
-        event->accept();
-        return true;
-      }
-      return QOpenGLWidget::event(event);
-    default:
-      return QOpenGLWidget::event(event);
-  }
+  return QOpenGLWidget::event(event);
 }
 
 void ImGuiCanvas::showEvent(QShowEvent* event) {

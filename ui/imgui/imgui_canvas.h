@@ -1,7 +1,7 @@
 // A QOpenGLWidget that hosts one Dear ImGui context and draws one full-window ImGui window per
-// frame through a caller-supplied function (the curves, later the sampler and the inspector).
-// It repaints at display rate while the user interacts with it, and at ~10 Hz otherwise. It holds
-// no visualizer state and no data: the frame function draws from whatever its owner holds.
+// frame through a caller-supplied function (the curves, the sampler's views, the inspector's). It
+// repaints at display rate while the user interacts with it, and at ~10 Hz otherwise. It holds no
+// visualizer state and no data: the frame function draws from whatever its owner holds.
 #pragma once
 
 #include <QElapsedTimer>
@@ -44,7 +44,7 @@ class ImGuiCanvas : public QOpenGLWidget {
 
   std::unique_ptr<ImGuiQtBackend> backend_;
   std::function<void()> frame_;
-  QTimer repaint_timer_;  // ~16 ms: the GUI keeps drawing while a run trains (DESIGN.md §6)
+  QTimer repaint_timer_;  // ~16 ms: the GUI keeps drawing while a run trains
   QMetaObject::Connection context_destroyed_;
   int frames_drawn_ = 0;
   QElapsedTimer last_input_;

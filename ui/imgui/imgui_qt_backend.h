@@ -1,5 +1,5 @@
 // Dear ImGui platform backend for a QOpenGLWidget (Dear ImGui 1.86, old input API), plus the
-// OpenGL 3 renderer that libimgui.a ships. All Qt<->ImGui glue lives here (CONVENTIONS.md 8).
+// OpenGL 3 renderer that libimgui.a ships. All Qt<->ImGui glue lives here, nowhere else in ui/.
 // It is not a widget: ImGuiCanvas owns one ImGuiQtBackend and calls these functions.
 // State lives in the struct, never in globals, so each canvas has its own ImGuiContext.
 #pragma once
@@ -23,8 +23,8 @@ struct ImGuiQtBackend {
   bool mouse_inside = false;
   bool mouse_down[kMouseButtons] = {};  // state as Qt reports it
   // Presses seen since the last frame. A press and release inside one frame would otherwise
-  // never reach ImGui (old input API): NewFrame shows the button down for one frame, and the
-  // release lands in the next (BUILDING.md, "ImGui 1.86 facts").
+  // never reach ImGui (1.86's old input API reads only the state at NewFrame): NewFrame shows the
+  // button down for one frame, and the release lands in the next.
   bool mouse_pressed[kMouseButtons] = {};
   bool key_down[512] = {};
   bool key_pressed[512] = {};  // same held-back release, for quick key taps (xdotool key)

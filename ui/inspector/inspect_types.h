@@ -1,7 +1,8 @@
 // Plain values that the Inspector panel (ui/inspector/inspector_panel.h) and its worker
-// (app/inspect_worker.h) pass each other (issue 7): what to inspect, which model was opened, and
-// the result of one inspection. Torch-free and header-only: InspectResult is plain vectors.
-// Not the visualizers (ui/inspector/inspector_view.h) nor the numbers they draw (ui/inspector/inspector_figures.h).
+// (app/inspect_worker.h) pass each other: what to inspect, which model was opened, and the result
+// of one inspection. Torch-free and header-only: InspectResult is plain vectors. Not the
+// visualizers (ui/inspector/inspector_view.h) nor the numbers they draw
+// (ui/inspector/inspector_figures.h).
 #pragma once
 
 #include <QMetaType>
@@ -33,7 +34,8 @@ struct InspectRequest {
   std::string label;          // kPixels: where the pixels came from, for the status line
 };
 
-// The model an inspection ran on: a checkpoint file, never the module being trained (DESIGN.md §2).
+// The model an inspection ran on: a checkpoint file, never the module being trained (the
+// inspector's worker loads its own copy: docs/ARCHITECTURE.md, "Threads, and who owns what").
 struct InspectModelInfo {
   std::string source;   // as asked for
   std::string weights;  // the .safetensors file it resolved to

@@ -1,6 +1,6 @@
-// The Inspector's numbers from an InspectResult (issue 7): index conventions as inspect.h states
-// them (rows of level K cover positions max(0, jK-K+1) .. jK; a shortening's keys start with k-1
-// zero rows). Not drawing: inspector_view.cpp and friends.
+// The Inspector's numbers from an InspectResult: index conventions as inspect.h states them (rows
+// of level K cover positions max(0, jK-K+1) .. jK; a shortening's keys start with k-1 zero rows).
+// Not drawing: inspector_view.cpp and friends.
 #include "ui/inspector/inspector_figures.h"
 
 #include <algorithm>

@@ -1,8 +1,8 @@
-// The numbers the Inspector draws (issue 7), computed from an InspectResult: an attention map's
-// matrix for one head or the mean over heads, one query's attention laid back over the input
-// positions its keys stand for, and each level's activation norms or one channel. Pure functions
-// without GL or ImGui, so tests compare them with the files `hourglass inspect` writes. Not the
-// drawing: ui/inspector/inspector_view.h.
+// The numbers the Inspector draws, computed from an InspectResult: an attention map's matrix for
+// one head or the mean over heads, one query's attention laid back over the input positions its
+// keys stand for, and each level's activation norms or one channel. Pure functions without GL or
+// ImGui, so tests compare them with the files `hourglass inspect` writes. Not the drawing:
+// ui/inspector/inspector_view.h.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,8 @@ const AttentionMap* find_attention(const InspectResult& result, const std::strin
 Matrix attention_matrix(const AttentionMap& map, int head);
 
 // The model positions key `key` of `map` stands for (its row's span at the key level); none for
-// the zero rows the shift puts in front of a shortening's keys (DESIGN.md §3).
+// the zero rows the shift puts in front of a shortening's keys
+// (docs/MODEL.md, "The shift by k - 1").
 std::optional<PositionSpan> key_span(const InspectResult& result, const AttentionMap& map,
                                      int64_t key);
 // The positions query `row` of `map` stands for, at the query level.

@@ -1,6 +1,6 @@
-// The Inspector panel's widgets and requests (issue 7): model and input controls above an
-// ImGuiCanvas that draws InspectorView. Inputs become an InspectRequest; tokens are made by the
-// worker as `hourglass inspect` makes them. Nothing here loads a model or runs the network.
+// The Inspector panel's widgets and requests: model and input controls above an ImGuiCanvas that
+// draws InspectorView. Inputs become an InspectRequest; tokens are made by the worker as `hourglass
+// inspect` makes them. Nothing here loads a model or runs the network.
 #include "ui/inspector/inspector_panel.h"
 
 #include <QCheckBox>
@@ -21,9 +21,9 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "model/core/run_config.h"
 #include "model/data/data.h"
 #include "model/io/image_io.h"
-#include "model/core/run_config.h"
 #include "ui/imgui/imgui_canvas.h"
 
 namespace hg {
@@ -50,6 +50,24 @@ QWidget* row_of(std::initializer_list<QWidget*> widgets, int stretch_index) {
 }  // namespace
 
 InspectorPanel::InspectorPanel(QWidget* parent) : QWidget(parent) {
+  QWidget* model_row = build_model_row();
+  QWidget* input_row = build_input_row();
+  auto* grid = new QGridLayout;
+  grid->addWidget(new QLabel(tr("Model")), 0, 0);
+  grid->addWidget(model_row, 0, 1);
+  grid->addWidget(model_info_, 1, 1);
+  grid->addWidget(new QLabel(tr("Input")), 2, 0);
+  grid->addWidget(input_row, 2, 1);
+  grid->setColumnStretch(1, 1);
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(grid);
+  layout->addWidget(build_status_label());
+  layout->addWidget(build_canvas(), 1);
+}
+
+// The source field (the bundled demo model when installed), its File/Run buttons, the training
+// run button and "follow"; also the model line (model_info_) shown under them.
+QWidget* InspectorPanel::build_model_row() {
   source_ = new QLineEdit;
   source_->setObjectName(QStringLiteral("inspector_source"));
   source_->setPlaceholderText(tr("a run folder (its newest checkpoint) or a .safetensors file"));
@@ -78,12 +96,37 @@ InspectorPanel::InspectorPanel(QWidget* parent) : QWidget(parent) {
   model_info_ = new QLabel(tr("no model"));
   model_info_->setObjectName(QStringLiteral("inspector_model_info"));
   model_info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  return row_of({source_, open_file, open_folder, training_, follow_}, 0);
+}
 
+// The input kind, the input itself (a page per kind), Inspect and Cancel.
+QWidget* InspectorPanel::build_input_row() {
   mode_ = new QComboBox;
   mode_->setObjectName(QStringLiteral("inspector_mode"));
   mode_->addItems({tr("Text"), tr("From dataset"), tr("Image file"), tr("Latest sample")});
   connect(mode_, &QComboBox::currentIndexChanged, this,
           [this](int index) { inputs_->setCurrentIndex(index); });
+  QStackedWidget* inputs = build_input_pages();
+  inspect_ = new QPushButton(tr("Inspect"));
+  inspect_->setObjectName(QStringLiteral("inspector_inspect"));
+  inspect_->setToolTip(
+      tr("Run the model once on the input and show what every level does "
+         "(Ctrl+Return)"));
+  connect(inspect_, &QPushButton::clicked, this, &InspectorPanel::inspect_now);
+  auto* shortcut = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return), this);
+  shortcut->setContext(Qt::WidgetWithChildrenShortcut);
+  connect(shortcut, &QShortcut::activated, this, &InspectorPanel::inspect_now);
+  cancel_ = new QPushButton(tr("Cancel"));
+  cancel_->setEnabled(false);
+  connect(cancel_, &QPushButton::clicked, this, [this] {
+    Q_EMIT cancel_requested();
+    set_status(tr("Cancelled."), false);
+  });
+  return row_of({mode_, inputs, inspect_, cancel_}, 1);
+}
+
+// One page per Mode, in its order: a text, a dataset path and index, an image file, the sample.
+QStackedWidget* InspectorPanel::build_input_pages() {
   text_ = new QLineEdit(QStringLiteral("The quick brown fox jumps over the lazy dog."));
   text_->setObjectName(QStringLiteral("inspector_text"));
   connect(text_, &QLineEdit::returnPressed, this, &InspectorPanel::inspect_now);
@@ -116,43 +159,23 @@ InspectorPanel::InspectorPanel(QWidget* parent) : QWidget(parent) {
   inputs_->addWidget(row_of({image_, browse}, 0));
   inputs_->addWidget(sample_);
   inputs_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+  return inputs_;
+}
 
-  inspect_ = new QPushButton(tr("Inspect"));
-  inspect_->setObjectName(QStringLiteral("inspector_inspect"));
-  inspect_->setToolTip(
-      tr("Run the model once on the input and show what every level does "
-         "(Ctrl+Return)"));
-  connect(inspect_, &QPushButton::clicked, this, &InspectorPanel::inspect_now);
-  auto* shortcut = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return), this);
-  shortcut->setContext(Qt::WidgetWithChildrenShortcut);
-  connect(shortcut, &QShortcut::activated, this, &InspectorPanel::inspect_now);
-  cancel_ = new QPushButton(tr("Cancel"));
-  cancel_->setEnabled(false);
-  connect(cancel_, &QPushButton::clicked, this, [this] {
-    Q_EMIT cancel_requested();
-    set_status(tr("Cancelled."), false);
-  });
+QLabel* InspectorPanel::build_status_label() {
   status_ = new QLabel;
   status_->setObjectName(QStringLiteral("inspector_status"));
   status_->setWordWrap(true);
   status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  return status_;
+}
 
+ImGuiCanvas* InspectorPanel::build_canvas() {
   canvas_ = new ImGuiCanvas;
   canvas_->setObjectName(QStringLiteral("inspector_canvas"));
   canvas_->setMinimumSize(480, 360);
   canvas_->set_frame([this] { view_.draw(model_.get(), snapshot_.get()); });
-
-  auto* grid = new QGridLayout;
-  grid->addWidget(new QLabel(tr("Model")), 0, 0);
-  grid->addWidget(row_of({source_, open_file, open_folder, training_, follow_}, 0), 0, 1);
-  grid->addWidget(model_info_, 1, 1);
-  grid->addWidget(new QLabel(tr("Input")), 2, 0);
-  grid->addWidget(row_of({mode_, inputs_, inspect_, cancel_}, 1), 2, 1);
-  grid->setColumnStretch(1, 1);
-  auto* layout = new QVBoxLayout(this);
-  layout->addLayout(grid);
-  layout->addWidget(status_);
-  layout->addWidget(canvas_, 1);
+  return canvas_;
 }
 
 void InspectorPanel::set_source(const QString& source) {
@@ -236,6 +259,10 @@ bool InspectorPanel::make_request(InspectRequest* request) {
     case Mode::kLatestSample:
       break;
   }
+  return make_sample_request(request);
+}
+
+bool InspectorPanel::make_sample_request(InspectRequest* request) {
   if (latest_sample_.isEmpty()) {
     set_status(tr("No sample yet: samples appear as a run trains."), true);
     return false;
@@ -298,8 +325,8 @@ void InspectorPanel::show_model(InspectModelInfoPtr info) {
   const bool new_source = !model_ || model_->source != info->source;
   model_ = std::move(info);
   update_model_line();
-  // A newly opened model reads its run's own data, else the Debian default of its kind (DESIGN.md
-  // §4); the same model again keeps whatever was typed.
+  // A newly opened model reads its run's own data, else the Debian default of its kind; the same
+  // model again keeps whatever was typed.
   if (new_source || data_->text().isEmpty()) {
     const char* fallback = model_->image_channels == 3   ? kDefaultColorPath
                            : model_->image_channels == 1 ? kDefaultGrayPath

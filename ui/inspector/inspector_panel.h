@@ -1,8 +1,8 @@
-// The Inspector panel (DESIGN.md §5, issue 7): which model (a run folder, a checkpoint, or the
-// run the studio is training) and which input (a typed text, a piece or an image of the dataset,
-// an image file, the run's latest sample), and an ImGuiCanvas drawing InspectorView from the last
-// snapshot. It asks for work through signals and shows what it is handed; it owns no worker and
-// no model (app/inspect_worker.h does the loading and the forward pass).
+// The Inspector panel: which model (a run folder, a checkpoint, or the run the studio is training)
+// and which input (a typed text, a piece or an image of the dataset, an image file, the run's
+// latest sample), and an ImGuiCanvas drawing InspectorView from the last snapshot. It asks for work
+// through signals and shows what it is handed; it owns no worker and no model (app/inspect_worker.h
+// does the loading and the forward pass).
 #pragma once
 
 #include <QString>
@@ -68,6 +68,13 @@ class InspectorPanel : public QWidget {
   void cancel_requested();
 
  private:
+  // The panel top to bottom: the model row, the input row, the status line and the canvas.
+  QWidget* build_model_row();
+  QWidget* build_input_row();
+  QStackedWidget* build_input_pages();
+  QLabel* build_status_label();
+  ImGuiCanvas* build_canvas();
+
   void choose_source_file();
   void choose_source_folder();
   void choose_image_file();
@@ -76,6 +83,7 @@ class InspectorPanel : public QWidget {
   void update_mode_for_model();
   void update_model_line();
   bool make_request(InspectRequest* request);  // false (with a status) when something is missing
+  bool make_sample_request(InspectRequest* request);  // the Latest sample input
 
   InspectModelInfoPtr model_;
   InspectSnapshotPtr snapshot_;

@@ -1,6 +1,6 @@
 // InspectorView: the selection, the figures it needs (recomputed only on change), the colours, and
-// the layout of the three visualizers with the controls beside the diagram (issue 7). The
-// visualizers themselves: hierarchy_diagram.cpp, attention_heatmap.cpp, input_view.cpp.
+// the layout of the three visualizers with the controls beside the diagram. The visualizers
+// themselves: hierarchy_diagram.cpp, attention_heatmap.cpp, input_view.cpp.
 #include "ui/inspector/inspector_view.h"
 
 #include <algorithm>

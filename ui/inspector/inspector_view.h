@@ -1,8 +1,8 @@
-// The Inspector's visualizers (issue 7, DESIGN.md §5), drawn with ImGui draw lists: a diagram of
-// the hierarchy, the attention heatmap of the selected map and head, and the input (text or
-// image) with the selected query's attention and every level's activations laid over it. Each is
-// a struct with its own state and a draw(); InspectorView holds them, the selection, and the
-// figures drawn for it (tests read those back). Not the Qt panel around it: inspector_panel.h.
+// The Inspector's visualizers, drawn with ImGui draw lists: a diagram of the hierarchy, the
+// attention heatmap of the selected map and head, and the input (text or image) with the selected
+// query's attention and every level's activations laid over it. Each is a struct with its own state
+// and a draw(); InspectorView holds them, the selection, and the figures drawn for it (tests read
+// those back). Not the Qt panel around it: inspector_panel.h.
 #pragma once
 
 #include <imgui.h>
@@ -64,6 +64,9 @@ struct AttentionHeatmap {
   bool sqrt_scale = true;  // colour by sqrt(weight / max): small weights stay visible
   void draw(const InspectResult& result, const InspectorFigures& figures,
             InspectorSelection& selection, ImVec2 size);
+
+ private:
+  void draw_title(const AttentionMap& map, const InspectorFigures& figures);
 };
 
 // The input itself: text as character cells (the query's attention as their background) with a

@@ -1,14 +1,14 @@
-// The Sampler's image visualizer (DESIGN.md §5 Sampler, issue 6): a grid of N 32x32 samples
-// appearing pixel by pixel while they are generated, nearest-neighbour zoomed (8x or more), known
-// pixels of a completion shown before the decoder reaches them. Click a tile to select it (the
-// panel saves it); hover a pixel for its value and the model's alternatives. Its own UI state
-// and a draw(); the samples are the panel's. Not the completion canvas (paint_view.h).
+// The Sampler's image visualizer: a grid of N 32x32 samples appearing pixel by pixel while they are
+// generated, nearest-neighbour zoomed (8x or more), known pixels of a completion shown before the
+// decoder reaches them. Click a tile to select it (the panel saves it); hover a pixel for its value
+// and the model's alternatives. Its own UI state and a draw(); the samples are the panel's. Not the
+// completion canvas (paint_view.h).
 #pragma once
 
 #include "ui/sampler/sample_snapshot.h"
 
 struct ImageSampleView {
-  static constexpr int kMinZoom = 8;  // issue 6: nearest-neighbour, 8x or more
+  static constexpr int kMinZoom = 8;  // nearest-neighbour, 8x or more: 32x32 tiles stay legible
   static constexpr int kMaxZoom = 16;
 
   int zoom = kMinZoom;

@@ -1,8 +1,8 @@
-// The Sampler's completion canvas (issue 6): the partial image at nearest-neighbour zoom, known
-// pixels in their colours and unknown ones as a checkerboard; dragging paints with the brush (or
-// erases, with the erase tool or the right button). Its own UI state and a draw() that edits the
-// PartialImage it is given. The brush settings are set by the panel's Qt controls. Not the
-// sample grid (image_sample_view.h), not the file or dataset loading (sampler_panel.h).
+// The Sampler's completion canvas: the partial image at nearest-neighbour zoom, known pixels in
+// their colours and unknown ones as a checkerboard; dragging paints with the brush (or erases, with
+// the erase tool or the right button). Its own UI state and a draw() that edits the PartialImage it
+// is given. The brush settings are set by the panel's Qt controls. Not the sample grid
+// (image_sample_view.h), not the file or dataset loading (sampler_panel.h).
 #pragma once
 
 #include <array>

@@ -1,7 +1,7 @@
-// The image a completion starts from (issue 6): 32x32 pixels and a mask of which are known. Known
-// pixels are forced during sampling (all sub-pixels of a pixel), unknown ones are sampled.
-// Loaded from a PNG or a dataset image, painted and erased with a round brush, or cut to its top
-// rows. Plain data, torch-free and GL-free; PaintView (paint_view.h) draws and edits it.
+// The image a completion starts from: 32x32 pixels and a mask of which are known. Known pixels are
+// forced during sampling (all sub-pixels of a pixel), unknown ones are sampled. Loaded from a PNG
+// or a dataset image, painted and erased with a round brush, or cut to its top rows. Plain data,
+// torch-free and GL-free; PaintView (paint_view.h) draws and edits it.
 #pragma once
 
 #include <array>

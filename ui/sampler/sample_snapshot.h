@@ -1,7 +1,7 @@
-// The samples as the Sampler panel holds them while they stream in (issue 6): the request's known
-// tokens, what the decoder has reported per position, and the model's alternatives. Plain data
-// that the text and image views draw; filled by SamplerPanel from SampleStep signals. Torch-free,
-// GL-free. Not a view (text_sample_view.h, image_sample_view.h) and not the partial image.
+// The samples as the Sampler panel holds them while they stream in: the request's known tokens,
+// what the decoder has reported per position, and the model's alternatives. Plain data that the
+// text and image views draw; filled by SamplerPanel from SampleStep signals. Torch-free, GL-free.
+// Not a view (text_sample_view.h, image_sample_view.h) and not the partial image.
 #pragma once
 
 #include <array>
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "model/io/image_io.h"
 #include "model/core/sample_types.h"
+#include "model/io/image_io.h"
 
 struct SampleSnapshot {
   int n = 0;               // samples

@@ -1,7 +1,7 @@
-// Drawing pieces the sampler's visualizers share (issue 6): the probability colour ramp, byte
-// labels, the hover tooltip with the model's alternatives, and 32x32 images drawn as
-// nearest-neighbour squares with ImGui draw lists. Needs an ImGui frame; holds no state.
-// Not a visualizer itself (text_sample_view.h, image_sample_view.h, paint_view.h).
+// Drawing pieces the sampler's visualizers share: the probability colour ramp, byte labels, the
+// hover tooltip with the model's alternatives, and 32x32 images drawn as nearest-neighbour squares
+// with ImGui draw lists. Needs an ImGui frame; holds no state. Not a visualizer itself
+// (text_sample_view.h, image_sample_view.h, paint_view.h).
 #pragma once
 
 #include <imgui.h>

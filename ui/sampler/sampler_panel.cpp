@@ -1,7 +1,7 @@
-// The Sampler panel (issue 6): its Qt controls, the list of model sources (demos, the open run's
-// checkpoints, opened files), and the job life cycle (start, streamed steps, finish, status).
-// Samples arrive from the controller as SampleStep values; nothing here touches torch or a worker
-// thread. The completion canvas, saving and the canvas frame are in sampler_panel_canvas.cpp.
+// The Sampler panel: its Qt controls, the list of model sources (demos, the open run's checkpoints,
+// opened files), and the job life cycle (start, streamed steps, finish, status). Samples arrive
+// from the controller as SampleStep values; nothing here touches torch or a worker thread. The
+// completion canvas, saving and the canvas frame are in sampler_panel_canvas.cpp.
 #include "ui/sampler/sampler_panel.h"
 
 #include <QCheckBox>

@@ -1,12 +1,12 @@
-// The Sampler panel (DESIGN.md §5 Sampler, issue 6): Qt controls (model source, prompt,
-// temperature, top-k, top-p, seed, length, n, start/stop, save) beside an ImGui canvas with the
-// text view, or for image models the completion canvas and the sample grid. It asks for models
-// and samples through signals and draws what it is told; it owns no thread and no model
-// (app/studio.cpp wires it to the SamplerController).
+// The Sampler panel: Qt controls (model source, prompt, temperature, top-k, top-p, seed, length, n,
+// start/stop, save) beside an ImGui canvas with the text view, or for image models the completion
+// canvas and the sample grid. It asks for models and samples through signals and draws what it is
+// told; it owns no thread and no model (app/studio.cpp wires it to the SamplerController).
 #pragma once
 
 #include <QElapsedTimer>
 #include <QWidget>
+#include <functional>
 #include <vector>
 
 #include "ui/sampler/image_sample_view.h"
@@ -21,6 +21,7 @@ class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QGroupBox;
+class QHBoxLayout;
 class QLabel;
 class QPlainTextEdit;
 class QPushButton;
@@ -28,6 +29,7 @@ class QSpinBox;
 class QThread;
 class QTimer;
 class QToolButton;
+class QVBoxLayout;
 
 namespace hg {
 
@@ -89,7 +91,16 @@ class SamplerPanel : public QWidget {
   void canvas_changed();  // the partial image was loaded, painted or cut
 
  private:
+  // The controls column (sampler_panel_controls.cpp), top to bottom.
   QWidget* build_controls();
+  void add_model_rows(QVBoxLayout* column);
+  QGroupBox* build_text_group();
+  QGroupBox* build_image_group();
+  QPushButton* build_dataset_picker();
+  QHBoxLayout* build_brush_row();
+  QGroupBox* build_settings_group();
+  void add_button_rows(QVBoxLayout* column);
+
   void rebuild_sources();
   void source_activated(int index);
   void set_mode_for(const SamplerModelInfo& info);
@@ -98,6 +109,9 @@ class SamplerPanel : public QWidget {
   void draw_frame();  // the canvas's frame function
   void draw_completion_canvas(bool notes_beside);
   void ask_save();
+  // Writes image() (the grid or one tile) as a PNG: false when there are no image samples, and
+  // false with the error shown when it cannot be written.
+  bool save_image_png(const QString& path, const std::function<Image()>& image);
   void ask_save_selected();
   void ask_load_png();
   void choose_color();

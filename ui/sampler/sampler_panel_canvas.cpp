@@ -1,7 +1,7 @@
-// The image side of the Sampler panel (issue 6): the completion canvas's PNG and dataset loading
-// (the dataset decoded off the GUI thread), saving samples as PNG or text, and the canvas frame
-// that lays out the completion canvas beside the sample grid. The controls, model sources and
-// jobs are in sampler_panel.cpp.
+// The image side of the Sampler panel: the completion canvas's PNG and dataset loading (the dataset
+// decoded off the GUI thread), saving samples as PNG or text, and the canvas frame that lays out
+// the completion canvas beside the sample grid. The controls, model sources and jobs are in
+// sampler_panel.cpp.
 #include <imgui.h>
 
 #include <QCheckBox>
@@ -63,7 +63,7 @@ void SamplerPanel::use_dataset_image(int index) {
     return show_dataset_image(index);
   if (dataset_thread_) return;  // loading: the wanted image shows when it is done
   status_->setText(tr("Loading %1…").arg(path));
-  // Decoding Fashion-MNIST takes a second or two: off the GUI thread. The destructor waits for
+  // Decoding a whole dataset would freeze the window: off the GUI thread. The destructor waits for
   // the thread, so `this` outlives it; a queued call to a deleted panel is dropped by Qt.
   dataset_thread_ = QThread::create([this, path, channels] {
     std::vector<uint8_t> pixels;
@@ -132,21 +132,19 @@ void SamplerPanel::show_dataset_image(int wanted) {
 }
 
 bool SamplerPanel::save_png(const QString& path) {
-  if (snapshot_.empty() || !snapshot_.is_image()) return false;
-  try {
-    write_png(path.toStdString(), snapshot_.grid_image());
-  } catch (const std::exception& e) {
-    show_error(QString::fromUtf8(e.what()));
-    return false;
-  }
-  return true;
+  return save_image_png(path, [this] { return snapshot_.grid_image(); });
 }
 
 bool SamplerPanel::save_selected_png(const QString& path) {
+  return save_image_png(path, [this] {
+    return snapshot_.image(std::clamp(image_view_.selected, 0, snapshot_.n - 1));
+  });
+}
+
+bool SamplerPanel::save_image_png(const QString& path, const std::function<Image()>& image) {
   if (snapshot_.empty() || !snapshot_.is_image()) return false;
   try {
-    write_png(path.toStdString(),
-              snapshot_.image(std::clamp(image_view_.selected, 0, snapshot_.n - 1)));
+    write_png(path.toStdString(), image());
   } catch (const std::exception& e) {
     show_error(QString::fromUtf8(e.what()));
     return false;

@@ -1,6 +1,6 @@
-// The Sampler panel's Qt controls (issue 6): the model source, the prompt, the completion
-// canvas's tools, the sampling settings and the buttons, built once and connected to the panel.
-// What the controls do is in sampler_panel.cpp and sampler_panel_canvas.cpp.
+// The Sampler panel's Qt controls: the model source, the prompt, the completion canvas's tools, the
+// sampling settings and the buttons, built once and connected to the panel. What the controls do is
+// in sampler_panel.cpp and sampler_panel_canvas.cpp.
 #include <QButtonGroup>
 #include <QCheckBox>
 #include <QColorDialog>
@@ -35,7 +35,17 @@ QIcon swatch(const std::array<uint8_t, 3>& color) {
 QWidget* SamplerPanel::build_controls() {
   auto* box = new QWidget;
   auto* column = new QVBoxLayout(box);
+  add_model_rows(column);
+  column->addWidget(build_text_group());
+  column->addWidget(build_image_group());
+  column->addWidget(build_settings_group());
+  add_button_rows(column);
+  column->addStretch(1);
+  return box;
+}
 
+// The model source, the loaded model's description and the error line under it.
+void SamplerPanel::add_model_rows(QVBoxLayout* column) {
   source_ = new QComboBox;
   source_->setObjectName(QStringLiteral("sampler_source"));
   source_->setToolTip(
@@ -59,7 +69,10 @@ QWidget* SamplerPanel::build_controls() {
   column->addWidget(source_);
   column->addWidget(model_label_);
   column->addWidget(error_);
+}
 
+// Text models: the prompt.
+QGroupBox* SamplerPanel::build_text_group() {
   text_group_ = new QGroupBox(tr("Text"));
   prompt_ = new QPlainTextEdit;
   prompt_->setObjectName(QStringLiteral("sampler_prompt"));
@@ -67,8 +80,11 @@ QWidget* SamplerPanel::build_controls() {
   prompt_->setFixedHeight(prompt_->fontMetrics().lineSpacing() * 4 + 12);
   auto* text_layout = new QVBoxLayout(text_group_);
   text_layout->addWidget(prompt_);
-  column->addWidget(text_group_);
+  return text_group_;
+}
 
+// Image models: completion on/off, what the canvas starts from, the brush, and cutting it.
+QGroupBox* SamplerPanel::build_image_group() {
   image_group_ = new QGroupBox(tr("Completion canvas"));
   complete_ = new QCheckBox(tr("Complete the canvas (known pixels kept)"));
   complete_->setObjectName(QStringLiteral("sampler_complete"));
@@ -77,6 +93,34 @@ QWidget* SamplerPanel::build_controls() {
   paint_view_.active = false;
   auto* load_png = new QPushButton(tr("Load PNG…"));
   connect(load_png, &QPushButton::clicked, this, &SamplerPanel::ask_load_png);
+  QPushButton* dataset = build_dataset_picker();
+  QHBoxLayout* brush_row = build_brush_row();
+  keep_rows_ = new QSpinBox;
+  keep_rows_->setRange(0, kImageSide);
+  keep_rows_->setValue(kImageSide / 2);
+  auto* keep = new QPushButton(tr("Keep top rows"));
+  keep->setToolTip(tr("Rows above this are known, the rest will be sampled"));
+  connect(keep, &QPushButton::clicked, this, [this] { keep_top_rows(keep_rows_->value()); });
+  auto* clear = new QPushButton(tr("Clear"));
+  clear->setToolTip(tr("Every pixel unknown"));
+  connect(clear, &QPushButton::clicked, this, [this] {
+    partial_.reset(partial_.channels);
+    Q_EMIT canvas_changed();
+  });
+  auto* image_layout = new QGridLayout(image_group_);
+  image_layout->addWidget(complete_, 0, 0, 1, 3);
+  image_layout->addWidget(load_png, 1, 0);
+  image_layout->addWidget(dataset, 1, 1);
+  image_layout->addWidget(dataset_index_, 1, 2);
+  image_layout->addLayout(brush_row, 2, 0, 1, 3);
+  image_layout->addWidget(keep, 3, 0);
+  image_layout->addWidget(keep_rows_, 3, 1);
+  image_layout->addWidget(clear, 3, 2);
+  return image_group_;
+}
+
+// The "Dataset image" button and the index beside it (dataset_index_); returns the button.
+QPushButton* SamplerPanel::build_dataset_picker() {
   auto* dataset = new QPushButton(tr("Dataset image"));
   dataset->setObjectName(QStringLiteral("sampler_dataset_image"));
   dataset->setToolTip(
@@ -89,6 +133,11 @@ QWidget* SamplerPanel::build_controls() {
   connect(dataset, &QPushButton::clicked, this,
           [this] { use_dataset_image(dataset_index_->value()); });
   connect(dataset_index_, &QSpinBox::valueChanged, this, &SamplerPanel::use_dataset_image);
+  return dataset;
+}
+
+// Paint or erase (one of the two), the brush size and the paint colour, set on paint_view_.
+QHBoxLayout* SamplerPanel::build_brush_row() {
   paint_tool_ = new QToolButton;
   paint_tool_->setText(tr("Paint"));
   erase_tool_ = new QToolButton;
@@ -112,32 +161,14 @@ QWidget* SamplerPanel::build_controls() {
   color_->setIcon(swatch(paint_view_.color));
   color_->setToolTip(tr("Paint colour (grayscale models paint its luminance)"));
   connect(color_, &QToolButton::clicked, this, &SamplerPanel::choose_color);
-  keep_rows_ = new QSpinBox;
-  keep_rows_->setRange(0, kImageSide);
-  keep_rows_->setValue(kImageSide / 2);
-  auto* keep = new QPushButton(tr("Keep top rows"));
-  keep->setToolTip(tr("Rows above this are known, the rest will be sampled"));
-  connect(keep, &QPushButton::clicked, this, [this] { keep_top_rows(keep_rows_->value()); });
-  auto* clear = new QPushButton(tr("Clear"));
-  clear->setToolTip(tr("Every pixel unknown"));
-  connect(clear, &QPushButton::clicked, this, [this] {
-    partial_.reset(partial_.channels);
-    Q_EMIT canvas_changed();
-  });
-  auto* image_layout = new QGridLayout(image_group_);
-  image_layout->addWidget(complete_, 0, 0, 1, 3);
-  image_layout->addWidget(load_png, 1, 0);
-  image_layout->addWidget(dataset, 1, 1);
-  image_layout->addWidget(dataset_index_, 1, 2);
   auto* brush_row = new QHBoxLayout;
   for (QWidget* w : std::initializer_list<QWidget*>{paint_tool_, erase_tool_, brush_size_, color_})
     brush_row->addWidget(w);
-  image_layout->addLayout(brush_row, 2, 0, 1, 3);
-  image_layout->addWidget(keep, 3, 0);
-  image_layout->addWidget(keep_rows_, 3, 1);
-  image_layout->addWidget(clear, 3, 2);
-  column->addWidget(image_group_);
+  return brush_row;
+}
 
+// Temperature, top-k, top-p, samples, length and seed: two label/field pairs a row.
+QGroupBox* SamplerPanel::build_settings_group() {
   auto* settings = new QGroupBox(tr("Sampling"));
   auto* form = new QGridLayout(settings);  // two label/field pairs a row: a narrow column
   temperature_ = new QDoubleSpinBox;
@@ -183,8 +214,11 @@ QWidget* SamplerPanel::build_controls() {
     form->addWidget(fields[i].second, i / 2, (i % 2) * 2 + 1);
   }
   form->addWidget(next_seed_, 3, 2, 1, 2);
-  column->addWidget(settings);
+  return settings;
+}
 
+// Start and Stop, the two save buttons, and the status line under them.
+void SamplerPanel::add_button_rows(QVBoxLayout* column) {
   start_ = new QPushButton(tr("Start"));
   start_->setObjectName(QStringLiteral("sampler_start"));
   start_->setDefault(true);
@@ -211,8 +245,6 @@ QWidget* SamplerPanel::build_controls() {
   status_->setObjectName(QStringLiteral("sampler_status"));
   status_->setWordWrap(true);
   column->addWidget(status_);
-  column->addStretch(1);
-  return box;
 }
 
 void SamplerPanel::choose_color() {

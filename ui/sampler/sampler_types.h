@@ -1,6 +1,6 @@
 // Plain values the studio's Sampler panel and its sampling worker pass each other through queued
-// signals (issue 6): a request to sample, what the loaded model is, and the Qt meta-type
-// declarations. Torch-free and header-only; not the worker (app/sampler_controller.h) nor a view.
+// signals: a request to sample, what the loaded model is, and the Qt meta-type declarations.
+// Torch-free and header-only; not the worker (app/sampler_controller.h) nor a view.
 #pragma once
 
 #include <QMetaType>

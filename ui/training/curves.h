@@ -1,4 +1,4 @@
-// The live training curves (DESIGN.md §5 Training): train/val loss and bits per token, learning
+// The live training curves (the Training panel's plot): train/val loss and bits per token, learning
 // rate, tokens/s and memory of several runs overlaid, drawn with ImGui draw lists (no ImPlot).
 // CurvesSnapshot is plain data the GUI model hands over; CurvesView is the visualizer (its own UI
 // state + draw(), in curves_view.cpp). The pure helpers (curves.cpp) need no GL or ImGui context.

@@ -1,6 +1,6 @@
-// CurvesView: the live curves drawn with ImGui draw lists (DESIGN.md §5 Training): toolbar,
-// axes, grid, curves decimated per pixel column, legend and hover read-out. The numbers it draws
-// come from curves.cpp's pure helpers; it neither reads runs nor writes exports (its owner does).
+// CurvesView: the live curves drawn with ImGui draw lists: toolbar, axes, grid, curves decimated
+// per pixel column, legend and hover read-out. The numbers it draws come from curves.cpp's pure
+// helpers; it neither reads runs nor writes exports (its owner does).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -99,7 +99,8 @@ size_t nearest_index(const std::vector<double>& xs, double x) {
 
 // Draws decimated points. Where a curve is dense and noisy (over three points per pixel column
 // on average), a line strip would paint each column's min-max span several times over, with
-// anti-aliased fringes: a software rasteriser (Xvfb's llvmpipe) then takes tens of ms a frame.
+// anti-aliased fringes: a software rasteriser (Xvfb's llvmpipe) then spends most of each frame
+// on them.
 // Those curves are drawn as one 1-px rectangle per column instead, spanning its min and max and
 // the previous column's last point (so the curve stays connected): the same pixels, once.
 void draw_curve(ImDrawList* draw, const std::vector<ImVec2>& points, ImU32 color, float width) {
@@ -133,6 +134,12 @@ void draw_curve(ImDrawList* draw, const std::vector<ImVec2>& points, ImU32 color
 struct PlotFrame {
   ImVec2 p0, p1;  // screen corners, top left and bottom right
   Range x, y;
+  void include(double x_lo, double x_hi, double y_lo, double y_hi) {
+    x.add(x_lo);
+    x.add(x_hi);
+    y.add(y_lo);
+    y.add(y_hi);
+  }
   ImVec2 to_screen(double data_x, double data_y) const {
     return ImVec2(p0.x + static_cast<float>((data_x - x.lo) / (x.hi - x.lo)) * (p1.x - p0.x),
                   p1.y - static_cast<float>((data_y - y.lo) / (y.hi - y.lo)) * (p1.y - p0.y));
@@ -217,6 +224,135 @@ void draw_hover(ImDrawList* draw, const PlotFrame& frame, const std::vector<Prep
     }
   }
   ImGui::EndTooltip();
+}
+
+// The runs in order of first appearance: a run keeps its colour as data arrives.
+std::vector<std::string> run_order(const CurvesSnapshot& snapshot) {
+  std::vector<std::string> runs;
+  for (const CurveSeries& s : snapshot.series)
+    if (std::find(runs.begin(), runs.end(), s.run) == runs.end()) runs.push_back(s.run);
+  return runs;
+}
+
+// The latest training time of any series: it picks the time axis's unit.
+double latest_time(const CurvesSnapshot& snapshot) {
+  double max_time = 0.0;
+  for (const CurveSeries& s : snapshot.series)
+    if (!s.points.empty()) max_time = std::max(max_time, s.points.back().time_s);
+  return max_time;
+}
+
+// The y axis's ticks and their labels, in one form for the whole axis.
+struct YTicks {
+  std::vector<double> ticks;
+  double spacing = 1.0;
+  double axis_max = 0.0;  // the largest magnitude on the axis: picks the label form
+  bool log = false;
+
+  std::string label(double t) const {
+    if (!log) return tick_label(t, spacing, axis_max);
+    const double v = std::pow(10.0, t);
+    return tick_label(v, v, axis_max);  // log ticks are 1..9 × 10^k: decimals of their own size
+  }
+  // The widest label: the plot's left margin.
+  float label_width() const {
+    float width = ImGui::CalcTextSize("0.0").x;
+    for (double t : ticks) width = std::max(width, ImGui::CalcTextSize(label(t).c_str()).x);
+    return width;
+  }
+};
+
+YTicks y_ticks_for(const Range& y, bool log_y, int max_ticks) {
+  YTicks out;
+  out.log = log_y;
+  out.axis_max = log_y ? std::pow(10.0, y.hi) : std::max(std::abs(y.lo), std::abs(y.hi));
+  if (log_y) {
+    out.ticks = nice_log_ticks(y.lo, y.hi, max_ticks);
+  } else {
+    out.ticks = nice_ticks(y.lo, y.hi, max_ticks);
+    if (out.ticks.size() > 1) out.spacing = out.ticks[1] - out.ticks[0];
+  }
+  return out;
+}
+
+// Pads the data ranges (when there are any), picks the y ticks, and places the plot rectangle in
+// the box of `size` at `origin`: the y labels' width on the left, room for the titles above and
+// below.
+YTicks place_frame(PlotFrame& frame, ImVec2 origin, ImVec2 size, bool log_y) {
+  const float text_h = ImGui::GetTextLineHeight();
+  const float top = origin.y + text_h + 6.0f;
+  const float bottom = origin.y + size.y - 2.0f * text_h - 8.0f;
+  YTicks y_ticks;
+  if (!frame.x.empty() && !frame.y.empty()) {
+    frame.x.pad(0.02);
+    frame.y.pad(0.05);
+    y_ticks = y_ticks_for(frame.y, log_y,
+                          std::max(2, static_cast<int>((bottom - top) / (2.5f * text_h))));
+  }
+  frame.p0 = ImVec2(origin.x + y_ticks.label_width() + 10.0f, top);
+  frame.p1 = ImVec2(origin.x + size.x - 14.0f, bottom);
+  return y_ticks;
+}
+
+// The y axis's title at `top`, above the plot; the x axis's centred under its tick labels.
+void draw_titles(ImDrawList* draw, const PlotFrame& frame, float top, const std::string& y_title,
+                 const char* x_title) {
+  const ImU32 text_color = ImGui::GetColorU32(ImGuiCol_Text);
+  draw->AddText(ImVec2(frame.p0.x, top), text_color, y_title.c_str());
+  draw->AddText(ImVec2((frame.p0.x + frame.p1.x - ImGui::CalcTextSize(x_title).x) * 0.5f,
+                       frame.p1.y + ImGui::GetTextLineHeight() + 6),
+                text_color, x_title);
+}
+
+// Grid lines with their tick labels on both axes, and the plot's border.
+void draw_grid(ImDrawList* draw, const PlotFrame& frame, const YTicks& y_ticks, bool x_time) {
+  const ImVec2 p0 = frame.p0, p1 = frame.p1;
+  const float text_h = ImGui::GetTextLineHeight();
+  const ImU32 text_color = ImGui::GetColorU32(ImGuiCol_Text);
+  const ImU32 grid = ImGui::GetColorU32(ImGuiCol_Border, 0.6f);
+  for (double t : y_ticks.ticks) {
+    const float y = frame.to_screen(frame.x.lo, t).y;
+    draw->AddLine(ImVec2(p0.x, y), ImVec2(p1.x, y), grid);
+    const std::string label = y_ticks.label(t);
+    draw->AddText(ImVec2(p0.x - 6.0f - ImGui::CalcTextSize(label.c_str()).x, y - text_h * 0.5f),
+                  text_color, label.c_str());
+  }
+  const double x_max = std::max(std::abs(frame.x.lo), std::abs(frame.x.hi));
+  const float x_label_w = ImGui::CalcTextSize(x_time ? "000.0" : "000000").x;
+  const std::vector<double> x_ticks = nice_ticks(
+      frame.x.lo, frame.x.hi, std::max(2, static_cast<int>((p1.x - p0.x) / (x_label_w * 2.0f))));
+  const double x_spacing = x_ticks.size() > 1 ? x_ticks[1] - x_ticks[0] : 1.0;
+  for (double t : x_ticks) {
+    const float x = frame.to_screen(t, frame.y.lo).x;
+    draw->AddLine(ImVec2(x, p0.y), ImVec2(x, p1.y), grid);
+    const std::string label = tick_label(t, x_spacing, x_max);
+    const float w = ImGui::CalcTextSize(label.c_str()).x;
+    draw->AddText(ImVec2(std::min(x - w * 0.5f, p1.x + 12.0f - w), p1.y + 4.0f), text_color,
+                  label.c_str());
+  }
+  draw->AddRect(p0, p1, ImGui::GetColorU32(ImGuiCol_Border));
+}
+
+// Curves, decimated per pixel column; the raw train curve faint behind the smoothed one.
+void draw_curves(ImDrawList* draw, const PlotFrame& frame, const std::vector<PreparedSeries>& all,
+                 bool show_raw) {
+  draw->PushClipRect(frame.p0, frame.p1, true);
+  auto screen_points = [&](const PreparedSeries& p, const std::vector<double>& ys) {
+    ColumnDecimator decimator;
+    for (size_t i = 0; i < ys.size(); ++i)
+      if (!std::isnan(ys[i])) decimator.add(frame.to_screen((*p.x)[i], ys[i]));
+    return decimator.finish();
+  };
+  for (const PreparedSeries& p : all) {
+    if (p.hidden) continue;
+    if (show_raw && !p.sparse)
+      draw_curve(draw, screen_points(p, *p.raw), with_alpha(p.color, 0.25f), 1.0f);
+    const std::vector<ImVec2> line = screen_points(p, *p.line);
+    draw_curve(draw, line, p.color, 2.0f);
+    if (p.sparse && line.size() * 6.0f < frame.p1.x - frame.p0.x)
+      for (const ImVec2& v : line) draw->AddCircleFilled(v, 2.5f, p.color);
+  }
+  draw->PopClipRect();
 }
 
 }  // namespace
@@ -314,141 +450,52 @@ void CurvesView::draw_plot(const CurvesSnapshot& snapshot) {
   ImGui::InvisibleButton("##plot", size);
   const bool hovered = ImGui::IsItemHovered();
   ImDrawList* draw = ImGui::GetWindowDrawList();
-  const float text_h = ImGui::GetTextLineHeight();
-  const ImU32 text_color = ImGui::GetColorU32(ImGuiCol_Text);
 
   // Visible series, coloured by the run's first appearance so colours stay put as data arrives.
   const std::vector<std::string> metrics = group_metrics(metric_group);
   const bool smoothed_group = group_smoothed(metric_group);
-  std::vector<std::string> runs;
-  double max_time = 0.0;
-  for (const CurveSeries& s : snapshot.series) {
-    if (std::find(runs.begin(), runs.end(), s.run) == runs.end()) runs.push_back(s.run);
-    if (!s.points.empty()) max_time = std::max(max_time, s.points.back().time_s);
-  }
-  const TimeUnit unit = time_unit(max_time);
+  const std::vector<std::string> runs = run_order(snapshot);
+  const TimeUnit unit = time_unit(latest_time(snapshot));
   std::vector<PreparedSeries> prepared;
   PlotFrame frame;
   plotted_next_.clear();
   for (const CurveSeries& s : snapshot.series) {
     if (s.points.empty() || std::find(metrics.begin(), metrics.end(), s.metric) == metrics.end())
       continue;
-    PreparedSeries p;
-    p.series = &s;
-    p.key = s.run + "\t" + s.metric;
-    if (plotted_next_.count(p.key)) continue;  // a repeated series: the first one is drawn
-    p.hidden = hidden.count(p.key) > 0;
-    p.sparse = s.metric.rfind("val ", 0) == 0;
+    const std::string key = s.run + "\t" + s.metric;
+    if (plotted_next_.count(key)) continue;  // a repeated series: the first one is drawn
+    const bool hide = hidden.count(key) > 0;
+    const bool sparse = s.metric.rfind("val ", 0) == 0;
     const size_t run_index = std::find(runs.begin(), runs.end(), s.run) - runs.begin();
-    p.color = run_color(run_index, p.sparse);
     // Val points are few and each already averages many batches: they stay as measured.
-    const float smoothing_used = smoothed_group && !p.sparse ? smoothing : 0.0f;
-    const Plotted& data = plotted(s, p.key, smoothing_used, x_time ? unit.seconds : 0.0);
-    p.x = &data.x;
-    p.smoothed = &data.smoothed;
-    p.raw = &data.raw;
-    p.line = &data.line;
-    if (!p.hidden && data.x_lo <= data.x_hi) {
-      frame.x.add(data.x_lo);
-      frame.x.add(data.x_hi);
-      frame.y.add(data.y_lo);
-      frame.y.add(data.y_hi);
-    }
-    prepared.push_back(std::move(p));
+    const float smoothing_used = smoothed_group && !sparse ? smoothing : 0.0f;
+    const Plotted& data = plotted(s, key, smoothing_used, x_time ? unit.seconds : 0.0);
+    if (!hide && data.x_lo <= data.x_hi) frame.include(data.x_lo, data.x_hi, data.y_lo, data.y_hi);
+    prepared.push_back({&s, key, run_color(run_index, sparse), hide, sparse, &data.x,
+                        &data.smoothed, &data.raw, &data.line});
   }
   plotted_.swap(plotted_next_);
 
-  // Y ticks first: their labels' width sets the left margin.
-  const float top = origin.y + text_h + 6.0f;
-  const float bottom = origin.y + size.y - 2.0f * text_h - 8.0f;
-  std::vector<double> y_ticks;
-  double y_spacing = 1.0;
-  double x_max = 0.0, y_max = 0.0;  // largest magnitudes on each axis: pick the label form
   const bool have_data = !frame.x.empty() && !frame.y.empty();
-  if (have_data) {
-    frame.x.pad(0.02);
-    frame.y.pad(0.05);
-    x_max = std::max(std::abs(frame.x.lo), std::abs(frame.x.hi));
-    y_max =
-        log_y ? std::pow(10.0, frame.y.hi) : std::max(std::abs(frame.y.lo), std::abs(frame.y.hi));
-    const int max_y_ticks = std::max(2, static_cast<int>((bottom - top) / (2.5f * text_h)));
-    if (log_y) {
-      y_ticks = nice_log_ticks(frame.y.lo, frame.y.hi, max_y_ticks);
-    } else {
-      y_ticks = nice_ticks(frame.y.lo, frame.y.hi, max_y_ticks);
-      if (y_ticks.size() > 1) y_spacing = y_ticks[1] - y_ticks[0];
-    }
-  }
-  auto y_label = [&](double t) {
-    if (!log_y) return tick_label(t, y_spacing, y_max);
-    const double v = std::pow(10.0, t);
-    return tick_label(v, v, y_max);  // log ticks are 1..9 × 10^k: decimals of their own size
-  };
-  float label_w = ImGui::CalcTextSize("0.0").x;
-  for (double t : y_ticks) label_w = std::max(label_w, ImGui::CalcTextSize(y_label(t).c_str()).x);
-  frame.p0 = ImVec2(origin.x + label_w + 10.0f, top);
-  frame.p1 = ImVec2(origin.x + size.x - 14.0f, bottom);
-  const ImVec2 p0 = frame.p0, p1 = frame.p1;
-  draw->AddRectFilled(p0, p1, ImGui::GetColorU32(ImGuiCol_FrameBg));
-
+  const YTicks y_ticks = place_frame(frame, origin, size, log_y);
+  draw->AddRectFilled(frame.p0, frame.p1, ImGui::GetColorU32(ImGuiCol_FrameBg));
   static constexpr const char* kAxisNames[kGroupCount] = {
       "loss (nats/token)", "bits per token", "learning rate", "tokens/s", "peak memory (MiB)"};
-  const std::string y_title = std::string(kAxisNames[metric_group]) + (log_y ? "  [log]" : "");
-  draw->AddText(ImVec2(p0.x, origin.y), text_color, y_title.c_str());
   const char* x_title = x_time ? unit.label : "step";
-  draw->AddText(ImVec2((p0.x + p1.x - ImGui::CalcTextSize(x_title).x) * 0.5f, bottom + text_h + 6),
-                text_color, x_title);
+  draw_titles(draw, frame, origin.y,
+              std::string(kAxisNames[metric_group]) + (log_y ? "  [log]" : ""), x_title);
   if (!have_data) {
     const std::string empty = std::string("no ") + group_name(metric_group) + " data yet";
     const ImVec2 empty_size = ImGui::CalcTextSize(empty.c_str());
-    draw->AddText(ImVec2((p0.x + p1.x - empty_size.x) * 0.5f, (p0.y + p1.y - empty_size.y) * 0.5f),
+    draw->AddText(ImVec2((frame.p0.x + frame.p1.x - empty_size.x) * 0.5f,
+                         (frame.p0.y + frame.p1.y - empty_size.y) * 0.5f),
                   ImGui::GetColorU32(ImGuiCol_TextDisabled), empty.c_str());
     return;
   }
 
-  // Grid and tick labels.
-  const ImU32 grid = ImGui::GetColorU32(ImGuiCol_Border, 0.6f);
-  for (double t : y_ticks) {
-    const float y = frame.to_screen(frame.x.lo, t).y;
-    draw->AddLine(ImVec2(p0.x, y), ImVec2(p1.x, y), grid);
-    const std::string label = y_label(t);
-    draw->AddText(ImVec2(p0.x - 6.0f - ImGui::CalcTextSize(label.c_str()).x, y - text_h * 0.5f),
-                  text_color, label.c_str());
-  }
-  const float x_label_w = ImGui::CalcTextSize(x_time ? "000.0" : "000000").x;
-  const std::vector<double> x_ticks = nice_ticks(
-      frame.x.lo, frame.x.hi, std::max(2, static_cast<int>((p1.x - p0.x) / (x_label_w * 2.0f))));
-  const double x_spacing = x_ticks.size() > 1 ? x_ticks[1] - x_ticks[0] : 1.0;
-  for (double t : x_ticks) {
-    const float x = frame.to_screen(t, frame.y.lo).x;
-    draw->AddLine(ImVec2(x, p0.y), ImVec2(x, p1.y), grid);
-    const std::string label = tick_label(t, x_spacing, x_max);
-    const float w = ImGui::CalcTextSize(label.c_str()).x;
-    draw->AddText(ImVec2(std::min(x - w * 0.5f, p1.x + 12.0f - w), p1.y + 4.0f), text_color,
-                  label.c_str());
-  }
-  draw->AddRect(p0, p1, ImGui::GetColorU32(ImGuiCol_Border));
-
-  // Curves, decimated per pixel column; the raw train curve faint behind the smoothed one.
-  draw->PushClipRect(p0, p1, true);
+  draw_grid(draw, frame, y_ticks, x_time);
   const bool show_raw = smoothed_group && smoothing > 0.0f;
-  auto screen_points = [&](const PreparedSeries& p, const std::vector<double>& ys) {
-    ColumnDecimator decimator;
-    for (size_t i = 0; i < ys.size(); ++i)
-      if (!std::isnan(ys[i])) decimator.add(frame.to_screen((*p.x)[i], ys[i]));
-    return decimator.finish();
-  };
-  for (const PreparedSeries& p : prepared) {
-    if (p.hidden) continue;
-    if (show_raw && !p.sparse)
-      draw_curve(draw, screen_points(p, *p.raw), with_alpha(p.color, 0.25f), 1.0f);
-    const std::vector<ImVec2> line = screen_points(p, *p.line);
-    draw_curve(draw, line, p.color, 2.0f);
-    if (p.sparse && line.size() * 6.0f < p1.x - p0.x)
-      for (const ImVec2& v : line) draw->AddCircleFilled(v, 2.5f, p.color);
-  }
-  draw->PopClipRect();
-
+  draw_curves(draw, frame, prepared, show_raw);
   const bool over_legend = draw_legend(draw, frame, prepared, hovered, hidden);
   if (hovered && !over_legend) draw_hover(draw, frame, prepared, x_title, x_time, show_raw);
 }

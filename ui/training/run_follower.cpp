@@ -1,5 +1,5 @@
-// Polling reader of a run directory's metrics.jsonl and samples/ (issue 5): whole lines from the
-// last offset, a rewrite detected by the last line read no longer being where it was. Read-only.
+// Polling reader of a run directory's metrics.jsonl and samples/: whole lines from the last offset,
+// a rewrite detected by the last line read no longer being where it was. Read-only.
 #include "ui/training/run_follower.h"
 
 #include <QDir>

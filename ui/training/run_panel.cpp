@@ -1,5 +1,5 @@
-// The Run panel: fields -> RunConfig, validated and costed on every edit (issue 5). Data is
-// checked by name only here; reading and validating it is the worker's load_dataset.
+// The Run panel: fields -> RunConfig, validated and costed on every edit. Data is checked by name
+// only here; reading and validating it is the worker's load_dataset.
 #include "ui/training/run_panel.h"
 
 #include <QAction>
@@ -55,8 +55,10 @@ int image_seq_len(DataFormat format) {
   return 0;
 }
 
-QSpinBox* spin(int lo, int hi, int step = 1) {
+// A spin box named `name` (the tests find fields by object name).
+QSpinBox* spin(const char* name, int lo, int hi, int step = 1) {
   auto* box = new QSpinBox;
+  box->setObjectName(QString::fromLatin1(name));
   box->setRange(lo, hi);
   box->setSingleStep(step);
   box->setAccelerated(true);
@@ -69,6 +71,34 @@ QComboBox* combo(std::initializer_list<const char*> items) {
   return box;
 }
 
+// One form row holding two fields: `first`, then `second` after its label, both stretching.
+QHBoxLayout* field_pair(QWidget* first, const QString& second_label, QWidget* second) {
+  auto* row = new QHBoxLayout;
+  row->addWidget(first, 1);
+  row->addWidget(new QLabel(second_label));
+  row->addWidget(second, 1);
+  return row;
+}
+
+// Appends a row of cells to the cost table: the first column left-aligned, numbers right.
+void add_cost_row(QTableWidget* table, const QStringList& cells, bool bold = false) {
+  const int row = table->rowCount();
+  table->insertRow(row);
+  for (int column = 0; column < cells.size(); ++column) {
+    auto* item = new QTableWidgetItem(cells[column]);
+    item->setTextAlignment(column == 0 ? Qt::AlignLeft | Qt::AlignVCenter
+                                       : Qt::AlignRight | Qt::AlignVCenter);
+    QFont font = item->font();
+    font.setBold(bold);
+    item->setFont(font);
+    table->setItem(row, column, item);
+  }
+}
+
+QString percent(double part, double whole) {
+  return QString::number(100.0 * part / whole, 'f', 0) + QStringLiteral(" %");
+}
+
 }  // namespace
 
 RunPanel::RunPanel(QWidget* parent) : QWidget(parent) {
@@ -79,8 +109,23 @@ RunPanel::RunPanel(QWidget* parent) : QWidget(parent) {
 void RunPanel::build_ui() {
   auto* form = new QFormLayout;
   form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+  form->addRow(tr("Data"), build_data_field());
+  form->addRow(tr("Preset"), build_preset_field());
+  add_model_rows(form);
+  add_schedule_rows(form);
+  form->addRow(tr("Run folder"), build_run_dir_field());
 
-  // Data: the three defaults a Debian machine can install, or any file or folder.
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(form);
+  layout->addWidget(build_cost_table());
+  layout->addWidget(build_error_label());
+  layout->addStretch(1);
+  layout->addWidget(build_start_button());
+  connect_edits();
+}
+
+// Data: the three defaults a Debian machine can install, or any file or folder.
+QLayout* RunPanel::build_data_field() {
   data_path_ = new QLineEdit;
   data_path_->setObjectName(QStringLiteral("data_path"));
   data_path_->setPlaceholderText(tr("a text file, IDX/CIFAR file or image folder"));
@@ -106,16 +151,22 @@ void RunPanel::build_ui() {
   data_box->addWidget(data_path_);
   data_box->addLayout(defaults);
   data_box->addWidget(data_note_);
-  form->addRow(tr("Data"), data_box);
+  return data_box;
+}
 
+// The presets shipped in the assets folder; choosing one loads it into every field.
+QComboBox* RunPanel::build_preset_field() {
   preset_ = new QComboBox;
   preset_->setObjectName(QStringLiteral("preset"));
   preset_->setPlaceholderText(tr("(none: custom config)"));
   const QDir presets(QString::fromStdString(assets_dir()) + QStringLiteral("/presets"));
   for (const QFileInfo& file : presets.entryInfoList({QStringLiteral("*.json")}, QDir::Files))
     preset_->addItem(file.completeBaseName());
-  form->addRow(tr("Preset"), preset_);
+  return preset_;
+}
 
+// The model's shape: hierarchy, shortening/upsampling kinds, width and heads.
+void RunPanel::add_model_rows(QFormLayout* form) {
   hierarchy_ = new QLineEdit;
   hierarchy_->setObjectName(QStringLiteral("hierarchy"));
   hierarchy_->setToolTip(
@@ -130,35 +181,23 @@ void RunPanel::build_ui() {
   resampling->addWidget(new QLabel(tr("upsample")));
   resampling->addWidget(upsample_, 1);
   form->addRow(QString(), resampling);
+  d_model_ = spin("d_model", 2, 65536, 16);
+  heads_ = spin("heads", 1, 1024);
+  form->addRow(tr("d_model"), field_pair(d_model_, tr("heads"), heads_));
+}
 
-  d_model_ = spin(2, 65536, 16);
-  heads_ = spin(1, 1024);
-  seq_len_ = spin(2, 1 << 22, 64);
-  batch_ = spin(1, 1 << 16);
-  steps_ = spin(1, 100000000, 100);
-  d_model_->setObjectName(QStringLiteral("d_model"));
-  heads_->setObjectName(QStringLiteral("heads"));
-  seq_len_->setObjectName(QStringLiteral("seq_len"));
-  batch_->setObjectName(QStringLiteral("batch"));
-  steps_->setObjectName(QStringLiteral("steps"));
+// What one step sees and how many steps: sequence length, batch, learning rate, steps.
+void RunPanel::add_schedule_rows(QFormLayout* form) {
+  seq_len_ = spin("seq_len", 2, 1 << 22, 64);
+  batch_ = spin("batch", 1, 1 << 16);
+  steps_ = spin("steps", 1, 100000000, 100);
   lr_ = new QLineEdit;
   lr_->setObjectName(QStringLiteral("lr"));
-  auto* sizes = new QHBoxLayout;
-  sizes->addWidget(d_model_, 1);
-  sizes->addWidget(new QLabel(tr("heads")));
-  sizes->addWidget(heads_, 1);
-  form->addRow(tr("d_model"), sizes);
-  auto* lengths = new QHBoxLayout;
-  lengths->addWidget(seq_len_, 1);
-  lengths->addWidget(new QLabel(tr("batch")));
-  lengths->addWidget(batch_, 1);
-  form->addRow(tr("seq_len"), lengths);
-  auto* schedule = new QHBoxLayout;
-  schedule->addWidget(lr_, 1);
-  schedule->addWidget(new QLabel(tr("steps")));
-  schedule->addWidget(steps_, 1);
-  form->addRow(tr("lr"), schedule);
+  form->addRow(tr("seq_len"), field_pair(seq_len_, tr("batch"), batch_));
+  form->addRow(tr("lr"), field_pair(lr_, tr("steps"), steps_));
+}
 
+QLayout* RunPanel::build_run_dir_field() {
   run_dir_ = new QLineEdit;
   run_dir_->setObjectName(QStringLiteral("run_dir"));
   run_dir_->setPlaceholderText(tr("default: a new folder under runs/"));
@@ -168,8 +207,11 @@ void RunPanel::build_ui() {
   auto* run_dir_row = new QHBoxLayout;
   run_dir_row->addWidget(run_dir_, 1);
   run_dir_row->addWidget(run_dir_button);
-  form->addRow(tr("Run folder"), run_dir_row);
+  return run_dir_row;
+}
 
+// Parameters and FLOPs per level, read-only; update_cost() fills it.
+QTableWidget* RunPanel::build_cost_table() {
   cost_ = new QTableWidget(0, 5);
   cost_->setObjectName(QStringLiteral("cost"));
   cost_->setHorizontalHeaderLabels(
@@ -182,27 +224,30 @@ void RunPanel::build_ui() {
   cost_->setFocusPolicy(Qt::NoFocus);
   cost_->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
   cost_->setToolTip(tr("Forward FLOPs per original token at seq_len (training costs about 3x)"));
+  return cost_;
+}
 
+QLabel* RunPanel::build_error_label() {
   error_ = new QLabel;
   error_->setObjectName(QStringLiteral("run_error"));
   error_->setWordWrap(true);
   error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   error_->setStyleSheet(QStringLiteral("color: #ff6b6b;"));
+  return error_;
+}
 
+// Hidden until set_start_action() gives it the window's Start action.
+QToolButton* RunPanel::build_start_button() {
   start_ = new QToolButton;
   start_->setToolButtonStyle(Qt::ToolButtonTextOnly);
   start_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
   start_->setMinimumHeight(32);
   start_->hide();
+  return start_;
+}
 
-  auto* layout = new QVBoxLayout(this);
-  layout->addLayout(form);
-  layout->addWidget(cost_);
-  layout->addWidget(error_);
-  layout->addStretch(1);
-  layout->addWidget(start_);
-
-  // Every edit revalidates and recosts (DESIGN.md §5: "as you type").
+// Every edit revalidates and recosts, as the user types; a preset replaces all fields.
+void RunPanel::connect_edits() {
   auto update = [this] {
     if (!loading_) update_cost();
   };
@@ -278,27 +323,38 @@ void RunPanel::set_start_action(QAction* start) {
 }
 
 void RunPanel::update_cost() {
-  QString error;
+  QString error = data_error();
+  show_data_kind();  // before run_config(): image data fixes seq_len
+  const RunConfig config = run_config();
+  if (error.isEmpty()) error = validation_error(config);
+  fill_cost_table(config);
+  show_validity(error);
+}
+
+QString RunPanel::data_error() const {
   // Data: names only (nothing is read here); the worker's load_dataset says what else is wrong.
   const QString path = data_path_->text().trimmed();
-  const DataFormat format = guess_format(path.toStdString());
-  const int image_len = image_seq_len(format);
-  if (path.isEmpty()) {
-    error = tr("data: choose a dataset (one of the defaults, a file or a folder)");
-  } else if (!QFileInfo::exists(path)) {
+  if (path.isEmpty()) return tr("data: choose a dataset (one of the defaults, a file or a folder)");
+  if (!QFileInfo::exists(path)) {
     const QString package = package_for(path);
-    error = tr("data: %1 does not exist. HINT: %2")
-                .arg(path, package.isEmpty()
-                               ? tr("pick one of the defaults, or a file or folder")
-                               : tr("install it with `sudo apt install %1`").arg(package));
-  } else if (const QString dir = run_dir();
-             !dir.isEmpty() && QFileInfo(dir).isDir() && !QDir(dir).isEmpty()) {
-    // Trainer::create would refuse it; say so before Start rather than after.
-    error = tr("run folder %1 already holds files: choose a new or empty folder, or leave it "
-               "empty for the default")
-                .arg(dir);
+    return tr("data: %1 does not exist. HINT: %2")
+        .arg(path, package.isEmpty() ? tr("pick one of the defaults, or a file or folder")
+                                     : tr("install it with `sudo apt install %1`").arg(package));
   }
-  // Image sequences are whole images: the trainer sets seq_len from the data (DESIGN.md §3).
+  if (const QString dir = run_dir();
+      !dir.isEmpty() && QFileInfo(dir).isDir() && !QDir(dir).isEmpty()) {
+    // Trainer::create would refuse it; say so before Start rather than after.
+    return tr("run folder %1 already holds files: choose a new or empty folder, or leave it "
+              "empty for the default")
+        .arg(dir);
+  }
+  return {};
+}
+
+void RunPanel::show_data_kind() {
+  const DataFormat format = guess_format(data_path_->text().trimmed().toStdString());
+  const int image_len = image_seq_len(format);
+  // Image sequences are whole images: the trainer sets seq_len from the data.
   seq_len_->setEnabled(image_len == 0);
   if (image_len > 0 && seq_len_->value() != image_len) {
     const QSignalBlocker block(seq_len_);
@@ -308,50 +364,41 @@ void RunPanel::update_cost() {
                                           .arg(QString::fromStdString(to_string(format)))
                                           .arg(image_len)
                                     : tr("text, read as bytes"));
+}
 
-  cost_->setRowCount(0);
-  const RunConfig config = run_config();
-  if (error.isEmpty()) {
-    try {
-      config.model.validate();
-      config.train.validate();
-    } catch (const std::invalid_argument& e) {
-      error = QString::fromUtf8(e.what());
-    }
+QString RunPanel::validation_error(const RunConfig& config) {
+  try {
+    config.model.validate();
+    config.train.validate();
+  } catch (const std::invalid_argument& e) {
+    return QString::fromUtf8(e.what());
   }
+  return {};
+}
+
+void RunPanel::fill_cost_table(const RunConfig& config) {
+  cost_->setRowCount(0);
   try {
     const ModelCost cost = model_cost(config.model);
     const ModelCost vanilla = model_cost(config.model.vanilla_twin());
-    auto add_row = [this](const QStringList& cells, bool bold = false) {
-      const int row = cost_->rowCount();
-      cost_->insertRow(row);
-      for (int column = 0; column < cells.size(); ++column) {
-        auto* item = new QTableWidgetItem(cells[column]);
-        item->setTextAlignment(column == 0 ? Qt::AlignLeft | Qt::AlignVCenter
-                                           : Qt::AlignRight | Qt::AlignVCenter);
-        QFont font = item->font();
-        font.setBold(bold);
-        item->setFont(font);
-        cost_->setItem(row, column, item);
-      }
-    };
     for (size_t i = 0; i < cost.levels.size(); ++i) {
       const LevelCost& level = cost.levels[i];
-      add_row({tr("level %1").arg(i), QString::number(level.factor), QString::number(level.layers),
-               engineering(level.params), engineering(level.flops_per_token)});
+      add_cost_row(cost_, {tr("level %1").arg(i), QString::number(level.factor),
+                           QString::number(level.layers), engineering(level.params),
+                           engineering(level.flops_per_token)});
     }
-    add_row({tr("embedding, head"), QString(), QString(), engineering(cost.embedding_params),
-             QString()});
+    add_cost_row(cost_, {tr("embedding, head"), QString(), QString(),
+                         engineering(cost.embedding_params), QString()});
     const int layers = config.model.parsed_hierarchy().num_layers();
-    add_row({tr("hourglass"), QString(), QString::number(layers), engineering(cost.params),
-             engineering(cost.flops_per_token)},
-            /*bold=*/true);
-    add_row({tr("vanilla %1@1").arg(layers), QString(), QString::number(layers),
-             engineering(vanilla.params), engineering(vanilla.flops_per_token)});
-    add_row({tr("hourglass / vanilla"), QString(), QString(),
-             QString::number(100.0 * cost.params / vanilla.params, 'f', 0) + QStringLiteral(" %"),
-             QString::number(100.0 * cost.flops_per_token / vanilla.flops_per_token, 'f', 0) +
-                 QStringLiteral(" %")});
+    add_cost_row(cost_,
+                 {tr("hourglass"), QString(), QString::number(layers), engineering(cost.params),
+                  engineering(cost.flops_per_token)},
+                 /*bold=*/true);
+    add_cost_row(cost_, {tr("vanilla %1@1").arg(layers), QString(), QString::number(layers),
+                         engineering(vanilla.params), engineering(vanilla.flops_per_token)});
+    add_cost_row(cost_, {tr("hourglass / vanilla"), QString(), QString(),
+                         percent(cost.params, vanilla.params),
+                         percent(cost.flops_per_token, vanilla.flops_per_token)});
     cost_->resizeRowsToContents();
     // As tall as its rows: the panel's spare room goes below, not into an empty table.
     int height = cost_->horizontalHeader()->height() + 2 * cost_->frameWidth();
@@ -360,7 +407,9 @@ void RunPanel::update_cost() {
   } catch (const std::invalid_argument&) {
     // The hierarchy does not parse: validate() already said why.
   }
+}
 
+void RunPanel::show_validity(const QString& error) {
   // The field the message names turns red too, so the eye finds it (messages start with it).
   const std::pair<const char*, QWidget*> fields[] = {
       {"data", data_path_}, {"hierarchy", hierarchy_}, {"d_model", d_model_},

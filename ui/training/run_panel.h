@@ -1,7 +1,7 @@
-// The Run panel (DESIGN.md §5): the data (the three defaults one click away, or a file or folder),
-// a preset, the hierarchy and its shortening/upsampling, width, heads, sequence length, batch,
-// learning rate and steps, with parameters and FLOPs per token per level, and the vanilla model
-// of equal depth beside them, updated as the user types. Edits a RunConfig; starts nothing itself.
+// The Run panel: the data (the three defaults one click away, or a file or folder), a preset, the
+// hierarchy and its shortening/upsampling, width, heads, sequence length, batch, learning rate and
+// steps, with parameters and FLOPs per token per level, and the vanilla model of equal depth beside
+// them, updated as the user types. Edits a RunConfig; starts nothing itself.
 #pragma once
 
 #include <QWidget>
@@ -10,7 +10,9 @@
 
 class QAction;
 class QComboBox;
+class QFormLayout;
 class QLabel;
+class QLayout;
 class QLineEdit;
 class QSpinBox;
 class QTableWidget;
@@ -44,8 +46,24 @@ class RunPanel : public QWidget {
   void validity_changed(bool valid);
 
  private:
+  // The form, section by section, then the cost table, the error and the Start button.
   void build_ui();
-  void update_cost();  // validates, fills the cost table, shows or clears the error
+  QLayout* build_data_field();
+  QComboBox* build_preset_field();
+  void add_model_rows(QFormLayout* form);
+  void add_schedule_rows(QFormLayout* form);
+  QLayout* build_run_dir_field();
+  QTableWidget* build_cost_table();
+  QLabel* build_error_label();
+  QToolButton* build_start_button();
+  void connect_edits();
+
+  void update_cost();          // validates, fills the cost table, shows or clears the error
+  QString data_error() const;  // the data path and run folder, by name only; empty when fine
+  void show_data_kind();       // the note under the data path; image data fixes seq_len
+  static QString validation_error(const RunConfig& config);
+  void fill_cost_table(const RunConfig& config);
+  void show_validity(const QString& error);  // the message, the named field in red, the signal
   void choose_data_file();
   void choose_data_folder();
   void choose_run_dir();

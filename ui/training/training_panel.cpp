@@ -1,5 +1,5 @@
-// The Training panel: followed runs -> CurvesSnapshot -> CurvesView on an ImGuiCanvas (issue 5).
-// Curves come only from the run folders' metrics.jsonl, never from the trainer directly.
+// The Training panel: followed runs -> CurvesSnapshot -> CurvesView on an ImGuiCanvas. Curves come
+// only from the run folders' metrics.jsonl, never from the trainer directly.
 #include "ui/training/training_panel.h"
 
 #include <QAction>
@@ -53,6 +53,23 @@ QString describe_run(const QString& run_dir) {
 }  // namespace
 
 TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
+  QLayout* top = build_top_row();
+  auto* splitter = new QSplitter(Qt::Vertical);
+  splitter->addWidget(build_curves_canvas());
+  splitter->addWidget(build_sample_box());
+  splitter->setStretchFactor(0, 4);
+  splitter->setStretchFactor(1, 1);
+  splitter->setChildrenCollapsible(false);
+
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(top);
+  layout->addWidget(build_error_box());
+  layout->addWidget(build_run_info());
+  layout->addWidget(splitter, 1);
+}
+
+// The window's action buttons (set_actions adds them), then the run list and Close run.
+QLayout* TrainingPanel::build_top_row() {
   buttons_ = new QWidget;
   auto* button_row = new QHBoxLayout(buttons_);
   button_row->setContentsMargins(0, 0, 0, 0);
@@ -73,7 +90,11 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
   top->addStretch(1);
   top->addWidget(run_list_);
   top->addWidget(close);
+  return top;
+}
 
+// The in-place error banner with its dismiss button; hidden until show_error().
+QWidget* TrainingPanel::build_error_box() {
   error_box_ = new QWidget;
   error_box_->setObjectName(QStringLiteral("error_box"));
   error_box_->setStyleSheet(QStringLiteral(
@@ -91,11 +112,17 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
   error_row->addWidget(error_, 1);
   error_row->addWidget(dismiss, 0, Qt::AlignTop);
   error_box_->hide();
+  return error_box_;
+}
 
+QLabel* TrainingPanel::build_run_info() {
   run_info_ = new QLabel(tr("No run yet: press Start, or open a run folder."));
   run_info_->setWordWrap(true);
   run_info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  return run_info_;
+}
 
+ImGuiCanvas* TrainingPanel::build_curves_canvas() {
   canvas_ = new ImGuiCanvas;
   canvas_->setObjectName(QStringLiteral("curves_canvas"));
   canvas_->setMinimumSize(320, 200);
@@ -105,7 +132,11 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
     QTimer::singleShot(0, this, &TrainingPanel::ask_export_csv);
   };
   view_.on_export_png = [this] { QTimer::singleShot(0, this, &TrainingPanel::ask_export_png); };
+  return canvas_;
+}
 
+// The current run's latest sample: a title over its text or its image.
+QWidget* TrainingPanel::build_sample_box() {
   sample_title_ = new QLabel(tr("Sample: none yet"));
   sample_text_ = new QPlainTextEdit;
   sample_text_->setReadOnly(true);
@@ -123,19 +154,7 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
   sample_layout->setContentsMargins(0, 0, 0, 0);
   sample_layout->addWidget(sample_title_);
   sample_layout->addWidget(sample_stack_, 1);
-
-  auto* splitter = new QSplitter(Qt::Vertical);
-  splitter->addWidget(canvas_);
-  splitter->addWidget(sample_box);
-  splitter->setStretchFactor(0, 4);
-  splitter->setStretchFactor(1, 1);
-  splitter->setChildrenCollapsible(false);
-
-  auto* layout = new QVBoxLayout(this);
-  layout->addLayout(top);
-  layout->addWidget(error_box_);
-  layout->addWidget(run_info_);
-  layout->addWidget(splitter, 1);
+  return sample_box;
 }
 
 void TrainingPanel::set_actions(const QList<QAction*>& actions) {

@@ -1,8 +1,8 @@
-// The Training panel (DESIGN.md §5): start/pause/resume/stop/save buttons, the live curves of one
-// or more runs overlaid (an ImGuiCanvas drawing CurvesView), the latest sample of the current run,
-// CSV and PNG export, and errors shown in place. Curves always come from following run
-// directories (RunFollower), the studio's own runs included, so a CLI run and a studio run look
-// the same. Holds no trainer and starts nothing: the buttons are the window's actions.
+// The Training panel: start/pause/resume/stop/save buttons, the live curves of one or more runs
+// overlaid (an ImGuiCanvas drawing CurvesView), the latest sample of the current run, CSV and PNG
+// export, and errors shown in place. Curves always come from following run directories
+// (RunFollower), the studio's own runs included, so a CLI run and a studio run look the same. Holds
+// no trainer and starts nothing: the buttons are the window's actions.
 #pragma once
 
 #include <QMap>
@@ -14,6 +14,7 @@
 class QAction;
 class QComboBox;
 class QLabel;
+class QLayout;
 class QPlainTextEdit;
 class QStackedWidget;
 class ImGuiCanvas;
@@ -67,6 +68,14 @@ class TrainingPanel : public QWidget {
     std::string label;  // the run's name in the legend and the CSV
     QString info;       // one line above the curves: folder, data, model
   };
+  // The panel top to bottom: action buttons and run list, error banner, run line, then the curves
+  // canvas above the latest sample.
+  QLayout* build_top_row();
+  QWidget* build_error_box();
+  QLabel* build_run_info();
+  ImGuiCanvas* build_curves_canvas();
+  QWidget* build_sample_box();
+
   std::string label_for(const QString& run_dir) const;
   void drop_series(const std::string& label);
   void show_sample(const QString& path);
