@@ -4,10 +4,10 @@
 
 #include <torch/torch.h>
 
+#include "model/core/run_config.h"
 #include "model/nn/compat.h"
 #include "model/nn/device.h"
 #include "model/train/distributed.h"
-#include "model/core/run_config.h"
 
 namespace hg {
 

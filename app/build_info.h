@@ -1,6 +1,6 @@
 // What this build of Hourglass Studio is: its version, the libtorch it was built with, the device a
 // run would use and the build options. Printed by `hourglass --version` and shown by the studio's
-// Help -> About (issue 10). Torch-free header of plain strings, so the studio can pass them to its
+// Help -> About. Torch-free header of plain strings, so the studio can pass them to its
 // torch-free window; the values come from build_info.cpp, which includes torch.
 #pragma once
 

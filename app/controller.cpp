@@ -1,5 +1,5 @@
-// The training worker and its controller (issue 5). The worker is a QObject moved to the
-// controller's thread; it owns the Trainer and runs Trainer::run with an interrupt flag, so every
+// The training worker and its controller. The worker is a QObject moved to the controller's
+// thread; it owns the Trainer and runs Trainer::run with an interrupt flag, so every
 // request (pause, stop, save) lands between two optimizer steps. Results go back to the GUI
 // thread as queued calls that emit the controller's signals. Not the window, not the curves.
 #include "app/controller.h"
@@ -7,7 +7,6 @@
 #include <QDateTime>
 #include <QDir>
 #include <QStandardPaths>
-#include <algorithm>
 #include <atomic>
 #include <new>
 #include <stdexcept>
@@ -18,10 +17,6 @@
 
 namespace hg {
 namespace {
-
-// Torch threads for a run whose config says 0 (all): all cores but one, which the GUI keeps. On
-// 2 cores, two OpenMP threads fighting the GUI for the CPU train ~4x slower than one that does not.
-int studio_threads() { return std::max(1, QThread::idealThreadCount() - 1); }
 
 // libtorch's words for a failed allocation: "CUDA out of memory", "C10 Out of Memory", and
 // 1.13's CPU allocator "DefaultCPUAllocator: can't allocate memory".

@@ -1,8 +1,8 @@
-// The studio's training controller (issue 5): owns one worker thread, and the worker owns the
-// Trainer (one thread owns the training model and optimizer, DESIGN.md §2). Requests go in as
-// calls on the GUI thread; results come out as signals carrying plain values. Torch-free header
-// (the worker lives in controller.cpp). Not the window, and not the curves: those follow the run
-// directory (ui/training/run_follower.h).
+// The studio's training controller: owns one worker thread, and the worker owns the Trainer (one
+// thread owns the training model and optimizer: docs/ARCHITECTURE.md, "Threads, and who owns
+// what"). Requests go in as calls on the GUI thread; results come out as signals carrying plain
+// values. Torch-free header (the worker lives in controller.cpp). Not the window, and not the
+// curves: those follow the run directory (ui/training/run_follower.h).
 #pragma once
 
 #include <QObject>

@@ -1,4 +1,4 @@
-// The Inspector's worker object and its thread (issue 7). Requests go in as queued calls; each
+// The Inspector's worker object and its thread. Requests go in as queued calls; each
 // resolves the model source again, so a run directory always gives its newest checkpoint, and
 // reloads the weights only when that file changed. Inputs become tokens exactly as
 // `hourglass inspect` makes them, then hg::inspect runs on the CPU as the CLI does, so both give
@@ -11,34 +11,25 @@
 #include <chrono>
 #include <filesystem>
 #include <new>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 
-#include "model/train/checkpoint.h"
+#include "app/model_source.h"
 #include "model/data/data.h"
 #include "model/io/image_io.h"
-#include "model/core/run_config.h"
+#include "model/io/inspection_files.h"
+#include "model/tools/inspect.h"
+#include "model/train/checkpoint.h"
 
 namespace hg {
 namespace {
 
 namespace fs = std::filesystem;
 
-// The run directory a weights file belongs to, if it sits in <run>/checkpoints/ beside a config.
-std::string run_dir_of(const ModelSource& source) {
-  if (!source.run_dir.empty()) return source.run_dir;
-  const fs::path folder = fs::path(source.weights).parent_path();
-  if (folder.filename() == "checkpoints" && fs::exists(folder.parent_path() / "config.json"))
-    return folder.parent_path().string();
-  return "";
-}
-
 std::string training_data_of(const std::string& run_dir) {
   if (run_dir.empty()) return "";
   try {
-    return run_config_from_json(read_json_file((fs::path(run_dir) / "config.json").string()))
-        .train.data;
+    return read_run_config(run_dir).train.data;
   } catch (const std::exception&) {
     return "";  // only a default for the panel's data field
   }
@@ -94,11 +85,7 @@ class InspectWorkerImpl : public QObject {
     const auto written = fs::last_write_time(source.weights, error);
     if (!model_ || source.weights != weights_ || written != written_) {
       model_.reset();  // a failed load below leaves no model of the wrong weights behind
-      Hourglass model(source.config);
-      load_weights(model, source.weights);
-      model->to(torch::kCPU);
-      model->eval();
-      model_ = std::move(model);
+      model_ = open_model(source, "cpu");
       weights_ = source.weights;
       written_ = written;
     }

@@ -1,4 +1,4 @@
-// The Inspector's worker (issue 7): on its own thread it loads a model from a checkpoint file (a
+// The Inspector's worker: on its own thread it loads a model from a checkpoint file (a
 // run directory's newest, e.g. the one the trainer just saved; never the module being trained),
 // runs hg::inspect — the code behind `hourglass inspect` — for a text or an image, and hands the
 // GUI a plain-data InspectSnapshot through a queued call. Torch-free header (the worker object is

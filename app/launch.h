@@ -1,7 +1,8 @@
-// `hourglass train --gpus N` on one machine (issue 9): the command starts N copies of itself, one
+// `hourglass train --gpus N` on one machine: the command starts N copies of itself, one
 // per GPU (or, without CUDA, CPU processes through Gloo), as the ranks of a data-parallel world,
 // and waits for them. Several machines: the same command on each, with NNODES, NODE_RANK,
-// MASTER_ADDR and MASTER_PORT set (README, "Several GPUs"). Not the training: model/train/distributed.h.
+// MASTER_ADDR and MASTER_PORT set (README, "Several GPUs"). Not the training:
+// model/train/distributed.h.
 #pragma once
 
 namespace hg {

@@ -1,60 +1,25 @@
-// The sampling worker and its controller (issue 6). The worker is a QObject moved to the
+// The sampling worker and its controller. The worker is a QObject moved to the
 // controller's thread; it loads a model from a checkpoint file into its own module and runs
 // hg::sample with a per-token callback that posts each position to the GUI thread and checks the
 // cancel mark. Not the panel, and not the training controller (controller.cpp).
 #include "app/sampler_controller.h"
 
 #include <QElapsedTimer>
-#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "model/train/checkpoint.h"
+#include "app/model_source.h"
 #include "model/core/cost.h"
-#include "model/data/data.h"
-#include "model/nn/device.h"
-#include "model/io/image_io.h"
-#include "model/core/run_config.h"
 #include "model/decode/sampler.h"
+#include "model/nn/device.h"
+#include "model/train/checkpoint.h"
 
 namespace hg {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The run folder a weights file belongs to (RUN/checkpoints/step_N.safetensors), or "".
-std::string run_dir_of(const ModelSource& source) {
-  if (!source.run_dir.empty()) return source.run_dir;
-  const fs::path folder = fs::path(source.weights).parent_path();
-  std::error_code error;
-  if (folder.filename() == "checkpoints" &&
-      fs::is_regular_file(folder.parent_path() / "config.json", error))
-    return folder.parent_path().string();
-  return "";
-}
-
-// 0 for text, else the channels of a 32x32 image. A run folder says what it was trained on; a
-// bare weights file says only its length, read as the CLI reads it: 1024 gray, 3072 RGB.
-int channels_of(const ModelSource& source) {
-  const std::string run_dir = run_dir_of(source);
-  if (!run_dir.empty()) {
-    try {
-      const TrainConfig train =
-          run_config_from_json(read_json_file((fs::path(run_dir) / "config.json").string())).train;
-      const DataFormat format =
-          train.format.empty() ? guess_format(train.data) : parse_format(train.format);
-      if (format == DataFormat::kText) return 0;
-    } catch (const std::exception&) {
-      // An unreadable config.json: fall back to the length, as for a bare file.
-    }
-  }
-  if (source.config.seq_len == kImageSide * kImageSide) return 1;
-  if (source.config.seq_len == kImageSide * kImageSide * 3) return 3;
-  return 0;
-}
 
 std::string describe(const ModelSource& source) {
   const ModelConfig& c = source.config;
@@ -123,13 +88,9 @@ class SamplingWorker : public QObject {
     const ModelSource source = resolve_model_source(source_path);
     if (source.weights != loaded_.weights.toStdString() || model_.is_empty()) {
       // OpenMP's thread count is per calling thread: this one leaves a core to the GUI as the
-      // trainer does (on 2 cores, two threads fighting the GUI are slower than one that is not).
-      set_cpu_threads(std::max(1, QThread::idealThreadCount() - 1));
-      Hourglass model(source.config);
-      load_weights(model, source.weights);  // throws naming the file, leaving model_ as it was
-      model->to(resolve_device("auto"));
-      model->eval();
-      model_ = model;
+      // trainer does (studio_threads).
+      set_cpu_threads(studio_threads());
+      model_ = open_model(source, "auto");  // throws naming the file, leaving model_ as it was
       loaded_.weights = QString::fromStdString(source.weights);
       loaded_.description = QString::fromStdString(describe(source));
       loaded_.seq_len = source.config.seq_len;

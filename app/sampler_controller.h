@@ -1,8 +1,9 @@
-// The studio's sampling controller (issue 6): owns one worker thread whose worker holds its own
-// copy of a model, loaded from a checkpoint file — never the module being trained, so sampling
-// during a run leaves the run alone (DESIGN.md §2). Requests go in as calls on the GUI thread;
-// tokens come out per position as queued signals carrying plain values. Torch-free header (the
-// worker lives in sampler_controller.cpp). Not the panel (ui/sampler/sampler_panel.h).
+// The studio's sampling controller: owns one worker thread whose worker holds its own copy of a
+// model, loaded from a checkpoint file — never the module being trained, so sampling during a run
+// leaves the run alone (docs/ARCHITECTURE.md, "Threads, and who owns what"). Requests go in as
+// calls on the GUI thread; tokens come out per position as queued signals carrying plain values.
+// Torch-free header (the worker lives in sampler_controller.cpp). Not the panel
+// (ui/sampler/sampler_panel.h).
 #pragma once
 
 #include <QObject>

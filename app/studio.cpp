@@ -1,4 +1,4 @@
-// Window <-> controller wiring (issue 5). Both live in the GUI thread, so the connections are
+// Window <-> controller wiring. Both live in the GUI thread, so the connections are
 // direct; the controller's own signals already arrive from its worker as queued calls.
 #include "app/studio.h"
 

@@ -13,7 +13,7 @@ class SamplerController;
 void connect_studio(MainWindow& window, Controller& controller);
 // The Inspector dock <-> its worker, and the training run's checkpoints and samples to the dock.
 void connect_inspector(MainWindow& window, Controller& controller, InspectWorker& inspector);
-// The Sampler dock <-> its worker (issue 6), and the training run's checkpoints to the dock's list
+// The Sampler dock <-> its worker, and the training run's checkpoints to the dock's list
 // of model sources. Asks for the dock's default model (the demo text model) at once.
 void connect_sampler(MainWindow& window, Controller& controller, SamplerController& sampler);
 

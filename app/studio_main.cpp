@@ -1,7 +1,7 @@
-// `hourglass-studio`: the Qt desktop application (DESIGN.md §5). It opens on a ready default (the
-// fortunes text and the tiny-cpu preset, one click from starting) and can open and follow a run
-// folder. Options for demos and tests: --start, --screenshot PATH --quit-after SECONDS.
-// Not the CLI (hourglass_cli.cpp); the wiring lives in studio.cpp.
+// `hourglass-studio`: the Qt desktop application (docs/ARCHITECTURE.md). It opens on a ready
+// default (the fortunes text and the tiny-cpu preset, one click from starting) and can open and
+// follow a run folder. Options for demos and tests: --start, --screenshot PATH --quit-after
+// SECONDS. Not the CLI (hourglass_cli.cpp); the wiring lives in studio.cpp.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QIcon>
