@@ -28,6 +28,7 @@
 #include "model/core/run_config.h"
 #include "model/data/data.h"
 #include "model/io/tensor_io.h"
+#include "tests/gui_waits.h"
 #include "ui/imgui/imgui_canvas.h"
 #include "ui/inspector/inspector_panel.h"
 #include "ui/main_window.h"
@@ -328,7 +329,8 @@ void TestInspectorUi::text_of_a_run_while_it_trains() {
   QSignalSpy saved(controller_.get(), &Controller::checkpoint_saved);
   QSignalSpy opened(inspector_.get(), &InspectWorker::model_opened);
   controller_->start(text_config(), text_run_);
-  QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= 30, kTimeoutMs);
+  QVERIFY(wait_while_progressing([&] { return metrics.count() >= 30; },
+                                 [&] { return qint64(metrics.count()); }));
   controller_->save_checkpoint();
   QTRY_COMPARE_WITH_TIMEOUT(saved.count(), 1, kTimeoutMs);
 
@@ -354,7 +356,8 @@ void TestInspectorUi::text_of_a_run_while_it_trains() {
   QCOMPARE(s->result.positions, int64_t{41});  // BOS + 40 bytes
   QVERIFY(s->model.weights.find(text_run_.toStdString()) == 0);
   QCOMPARE(s->result.attention.size(), size_t{5});  // layers of both levels, shorten, upsample
-  QTRY_VERIFY_WITH_TIMEOUT(metrics.count() > steps + 3, kTimeoutMs);
+  QVERIFY(wait_while_progressing([&] { return metrics.count() > steps + 3; },
+                                 [&] { return qint64(metrics.count()); }));
   QTRY_VERIFY_WITH_TIMEOUT(panel()->canvas()->frames_drawn() > frames + 2, 30000);
 
   // A shortened level's layer, the mean over heads, a query in the second line.
@@ -417,7 +420,9 @@ void TestInspectorUi::follow_inspects_each_new_checkpoint() {
   panel()->findChild<QCheckBox*>(QStringLiteral("inspector_follow"))->setChecked(true);
   QSignalSpy saved(controller_.get(), &Controller::checkpoint_saved);
   QSignalSpy metrics(controller_.get(), &Controller::metrics);
-  QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= 3, kTimeoutMs);  // a newer step than the last save
+  QVERIFY(wait_while_progressing(
+      [&] { return metrics.count() >= 3; },
+      [&] { return qint64(metrics.count()); }));  // a newer step than the last save
   const InspectSnapshot* s = inspect([this] { controller_->save_checkpoint(); });
   QVERIFY(s);
   QVERIFY2(s->model.step > before,
@@ -447,7 +452,8 @@ void TestInspectorUi::image_from_a_file_equals_hourglass_inspect() {
   QSignalSpy metrics(controller_.get(), &Controller::metrics);
   QSignalSpy finished(controller_.get(), &Controller::run_finished);
   controller_->start(c, image_run_);
-  QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= 3, kTimeoutMs);
+  QVERIFY(wait_while_progressing([&] { return metrics.count() >= 3; },
+                                 [&] { return qint64(metrics.count()); }));
   controller_->stop();  // saves the checkpoint the inspector reads
   QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTimeoutMs);
 

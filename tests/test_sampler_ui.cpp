@@ -22,6 +22,7 @@
 #include "app/controller.h"
 #include "app/sampler_controller.h"
 #include "app/studio.h"
+#include "tests/gui_waits.h"
 #include "ui/imgui/imgui_canvas.h"
 #include "ui/main_window.h"
 #include "ui/sampler/sampler_panel.h"
@@ -229,7 +230,9 @@ void TestSamplerUi::samples_images_through_the_ui() {
   // Pixels appear while the images are generated, not only at the end.
   QSignalSpy finished(panel(), &SamplerPanel::sampling_finished);
   QTest::mouseClick(child<QPushButton>("sampler_start"), Qt::LeftButton);
-  QTRY_VERIFY_WITH_TIMEOUT(panel()->snapshot().done > 400 || finished.count() > 0, kTimeoutMs);
+  QVERIFY(
+      wait_while_progressing([&] { return panel()->snapshot().done > 400 || finished.count() > 0; },
+                             [&] { return qint64(panel()->snapshot().done); }));
   const bool caught_midway = finished.isEmpty();
   if (caught_midway) {
     wait_frames(panel()->canvas());
@@ -363,7 +366,8 @@ void TestSamplerUi::stop_ends_sampling_at_the_next_token() {
   panel()->set_completion(false);
   QSignalSpy finished(panel(), &SamplerPanel::sampling_finished);
   QTest::mouseClick(child<QPushButton>("sampler_start"), Qt::LeftButton);
-  QTRY_VERIFY_WITH_TIMEOUT(panel()->snapshot().done > 10, kTimeoutMs);
+  QVERIFY(wait_while_progressing([&] { return panel()->snapshot().done > 10; },
+                                 [&] { return qint64(panel()->snapshot().done); }));
   QVERIFY(child<QPushButton>("sampler_stop")->isEnabled());
   QTest::mouseClick(child<QPushButton>("sampler_stop"), Qt::LeftButton);
   QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTimeoutMs);
@@ -422,7 +426,8 @@ void TestSamplerUi::samples_the_newest_checkpoint_while_training() {
   QVERIFY(sample_through_the_ui());
   QCOMPARE(panel()->snapshot().done, qint64(64));
   // Training went on meanwhile, and goes on after: the sampler holds its own copy.
-  QTRY_VERIFY_WITH_TIMEOUT(metrics.count() > steps_before + 2, kTimeoutMs);
+  QVERIFY(wait_while_progressing([&] { return metrics.count() > steps_before + 2; },
+                                 [&] { return qint64(metrics.count()); }));
   QCOMPARE(controller_->state(), RunState::kRunning);
   controller_->stop();
   QTRY_COMPARE_WITH_TIMEOUT(controller_->state(), RunState::kIdle, kTimeoutMs);

@@ -18,6 +18,7 @@
 
 #include "app/controller.h"
 #include "app/studio.h"
+#include "tests/gui_waits.h"
 #include "ui/imgui/imgui_canvas.h"
 #include "ui/main_window.h"
 #include "ui/training/run_panel.h"
@@ -229,8 +230,9 @@ void TestStudio::training_through_the_ui_pause_resume_stop() {
   // Resume (F7): steps continue from there.
   QTest::keyClick(window_.get(), Qt::Key_F7);
   QTRY_COMPARE_WITH_TIMEOUT(window_->run_state(), RunState::kRunning, kTrainTimeoutMs);
-  QTRY_VERIFY_WITH_TIMEOUT(metrics.last().at(0).value<Metrics>().step > paused_step + 5,
-                           kTrainTimeoutMs);
+  QVERIFY(wait_while_progressing(
+      [&] { return metrics.last().at(0).value<Metrics>().step > paused_step + 5; },
+      [&] { return qint64(metrics.count()); }));
 
   // Stop: idle again, with a checkpoint at the last step, and Start is back.
   window_->stop_action()->trigger();
@@ -357,7 +359,8 @@ void TestStudio::closing_mid_run_keeps_a_checkpoint() {
   auto controller = std::make_unique<Controller>();
   QSignalSpy metrics(controller.get(), &Controller::metrics);
   controller->start(tiny_config(), run_dir);
-  QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= 3, kTrainTimeoutMs);
+  QVERIFY(wait_while_progressing([&] { return metrics.count() >= 3; },
+                                 [&] { return qint64(metrics.count()); }));
   controller.reset();
   const QStringList checkpoints =
       QDir(run_dir + QStringLiteral("/checkpoints")).entryList({QStringLiteral("step_*.json")});

@@ -2,6 +2,7 @@
 // libtorch; Debian's CPU build reports 0.
 #include "model/nn/device.h"
 
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -59,8 +60,12 @@ void reset_peak_memory(const torch::Device& device) {
 }
 
 void set_cpu_threads(int threads) {
-  const int n =
-      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = threads;
+  if (n <= 0) {  // all cores, unless OMP_NUM_THREADS says how many (as the tests' processes do)
+    const char* env = std::getenv("OMP_NUM_THREADS");
+    n = env ? std::atoi(env) : 0;
+    if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
   torch::set_num_threads(n);
 }
 
