@@ -68,10 +68,11 @@ int run_workers(int processes, char** argv) {
                                 "machine with NODE_RANK=0 on every machine");
   const int port = env_or("MASTER_PORT", nodes > 1 ? 29500 : free_port());
 
-  // Ctrl-C reaches every worker from the terminal; they save a checkpoint and stop. SIGTERM sent
-  // to this process alone is passed on to them.
+  // Ctrl-C and a closed terminal (SIGHUP) reach every worker from the terminal; they save a
+  // checkpoint and stop. SIGTERM or SIGHUP sent to this process alone is passed on to them.
   std::signal(SIGINT, SIG_IGN);
   std::signal(SIGTERM, forward_signal);
+  std::signal(SIGHUP, forward_signal);
   for (int i = 0; i < processes; ++i) {
     const pid_t pid = fork();
     if (pid < 0) {
@@ -81,6 +82,7 @@ int run_workers(int processes, char** argv) {
     if (pid == 0) {
       std::signal(SIGINT, SIG_DFL);
       std::signal(SIGTERM, SIG_DFL);
+      std::signal(SIGHUP, SIG_DFL);
       setenv("RANK", std::to_string(node_rank * processes + i).c_str(), 1);
       setenv("WORLD_SIZE", std::to_string(nodes * processes).c_str(), 1);
       setenv("LOCAL_RANK", std::to_string(i).c_str(), 1);

@@ -72,5 +72,39 @@ expect_error ".txt" "$hg" sample "$work/run" --out "$work/x.jpg"
 expect_error "not a 32x32 image" "$hg" sample "$work/run" --out "$work/x.png"
 [ ! -e "$work/x" ] || fail "a failed train left $work/x behind"
 
+# --out and --force never delete what this program did not make.
+echo precious > "$work/important.txt"
+expect_error "is a file" "$hg" train --data "$work/text.txt" "${small[@]}" --steps 1 \
+  --out "$work/important.txt" --force
+[ "$(cat "$work/important.txt")" = precious ] || fail "--force replaced a file"
+mkdir -p "$work/project/checkpoints"
+echo '{"name": "app"}' > "$work/project/config.json"
+echo code > "$work/project/index.js"
+expect_error "not a Hourglass run directory" "$hg" train --data "$work/text.txt" "${small[@]}" \
+  --steps 1 --out "$work/project" --force
+[ -f "$work/project/index.js" ] || fail "--force deleted another program's folder"
+expect_error "current folder" bash -c 'cd "$1" && shift && "$@"' _ "$work/run" "$hg" train \
+  --data "$work/text.txt" "${small[@]}" --steps 1 --out . --force
+[ -f "$work/run/checkpoints/step_00000009.json" ] || fail "--out . --force touched the run"
+expect_error "--out is empty" "$hg" train --data "$work/text.txt" "${small[@]}" --steps 1 --out ''
+"$hg" train --data "$work/text.txt" "${small[@]}" --steps 2 --out "$work/again" 2>/dev/null &&
+  "$hg" train --data "$work/text.txt" "${small[@]}" --steps 1 --out "$work/again/." --force \
+    2>/dev/null || fail "--force on RUN/. did not replace the run"
+[ -f "$work/again/checkpoints/step_00000001.json" ] && [ ! -e "$work/again/checkpoints/step_00000002.json" ] ||
+  fail "--force on RUN/. left the old run"
+
+# Bytes of a prompt >= 0x80 are bytes, not signed chars: the sample starts with them.
+"$hg" sample "$work/run" --prompt 'été' --length 10 --out "$work/u.txt" 2>/dev/null || fail "sample é"
+[ "$(head -c 2 "$work/u.txt" | od -An -tx1 | tr -d ' ')" = "c3a9" ] || fail "the prompt's bytes changed"
+
+# A closed terminal (SIGHUP) saves, as Ctrl-C does.
+"$hg" train --data "$work/text.txt" "${small[@]}" --steps 100000 --save-every 0 --out "$work/hup" \
+  2>/dev/null &
+pid=$!
+for _ in $(seq 1 600); do [ -s "$work/hup/metrics.jsonl" ] && break; sleep 0.1; done
+kill -HUP "$pid"
+wait "$pid" || fail "SIGHUP: training did not stop cleanly"
+ls "$work/hup/checkpoints/"*.safetensors >/dev/null 2>&1 || fail "SIGHUP left no checkpoint"
+
 if [ "$failures" -ne 0 ]; then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

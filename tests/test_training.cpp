@@ -5,6 +5,8 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,6 +15,7 @@
 #include "model/decode/sampler.h"
 #include "model/train/checkpoint.h"
 #include "model/train/optim.h"
+#include "model/train/run_dir.h"
 #include "model/train/trainer.h"
 #include "tests/temp_dir.h"
 
@@ -189,6 +192,61 @@ TEST(Training, ExistingRunDirIsRefusedAndKept) {
   std::string kept;
   in >> kept;
   EXPECT_EQ(kept, "precious");
+}
+
+// --force never deletes a file, nor a folder that is not a run, whatever it holds.
+TEST(Training, ForceKeepsFilesAndFoldersThatAreNotRuns) {
+  TempDir dir;
+  const RunConfig config = tiny_run(write_text(dir));
+  std::ofstream(dir / "important.txt") << "precious";
+  EXPECT_THROW(Trainer::create(config, dir / "important.txt", true), std::invalid_argument);
+  fs::create_directories(dir / "project");
+  std::ofstream(dir / "project/config.json") << R"({"name": "app"})";  // another program's
+  std::ofstream(dir / "project/index.js") << "code";
+  fs::create_directories(dir / "project/checkpoints");
+  try {
+    Trainer::create(config, dir / "project", true);
+    FAIL() << "--force replaced a folder that is not a run";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("not a Hourglass run directory"), std::string::npos)
+        << e.what();
+  }
+  std::string kept;
+  std::ifstream(dir / "important.txt") >> kept;
+  EXPECT_EQ(kept, "precious");
+  EXPECT_TRUE(fs::exists(dir / "project/index.js"));
+  EXPECT_FALSE(is_run_directory(dir / "project"));
+}
+
+// --out is normalised first; the empty path, the root, home and the current folder (or one above
+// it) are refused.
+TEST(Training, OutRefusesTheEmptyPathRootHomeAndTheCurrentFolder) {
+  TempDir dir;
+  for (const std::string out : {"", "/", ".", "..", "./", "a/.."})
+    EXPECT_THROW(checked_run_path(out), std::invalid_argument) << "--out '" << out << "'";
+  EXPECT_THROW(checked_run_path(fs::current_path().string() + "/."), std::invalid_argument);
+  if (const char* home = std::getenv("HOME"); home && *home && fs::path(home) != "/")
+    EXPECT_THROW(checked_run_path(home), std::invalid_argument);
+  EXPECT_EQ(checked_run_path(dir / "run/."), checked_run_path(dir / "run"));
+  EXPECT_EQ(checked_run_path(dir / "run"), fs::weakly_canonical(dir.path() / "run"));
+}
+
+// --force replaces a run: the new one is made beside it and swapped in, nothing else is left.
+TEST(Training, ForceReplacesARunWithTheNewOne) {
+  TempDir dir;
+  RunConfig config = tiny_run(write_text(dir));
+  config.train.steps = 2;
+  Trainer::create(config, dir / "run", false)->run(nullptr, nullptr);
+  ASSERT_TRUE(is_run_directory(dir / "run"));
+  config.train.steps = 1;
+  Trainer::create(config, dir / "run/.", true)->run(nullptr, nullptr);
+  EXPECT_TRUE(fs::exists(dir / "run/checkpoints/step_00000001.safetensors"));
+  EXPECT_FALSE(fs::exists(dir / "run/checkpoints/step_00000002.safetensors"));
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"corpus.txt", "run"}));
 }
 
 TEST(Training, BadDataPathLeavesTheOldRunAlone) {

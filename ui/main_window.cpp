@@ -384,7 +384,8 @@ void MainWindow::about() {
       this, tr("About Hourglass Studio"),
       tr("<h3>Hourglass Studio %1</h3>"
          "<p>Train, watch, sample and inspect hierarchical transformers (Hourglass; Nawrot et al., "
-         "2021).</p><table>%2</table>")
+         "2021).</p><table>%2</table><p>Free software under the MIT License: the LICENSE file of "
+         "the source, installed as /usr/share/doc/hourglass-studio/copyright.</p>")
           .arg(QApplication::applicationVersion(), rows));
 }
 

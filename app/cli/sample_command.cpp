@@ -88,7 +88,7 @@ class SampleCommand final : public Command {
       write_png(out_, grid(pixels.data(), options_.n, 32, 32, channels));
     } else if (ext == ".txt") {
       if (!prime_.empty()) throw std::invalid_argument("--prime is for .png output");
-      request.known.assign(prompt_.begin(), prompt_.end());
+      for (const unsigned char byte : prompt_) request.known.push_back(byte);  // bytes >= 0x80 too
       if (!length_given_)
         request.options.length =
             std::min<int64_t>(static_cast<int64_t>(prompt_.size()) + 256, source.config.seq_len);

@@ -36,6 +36,7 @@ std::string human_duration(double seconds) {
 void train_loop(Trainer& trainer) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  std::signal(SIGHUP, on_signal);  // a closed terminal or a dropped ssh saves like Ctrl-C
   if (!trainer.writes()) {
     trainer.run(&g_stop, nullptr);
     return;

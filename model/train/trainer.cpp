@@ -1,6 +1,8 @@
 // The training loop and the run directory it writes (docs/ARCHITECTURE.md).
 #include "model/train/trainer.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
@@ -13,6 +15,7 @@
 #include "model/kernels/fused_ops.h"
 #include "model/nn/compat.h"
 #include "model/nn/device.h"
+#include "model/train/run_dir.h"
 
 namespace hg {
 namespace fs = std::filesystem;
@@ -77,26 +80,35 @@ std::unique_ptr<Trainer> Trainer::create(RunConfig config, const std::string& ru
                                          std::shared_ptr<ProcessGroup> group) {
   config.train.validate();
   config.model.validate();
+  const fs::path target = checked_run_path(run_dir);
   std::error_code error;
-  if (fs::exists(run_dir, error) && !(fs::is_directory(run_dir) && fs::is_empty(run_dir))) {
+  const bool taken = fs::exists(fs::symlink_status(target, error)) &&
+                     !(fs::is_directory(target, error) && fs::is_empty(target, error));
+  if (taken) {
+    if (!fs::is_directory(target, error))
+      throw std::invalid_argument("--out " + run_dir +
+                                  " is a file, not a run directory; nothing was changed. HINT: "
+                                  "pick another --out (--force replaces only run directories)");
     if (!force)
       throw std::invalid_argument("run directory " + run_dir +
                                   " already exists. HINT: continue it with `hourglass resume " +
                                   run_dir + "`, pick another --out, or pass --force to replace it");
-    if (!fs::exists(fs::path(run_dir) / "config.json") && fs::is_directory(run_dir))
-      throw std::invalid_argument(
-          "--force: " + run_dir +
-          " is not a run directory (no config.json); refusing to delete it");
+    std::string why;
+    if (!is_run_directory(target, &why))
+      throw std::invalid_argument("--force: " + run_dir + " is not a Hourglass run directory (" +
+                                  why + "); refusing to delete it. HINT: pick another --out");
   }
-  // Load the data before touching the disk: a bad path must not cost the old run.
+  // Load the data before touching the disk: a bad path must not cost the old run. A run that
+  // replaces another is made beside it and swapped in once it exists.
   auto trainer = std::make_unique<Trainer>(config, open_data(config.train), std::move(group));
-  if (force) fs::remove_all(run_dir);
-  fs::create_directories(fs::path(run_dir) / "checkpoints");
-  fs::create_directories(fs::path(run_dir) / "samples");
+  const fs::path made =
+      taken ? fs::path(target.string() + ".new-" + std::to_string(getpid())) : target;
+  fs::create_directories(made / "checkpoints");
+  fs::create_directories(made / "samples");
+  write_file_atomic((made / "config.json").string(), to_json(trainer->config_).dump(2) + "\n");
+  if (taken) swap_in_run(made, target);
   trainer->run_dir_ = run_dir;
-  write_file_atomic((fs::path(run_dir) / "config.json").string(),
-                    to_json(trainer->config_).dump(2) + "\n");
-  trainer->metrics_.open(fs::path(run_dir) / "metrics.jsonl", std::ios::app);
+  trainer->metrics_.open(target / "metrics.jsonl", std::ios::app);
   return trainer;
 }
 

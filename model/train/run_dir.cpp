@@ -1,0 +1,90 @@
+// The rules of run_dir.h: which paths `--out` may name, what `--force` may replace, and the swap
+// that replaces a run only once the new one exists.
+#include "model/train/run_dir.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <system_error>
+
+#include "model/core/run_config.h"
+
+namespace hg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path normalised(const fs::path& p) {
+  std::error_code error;
+  fs::path out = fs::weakly_canonical(fs::absolute(p), error);
+  if (error) out = fs::absolute(p).lexically_normal();
+  return out.has_filename() || out == out.root_path() ? out : out.parent_path();
+}
+
+// Whether `ancestor` is `path` or one of the folders above it.
+bool contains(const fs::path& ancestor, const fs::path& path) {
+  auto a = ancestor.begin(), p = path.begin();
+  for (; a != ancestor.end(); ++a, ++p)
+    if (p == path.end() || *a != *p) return false;
+  return true;
+}
+
+}  // namespace
+
+fs::path checked_run_path(const std::string& out) {
+  if (out.empty())
+    throw std::invalid_argument(
+        "--out is empty. HINT: name the folder the run goes to, e.g. runs/a");
+  const fs::path path = normalised(out);
+  if (path == path.root_path())
+    throw std::invalid_argument("--out " + out +
+                                " is the root folder. HINT: name a folder for the run");
+  std::error_code error;
+  const fs::path cwd = normalised(fs::current_path(error));
+  if (!error && contains(path, cwd))
+    throw std::invalid_argument("--out " + out + " is " +
+                                (path == cwd ? "the current folder" : "above the current folder") +
+                                ". HINT: name a new folder for the run, e.g. runs/a");
+  if (const char* home = std::getenv("HOME"); home && *home && path == normalised(home))
+    throw std::invalid_argument("--out " + out +
+                                " is the home folder. HINT: name a folder for the run");
+  return path;
+}
+
+bool is_run_directory(const fs::path& dir, std::string* why) {
+  auto no = [&](const std::string& reason) {
+    if (why) *why = reason;
+    return false;
+  };
+  std::error_code error;
+  const fs::path config = dir / "config.json";
+  if (!fs::is_regular_file(config, error)) return no("no config.json");
+  try {
+    const nlohmann::json j = read_json_file(config.string());
+    if (!j.is_object() || !j.contains("version") || !j.contains("model") || !j.contains("train"))
+      return no("its config.json is not a run config (no version, model and train)");
+    run_config_from_json(j);
+  } catch (const std::exception& e) {
+    return no(std::string("its config.json is not a run config: ") + e.what());
+  }
+  if (!fs::is_directory(dir / "checkpoints", error)) return no("no checkpoints folder");
+  return true;
+}
+
+void swap_in_run(const fs::path& fresh, const fs::path& old) {
+  const fs::path retired = old.string() + ".old-" + std::to_string(getpid());
+  fs::rename(old, retired);
+  try {
+    fs::rename(fresh, old);
+  } catch (...) {
+    fs::rename(retired, old);  // the old run back in its place
+    throw;
+  }
+  std::error_code ignored;
+  fs::remove_all(retired, ignored);
+}
+
+}  // namespace hg
