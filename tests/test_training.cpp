@@ -278,6 +278,80 @@ TEST(Training, NanLossStopsAndKeepsTheLastCheckpoint) {
   EXPECT_EQ(latest_checkpoint(dir / "run/checkpoints")->step, 1);
 }
 
+// After the warm-up, a validation loss above a uniform guess's ends the run with an error that
+// names the last good checkpoint; nothing of the diverged step is saved.
+TEST(Training, DivergedValidationLossIsAnError) {
+  TempDir dir;
+  RunConfig config = tiny_run(write_text(dir));
+  config.model.dropout = 0.0;
+  config.train.warmup_steps = 0;
+  config.train.lr = 1e-9;  // the weights stay as they are set below
+  config.train.eval_every = 1;
+  config.train.save_every = 1;
+  config.train.steps = 4;
+  auto trainer = Trainer::create(config, dir / "run", false);
+  trainer->train_step();
+  trainer->save();  // step 1: the last good checkpoint
+  {
+    torch::NoGradGuard no_grad;  // confident and wrong: the logits 200 times as far apart
+    trainer->model()->named_parameters()["ln_final.weight"].mul_(200.0);
+  }
+  try {
+    trainer->run(nullptr, nullptr);
+    FAIL() << "a diverged run finished";
+  } catch (const TrainingDiverged& e) {
+    EXPECT_NE(std::string(e.what()).find("validation loss"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("(step 1)"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(latest_checkpoint(dir / "run/checkpoints")->step, 1);
+}
+
+// The newest complete checkpoint wins: an empty or corrupt newer description, or one whose
+// weights are gone, is passed over; orphan temporary files go at the next start.
+TEST(Checkpoint, AnIncompleteNewestCheckpointFallsBackToThePreviousOne) {
+  TempDir dir;
+  RunConfig config = tiny_run(write_text(dir));
+  config.train.steps = 2;
+  config.train.save_every = 1;
+  Trainer::create(config, dir / "run", false)->run(nullptr, nullptr);
+  const std::string checkpoints = dir / "run/checkpoints";
+  std::ofstream(checkpoints + "/step_00000005.json");                    // empty
+  std::ofstream(checkpoints + "/step_00000007.json") << "{\"step\": 7";  // cut short
+  EXPECT_EQ(latest_checkpoint(checkpoints)->step, 2);
+  fs::remove(checkpoints + "/step_00000002.safetensors");
+  EXPECT_EQ(latest_checkpoint(checkpoints)->step, 1);
+  std::ofstream(checkpoints + "/step_00000003.safetensors.tmp-123-4") << "half";
+  std::ofstream(dir / "run/config.json.tmp-123-5") << "half";
+  auto resumed = Trainer::resume(dir / "run", 3);
+  EXPECT_EQ(resumed->step(), 1);
+  EXPECT_FALSE(fs::exists(checkpoints + "/step_00000003.safetensors.tmp-123-4"));
+  EXPECT_FALSE(fs::exists(dir / "run/config.json.tmp-123-5"));
+}
+
+// Weights with NaN or infinite values refuse to load, and leave the model as it was.
+TEST(Checkpoint, NonFiniteWeightsRefuseToLoad) {
+  TempDir dir;
+  ModelConfig c;
+  c.hierarchy = "1@1 1@2 1@1";
+  c.d_model = 16;
+  c.n_heads = 2;
+  Hourglass a(c);
+  {
+    torch::NoGradGuard no_grad;
+    a->parameters()[2].view(-1)[0] = std::numeric_limits<float>::infinity();
+  }
+  save_weights(dir / "a.safetensors", a);
+  Hourglass b(c);
+  const auto before = b->parameters()[0].clone();
+  try {
+    load_weights(b, dir / "a.safetensors");
+    FAIL() << "loaded infinite weights";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("NaN or infinite"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(torch::equal(before, b->parameters()[0]));
+}
+
 TEST(Checkpoint, WeightsRoundTripInFp32AndBf16) {
   TempDir dir;
   ModelConfig c;

@@ -2,9 +2,11 @@
 // ("root.pre.0.attn.qkv.weight"), so a checkpoint reads in Python with safetensors.torch.
 #include "model/train/checkpoint.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <iomanip>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -129,16 +131,49 @@ CheckpointInfo read_checkpoint_info(const std::string& json_path) {
 }
 
 std::optional<CheckpointInfo> latest_checkpoint(const std::string& dir) {
-  std::optional<CheckpointInfo> best;
   std::error_code error;
-  if (!fs::is_directory(dir, error)) return best;
-  for (const auto& entry : fs::directory_iterator(dir)) {
+  if (!fs::is_directory(dir, error)) return std::nullopt;
+  // Newest first by the step in the name; a description that does not read, or whose files are
+  // missing or empty (a crash mid-save, a stray file), is passed over for the one before it.
+  std::vector<std::pair<int64_t, fs::path>> found;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
     const auto name = entry.path().filename().string();
     if (name.rfind("step_", 0) != 0 || entry.path().extension() != ".json") continue;
-    CheckpointInfo info = read_checkpoint_info(entry.path().string());
-    if (!best || info.step > best->step) best = info;
+    int64_t step = -1;
+    try {
+      step = std::stoll(name.substr(5));
+    } catch (const std::exception&) {
+      continue;  // not one of ours
+    }
+    found.emplace_back(step, entry.path());
   }
-  return best;
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [step, path] : found) {
+    std::string why;
+    try {
+      CheckpointInfo info = read_checkpoint_info(path.string());
+      auto present = [&](const std::string& file) {
+        return file.empty() || (fs::is_regular_file(file, error) && fs::file_size(file, error) > 0);
+      };
+      if (present(info.weights) && present(info.optimizer)) return info;
+      why = "its weights or optimizer file is missing or empty";
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    std::cerr << "hourglass: skipped the incomplete checkpoint " << path.string() << " (" << why
+              << "); using the one before it\n";
+  }
+  return std::nullopt;
+}
+
+void remove_orphan_temporaries(const std::string& run_dir) {
+  std::error_code error;
+  for (const fs::path folder :
+       {fs::path(run_dir), fs::path(run_dir) / "checkpoints", fs::path(run_dir) / "samples"})
+    for (const auto& entry : fs::directory_iterator(folder, error))
+      if (entry.path().filename().string().find(".tmp-") != std::string::npos)
+        fs::remove(entry.path(), error);
 }
 
 ModelConfig read_checkpoint_config(const std::string& weights_path) {
@@ -180,9 +215,17 @@ void load_weights(Hourglass& model, const std::string& weights_path) {
   if (file.tensors.size() != params.size())
     throw std::runtime_error(weights_path + " holds " + std::to_string(file.tensors.size()) +
                              " tensors, the model has " + std::to_string(params.size()) + hint);
+  std::vector<torch::Tensor> loaded;
+  for (auto& item : params) {
+    loaded.push_back(from_raw(*file.find(item.key())));
+    if (!torch::isfinite(loaded.back()).all().item<bool>())
+      throw std::runtime_error(weights_path + ": tensor '" + item.key() +
+                               "' holds NaN or infinite values (a diverged run). HINT: load an "
+                               "earlier checkpoint of the run");
+  }
   torch::NoGradGuard no_grad;
-  for (auto& item : params)
-    item.value().copy_(from_raw(*file.find(item.key())).to(item.value().options()));
+  for (size_t i = 0; i < params.size(); ++i)
+    params[i].value().copy_(loaded[i].to(params[i].value().options()));
 }
 
 ModelSource resolve_model_source(const std::string& path) {

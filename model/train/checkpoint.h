@@ -37,8 +37,11 @@ CheckpointInfo save_checkpoint(const std::string& dir, int64_t step, double time
 // Weights only (for shipping a demo model or exporting).
 void save_weights(const std::string& path, const Hourglass& model);
 
-// The newest complete checkpoint in a folder (the one whose .json has the highest step).
+// The newest complete checkpoint in a folder: the highest step whose .json reads and whose files
+// exist. An incomplete or corrupt newer one is passed over, with a line on stderr that says so.
 std::optional<CheckpointInfo> latest_checkpoint(const std::string& dir);
+// Removes the temporary files a killed process left in a run (`*.tmp-*`, see model/io/file_io.h).
+void remove_orphan_temporaries(const std::string& run_dir);
 CheckpointInfo read_checkpoint_info(const std::string& json_path);
 
 // The model config stored in a weights file's metadata. Throws naming the file when absent.

@@ -120,6 +120,7 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, std::option
                                 " is not a run directory (no config.json). HINT: start "
                                 "one with `hourglass train --out " +
                                 run_dir + "`");
+  remove_orphan_temporaries(run_dir);  // what a killed process was writing
   RunConfig config = run_config_from_json(read_json_file(config_path));
   const auto checkpoint = latest_checkpoint(checkpoints_dir(run_dir));
   if (!checkpoint)
@@ -232,6 +233,23 @@ torch::Tensor Trainer::loss_of(const torch::Tensor& tokens) {
   CudaAutocast autocast(device_.is_cuda() && config_.train.bf16);
   auto logits = model_(inputs);        // (B, T, 256)
   return token_loss(logits, targets);  // ()
+}
+
+std::string Trainer::divergence(double val_loss) const {
+  // After the warm-up, a model that predicts worse than a uniform guess over the 256 tokens (by a
+  // nat, so noise near the start does not count) has diverged: its curve only climbs from there.
+  const double uniform = std::log(static_cast<double>(kVocabSize));
+  if (step_ <= config_.train.warmup_steps || (std::isfinite(val_loss) && val_loss <= uniform + 1.0))
+    return {};
+  std::ostringstream out;
+  out << "the run diverged: validation loss " << val_loss << " nats/token at step " << step_
+      << " is above a uniform guess's " << uniform << " + 1; training stopped and "
+      << (last_good_checkpoint_ >= 0
+              ? "the last good checkpoint (step " + std::to_string(last_good_checkpoint_) +
+                    ") is kept in " + checkpoints_dir(run_dir_)
+              : std::string("no checkpoint had been saved yet"))
+      << ". HINT: lower the learning rate (--lr), raise the warm-up or clip the gradients";
+  return out.str();
 }
 
 void Trainer::throw_if_diverged(double loss) const {
@@ -400,12 +418,19 @@ void Trainer::run(const std::atomic<bool>* stop,
   };
   const int64_t sample_every = t.sample_every > 0 ? t.sample_every : t.save_every;
   const double started = time_s();
-  enum Decision { kGoOn = 0, kStop = 1, kOutOfTime = 2 };
+  enum Decision { kGoOn = 0, kStop = 1, kOutOfTime = 2, kDiverged = 3 };
+  std::string diverged;  // rank 0's verdict on the last validation loss, when it diverged
+  bool any_diverged = false;
   while (!done()) {
-    // Rank 0's clock and stop flag decide for every rank, so all leave the loop together.
-    const int decision = agree(stop && stop->load()                                     ? kStop
+    // Rank 0's clock, stop flag and verdict decide for every rank, so all leave the loop together.
+    const int decision = agree(!diverged.empty()                                        ? kDiverged
+                               : stop && stop->load()                                   ? kStop
                                : t.max_time_s > 0 && time_s() - started >= t.max_time_s ? kOutOfTime
                                                                                         : kGoOn);
+    if (decision == kDiverged) {
+      any_diverged = true;
+      break;
+    }
     if (decision == kStop) break;
     if (decision == kOutOfTime) {
       if (writes() && (t.eval_every == 0 || step_ % t.eval_every != 0)) emit(evaluate(Split::kVal));
@@ -414,13 +439,19 @@ void Trainer::run(const std::atomic<bool>* stop,
     const Metrics m = train_step();
     if (writes()) emit(m);
     const bool last = done();
-    if (writes() && ((t.eval_every > 0 && step_ % t.eval_every == 0) || last))
-      emit(evaluate(Split::kVal));
+    if (writes() && ((t.eval_every > 0 && step_ % t.eval_every == 0) || last)) {
+      const Metrics val = evaluate(Split::kVal);
+      emit(val);
+      diverged = divergence(val.loss);
+    }
+    if (!diverged.empty()) continue;  // nothing of this step is saved; the loop's top decides
     if (!run_dir_.empty()) {
       if ((t.save_every > 0 && step_ % t.save_every == 0) || last) save();
       if ((sample_every > 0 && step_ % sample_every == 0) || last) write_sample();
     }
   }
+  if (any_diverged || !diverged.empty())
+    throw TrainingDiverged(diverged.empty() ? "rank 0 found that the run diverged" : diverged);
   if (!run_dir_.empty() && last_good_checkpoint_ != step_) save();
 }
 

@@ -89,6 +89,8 @@ class Trainer {
   // update. Returns the mean loss; throws TrainingDiverged before updating on a bad loss.
   double eager_step(double lr);
   void throw_if_diverged(double loss) const;
+  // What to say when a validation loss shows the run diverged, else "".
+  std::string divergence(double val_loss) const;
 
   RunConfig config_;
   std::shared_ptr<const Dataset> data_;
