@@ -3,8 +3,10 @@
 // (commands.h). Every error a user can cause ends as one line on stderr and exit status 1; CLI11's
 // own usage errors keep its status (non-zero). Not the studio: that is hourglass-studio.
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,28 @@
 #include "app/cli/commands.h"
 #include "model/nn/device.h"
 #include "model/train/distributed.h"
+
+namespace {
+
+constexpr const char* kMemoryHint =
+    "lower --batch, --seq-len, --d-model or the layers (sample: --length or --n)";
+
+// Every error is one line: c10::Error carries a C++ backtrace after its message, which only
+// HOURGLASS_DEBUG=1 shows. An allocation that failed says so first.
+std::string one_line(std::string message) {
+  const char* debug = std::getenv("HOURGLASS_DEBUG");
+  if (debug && std::string(debug) == "1") return message;
+  if (auto cut = message.find("\nException raised from"); cut != std::string::npos)
+    message.resize(cut);
+  if (auto cut = message.find('\n'); cut != std::string::npos) message.resize(cut);
+  const bool memory = message.find("not enough memory") != std::string::npos ||
+                      message.find("out of memory") != std::string::npos;
+  if (memory && message.rfind("out of memory", 0) != 0)
+    message = "out of memory: " + message + ". HINT: " + kMemoryHint;
+  return message;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"hourglass: train, sample and dissect Hourglass models (hierarchical transformers)"};
@@ -42,12 +66,11 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const hg::PeerFailed&) {
     return 1;  // rank 0 has said what went wrong
+  } catch (const std::bad_alloc&) {
+    std::cerr << "hourglass: error: out of memory. HINT: " << kMemoryHint << "\n";
+    return 1;
   } catch (const std::exception& e) {
-    std::string message = e.what();
-    // c10::Error carries a C++ backtrace after the first line; a user needs the first line.
-    if (auto cut = message.find("\nException raised from"); cut != std::string::npos)
-      message.resize(cut);
-    std::cerr << "hourglass: error: " << message << "\n";
+    std::cerr << "hourglass: error: " << one_line(e.what()) << "\n";
     return 1;
   }
 }

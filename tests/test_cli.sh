@@ -106,5 +106,13 @@ kill -HUP "$pid"
 wait "$pid" || fail "SIGHUP: training did not stop cleanly"
 ls "$work/hup/checkpoints/"*.safetensors >/dev/null 2>&1 || fail "SIGHUP left no checkpoint"
 
+# Sizes a user types have limits; out of memory is one line, before a run directory is made.
+expect_error "more than the" "$hg" train --data "$work/text.txt" --hierarchy "999999@1" --out "$work/x"
+expect_error "cores" "$hg" train --data "$work/text.txt" "${small[@]}" --gpus 4096 --out "$work/x"
+err=$("$hg" train --data "$work/text.txt" --hierarchy "1@1 1@3 1@1" --d-model 32 --heads 2 \
+  --seq-len 48 --device cpu --batch 1000000 --out "$work/x" 2>&1)
+[ "$(wc -l <<<"$err")" = 1 ] && grep -q "out of memory" <<<"$err" || fail "--batch 1000000 said: $err"
+[ ! -e "$work/x" ] || fail "a run that could not start left $work/x behind"
+
 if [ "$failures" -ne 0 ]; then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

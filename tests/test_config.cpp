@@ -5,6 +5,7 @@
 
 #include "model/core/config.h"
 #include "model/core/cost.h"
+#include "model/core/run_config.h"
 
 namespace hg {
 namespace {
@@ -62,6 +63,43 @@ TEST(Hierarchy, BadStringsNameTheBadPair) {
   EXPECT_NE(error_of([] { parse_hierarchy("0@1"); }).find("at least 1 layer"), std::string::npos);
   EXPECT_NE(error_of([] { parse_hierarchy("2@1 2@1 2@1"); }).find("larger multiple"),
             std::string::npos);
+}
+
+// Sizes a user types have limits, and the message names the value and the limit.
+TEST(Hierarchy, SizesHaveLimits) {
+  const std::string layers = error_of([] { parse_hierarchy("999999@1"); });
+  EXPECT_NE(layers.find("999999 is more than the 1024 allowed"), std::string::npos) << layers;
+  const std::string factor = error_of([] { parse_hierarchy("1@1 1@1000000 1@1"); });
+  EXPECT_NE(factor.find("1000000 is more than the 65536 allowed"), std::string::npos) << factor;
+  EXPECT_NE(error_of([] { parse_hierarchy("600@1 600@2 600@1"); }).find("at most 1024"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_hierarchy("99999999999999999999@1"); }).find("allowed"),
+            std::string::npos);
+}
+
+// Numbers in JSON are taken as written: no fractions, booleans or values that wrap around.
+TEST(ModelConfig, JsonNumbersAreCheckedNotConverted) {
+  const auto model_with = [](const nlohmann::json& d_model) {
+    nlohmann::json j = to_json(ModelConfig{});
+    j["d_model"] = d_model;
+    return model_config_from_json(j);
+  };
+  EXPECT_EQ(model_with(64).d_model, 64);
+  for (const nlohmann::json bad : {nlohmann::json(4294967328ull), nlohmann::json(32.9),
+                                   nlohmann::json(true), nlohmann::json(-4294967264ll)}) {
+    const std::string message = error_of([&] { model_with(bad); });
+    EXPECT_NE(message.find("d_model"), std::string::npos) << message;
+    EXPECT_NE(message.find(bad.dump()), std::string::npos) << message;
+  }
+  nlohmann::json seq = to_json(ModelConfig{});
+  seq["seq_len"] = 1e12;
+  EXPECT_NE(error_of([&] { model_config_from_json(seq); }).find("seq_len"), std::string::npos);
+  nlohmann::json train = to_json(RunConfig{});
+  train["train"]["batch"] = 4294967312ull;
+  EXPECT_NE(error_of([&] { run_config_from_json(train); }).find("'batch'"), std::string::npos);
+  train["train"]["batch"] = 16;
+  train["train"]["steps"] = 2.5;
+  EXPECT_NE(error_of([&] { run_config_from_json(train); }).find("'steps'"), std::string::npos);
 }
 
 TEST(ModelConfig, ImpossibleConfigsNameTheField) {

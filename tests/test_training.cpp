@@ -352,6 +352,27 @@ TEST(Checkpoint, NonFiniteWeightsRefuseToLoad) {
   EXPECT_TRUE(torch::equal(before, b->parameters()[0]));
 }
 
+// A float tensor relabelled as integers in the file's header is refused, not converted.
+TEST(Checkpoint, IntegerTensorsRefuseToLoadAsWeights) {
+  TempDir dir;
+  ModelConfig c;
+  c.hierarchy = "1@1 1@2 1@1";
+  c.d_model = 16;
+  c.n_heads = 2;
+  Hourglass a(c);
+  save_weights(dir / "a.safetensors", a);
+  SafetensorsFile file = read_safetensors(dir / "a.safetensors");
+  file.tensors[0].dtype = DType::kI32;  // the same bytes, read as int32
+  write_safetensors(dir / "relabelled.safetensors", file.tensors, file.metadata);
+  try {
+    load_weights(a, dir / "relabelled.safetensors");
+    FAIL() << "loaded int32 data as weights";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("I32, not a floating-point type"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Checkpoint, WeightsRoundTripInFp32AndBf16) {
   TempDir dir;
   ModelConfig c;

@@ -5,12 +5,14 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <stdexcept>
+#include <thread>
 
 #include "model/core/cost.h"
 #include "model/nn/device.h"
@@ -91,6 +93,12 @@ void check_workers_possible(const std::string& device_name, int gpus) {
                                   std::to_string(count) + " GPU(s). HINT: --gpus " +
                                   std::to_string(count) + ", or launch several machines (README)");
   } else {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (gpus > cores)
+      throw std::invalid_argument("--gpus " + std::to_string(gpus) + ": no GPU here, and " +
+                                  std::to_string(gpus) + " CPU processes are more than the " +
+                                  std::to_string(cores) + " cores. HINT: --gpus " +
+                                  std::to_string(cores) + " or fewer");
     std::cerr << "--gpus " << gpus << ": "
               << (torch::hasCUDA() ? "no GPU is visible" : "this libtorch has no CUDA") << "; "
               << gpus << " CPU processes train together through Gloo instead\n";

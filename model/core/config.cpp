@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "model/core/json_numbers.h"
+
 namespace hg {
 namespace {
 
@@ -16,14 +18,17 @@ HierarchyPair parse_pair(const std::string& word, size_t index) {
   const size_t at = word.find('@');
   if (at == std::string::npos || at == 0 || at + 1 == word.size())
     fail(where + " is not of the form LAYERS@FACTOR (e.g. 2@1)");
-  auto parse_int = [&](const std::string& digits, const char* what) {
-    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 6)
+  auto parse_int = [&](const std::string& digits, const char* what, int most) {
+    if (digits.find_first_not_of("0123456789") != std::string::npos)
       fail(where + ": " + what + " '" + digits + "' is not a whole number");
+    if (digits.size() > 9 || std::stoi(digits) > most)
+      fail(where + ": " + what + " " + digits + " is more than the " + std::to_string(most) +
+           " allowed");
     return std::stoi(digits);
   };
   HierarchyPair pair;
-  pair.layers = parse_int(word.substr(0, at), "layer count");
-  pair.factor = parse_int(word.substr(at + 1), "factor");
+  pair.layers = parse_int(word.substr(0, at), "layer count", kMaxLayers);
+  pair.factor = parse_int(word.substr(at + 1), "factor", kMaxFactor);
   if (pair.layers < 1) fail(where + ": a pair needs at least 1 layer");
   if (pair.factor < 1) fail(where + ": the factor must be 1 or more");
   return pair;
@@ -53,6 +58,9 @@ Hierarchy parse_hierarchy(const std::string& text) {
   while (words >> word) h.pairs.push_back(parse_pair(word, h.pairs.size()));
   const size_t n = h.pairs.size();
   if (n == 0) fail("hierarchy is empty: write pairs LAYERS@FACTOR such as \"2@1 4@3 2@1\"");
+  if (h.num_layers() > kMaxLayers)
+    fail("hierarchy \"" + text + "\" has " + std::to_string(h.num_layers()) + " layers; at most " +
+         std::to_string(kMaxLayers) + " are allowed");
   if (n % 2 == 0)
     fail("hierarchy \"" + text + "\" has " + std::to_string(n) +
          " pairs; a palindrome has an odd number (e.g. \"2@1 4@3 2@1\", or \"8@1\")");
@@ -177,13 +185,13 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
       else if (key == "upsample")
         c.upsample = parse_upsample(value.get<std::string>());
       else if (key == "d_model")
-        c.d_model = value.get<int>();
+        c.d_model = whole_number<int>(value, "model config key 'd_model'");
       else if (key == "n_heads")
-        c.n_heads = value.get<int>();
+        c.n_heads = whole_number<int>(value, "model config key 'n_heads'");
       else if (key == "mlp_ratio")
-        c.mlp_ratio = value.get<int>();
+        c.mlp_ratio = whole_number<int>(value, "model config key 'mlp_ratio'");
       else if (key == "seq_len")
-        c.seq_len = value.get<int>();
+        c.seq_len = whole_number<int>(value, "model config key 'seq_len'");
       else if (key == "dropout")
         c.dropout = value.get<double>();
       else if (key == "tie_embeddings")

@@ -46,6 +46,10 @@ std::string to_string(UpsampleKind kind);
 ShortenKind parse_shorten(const std::string& text);    // throws std::invalid_argument
 UpsampleKind parse_upsample(const std::string& text);  // throws std::invalid_argument
 
+// The largest hierarchy a config may name: layers in all, and a level's cumulative factor.
+constexpr int kMaxLayers = 1024;
+constexpr int kMaxFactor = 65536;
+
 // Tokens: bytes for text, sub-pixels for images (docs/MODEL.md), plus one BOS id.
 constexpr int kVocabSize = 256;
 constexpr int kBosToken = 256;

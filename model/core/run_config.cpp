@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "model/core/json_numbers.h"
+
 namespace hg {
 namespace fs = std::filesystem;
 namespace {
@@ -107,26 +109,28 @@ TrainConfig train_config_from_json(const nlohmann::json& j, TrainConfig c) {
     c.data = merged["data"];
     c.format = merged["format"];
     c.preset = merged["preset"];
-    c.steps = merged["steps"];
+    c.steps = whole_number<int64_t>(merged["steps"], "train config key 'steps'");
     c.max_time_s = merged["max_time_s"];
-    c.batch = merged["batch"];
-    c.grad_accum = merged["grad_accum"];
+    c.batch = whole_number<int>(merged["batch"], "train config key 'batch'");
+    c.grad_accum = whole_number<int>(merged["grad_accum"], "train config key 'grad_accum'");
     c.lr = merged["lr"];
     c.min_lr_ratio = merged["min_lr_ratio"];
-    c.warmup_steps = merged["warmup_steps"];
+    c.warmup_steps =
+        whole_number<int64_t>(merged["warmup_steps"], "train config key 'warmup_steps'");
     c.weight_decay = merged["weight_decay"];
     c.beta1 = merged["beta1"];
     c.beta2 = merged["beta2"];
     c.grad_clip = merged["grad_clip"];
-    c.seed = merged["seed"];
+    c.seed = whole_number<uint64_t>(merged["seed"], "train config key 'seed'");
     c.device = merged["device"];
     c.bf16 = merged["bf16"];
-    c.eval_every = merged["eval_every"];
-    c.eval_batches = merged["eval_batches"];
-    c.save_every = merged["save_every"];
-    c.sample_every = merged["sample_every"];
-    c.threads = merged["threads"];
-    c.gpus = merged["gpus"];
+    c.eval_every = whole_number<int64_t>(merged["eval_every"], "train config key 'eval_every'");
+    c.eval_batches = whole_number<int>(merged["eval_batches"], "train config key 'eval_batches'");
+    c.save_every = whole_number<int64_t>(merged["save_every"], "train config key 'save_every'");
+    c.sample_every =
+        whole_number<int64_t>(merged["sample_every"], "train config key 'sample_every'");
+    c.threads = whole_number<int>(merged["threads"], "train config key 'threads'");
+    c.gpus = whole_number<int>(merged["gpus"], "train config key 'gpus'");
     c.cuda_graph = merged["cuda_graph"];
   } catch (const nlohmann::json::exception& e) {
     fail(std::string("train config: ") + e.what());

@@ -3,6 +3,7 @@
 #include "model/nn/device.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -50,6 +51,16 @@ int64_t peak_memory_bytes(const torch::Device& device) {
 #endif
   (void)device;
   return 0;
+}
+
+int64_t available_memory_bytes(const torch::Device& device) {
+  if (!device.is_cpu()) return -1;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key, unit;
+  int64_t kilobytes = 0;
+  while (meminfo >> key >> kilobytes >> unit)
+    if (key == "MemAvailable:") return kilobytes * 1024;
+  return -1;
 }
 
 void reset_peak_memory(const torch::Device& device) {

@@ -207,6 +207,10 @@ void load_weights(Hourglass& model, const std::string& weights_path) {
   for (const auto& item : params) {
     const RawTensor* raw = file.find(item.key());
     if (!raw) throw std::runtime_error(weights_path + " has no tensor '" + item.key() + "'" + hint);
+    if (raw->dtype != DType::kF32 && raw->dtype != DType::kF16 && raw->dtype != DType::kBF16)
+      throw std::runtime_error(weights_path + ": tensor '" + item.key() + "' is " +
+                               dtype_name(raw->dtype) +
+                               ", not a floating-point type (F32, F16 or BF16)");
     if (std::vector<int64_t>(item.value().sizes().begin(), item.value().sizes().end()) !=
         raw->shape)
       throw std::runtime_error(weights_path + ": tensor '" + item.key() +

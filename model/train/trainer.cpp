@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "model/core/cost.h"
 #include "model/decode/sampler.h"
 #include "model/io/image_io.h"
 #include "model/kernels/fused_ops.h"
@@ -50,6 +51,32 @@ void truncate_metrics(const std::string& path, int64_t step) {
 
 }  // namespace
 
+namespace {
+
+// A lower bound of what training needs, against what the device has: the weights with their
+// gradients and AdamW's two moments (16 bytes a parameter), and a few D-wide fp32 rows a token and
+// layer for the activations. Only a config that cannot fit is refused, before anything is made.
+void check_memory_for_training(const RunConfig& config, const torch::Device& device) {
+  const int64_t available = available_memory_bytes(device);
+  if (available < 0) return;
+  const ModelConfig& m = config.model;
+  const double params = static_cast<double>(model_cost(m).params);
+  const double tokens =
+      static_cast<double>(config.train.batch / config.train.grad_accum) * m.seq_len;
+  const double layers = parse_hierarchy(m.hierarchy).num_layers();
+  const double needs = 16.0 * params + 8.0 * 4.0 * tokens * m.d_model * layers;
+  if (needs <= static_cast<double>(available)) return;
+  std::ostringstream out;
+  out.precision(3);
+  out << "out of memory: training this model (" << params / 1e6 << " M parameters, batch "
+      << config.train.batch << " of " << m.seq_len << " tokens) needs at least " << needs / 1e9
+      << " GB, " << (device.is_cuda() ? "the GPU" : "this machine") << " has " << available / 1e9
+      << " GB available. HINT: lower --batch, --seq-len, --d-model or the layers";
+  throw std::invalid_argument(out.str());
+}
+
+}  // namespace
+
 Trainer::Trainer(RunConfig config, std::shared_ptr<const Dataset> data,
                  std::shared_ptr<ProcessGroup> group)
     : config_(std::move(config)),
@@ -60,6 +87,7 @@ Trainer::Trainer(RunConfig config, std::shared_ptr<const Dataset> data,
   config_.train.validate();
   if (data_->is_image()) config_.model.seq_len = static_cast<int>(data_->image_bytes());
   config_.model.validate();
+  check_memory_for_training(config_, device_);
   // CPU processes training together share the machine's cores unless told otherwise.
   int threads = config_.train.threads;
   if (group_ && threads == 0 && !device_.is_cuda())
