@@ -113,6 +113,9 @@ err=$("$hg" train --data "$work/text.txt" --hierarchy "1@1 1@3 1@1" --d-model 32
   --seq-len 48 --device cpu --batch 1000000 --out "$work/x" 2>&1)
 [ "$(wc -l <<<"$err")" = 1 ] && grep -q "out of memory" <<<"$err" || fail "--batch 1000000 said: $err"
 [ ! -e "$work/x" ] || fail "a run that could not start left $work/x behind"
+expect_error "hierarchy is empty" "$hg" train --data "$work/text.txt" --hierarchy "" --out "$work/x"
+expect_error "tokens one request may decode" "$hg" sample "$work/run" --length 1000000000 \
+  --out "$work/long.txt"
 
 if [ "$failures" -ne 0 ]; then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

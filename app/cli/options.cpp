@@ -7,7 +7,8 @@ namespace hg::cli {
 void ModelOptions::add_to(CLI::App* app) {
   app->add_option("--preset", preset, "Start from assets/presets/NAME.json (e.g. tiny-cpu)");
   app->add_option("--hierarchy", hierarchy,
-                  "Layers@factor pairs, a palindrome: \"2@1 4@3 2@1\"; \"8@1\" is vanilla");
+                  "Layers@factor pairs, a palindrome: \"2@1 4@3 2@1\"; \"8@1\" is vanilla")
+      ->each([this](const std::string&) { hierarchy_given = true; });
   app->add_option("--shorten", shorten, "Shortening: avg, linear or attention")
       ->check(CLI::IsMember({"avg", "linear", "attention"}));
   app->add_option("--upsample", upsample, "Upsampling: repeat, linear or attention")
@@ -25,7 +26,7 @@ void ModelOptions::add_to(CLI::App* app) {
 
 RunConfig ModelOptions::resolve() const {
   RunConfig c = preset.empty() ? RunConfig{} : load_preset(preset);
-  if (!hierarchy.empty()) c.model.hierarchy = hierarchy;
+  if (hierarchy_given) c.model.hierarchy = hierarchy;
   if (!shorten.empty()) c.model.shorten = parse_shorten(shorten);
   if (!upsample.empty()) c.model.upsample = parse_upsample(upsample);
   if (d_model) c.model.d_model = *d_model;

@@ -14,6 +14,7 @@ namespace hg::cli {
 // Model and training options shared by `train` and `bench`; unset ones keep the preset's values.
 struct ModelOptions {
   std::string preset, hierarchy, shorten, upsample, device;
+  bool hierarchy_given = false;  // --hierarchy "" is an error, not the default
   std::optional<int> d_model, heads, seq_len, batch;
   std::optional<double> lr;
 

@@ -25,6 +25,12 @@ void validate(const SampleOptions& o) {
   auto fail = [](const std::string& m) { throw std::invalid_argument(m); };
   if (o.n < 1 || o.n > 4096) fail("--n " + std::to_string(o.n) + " must be in 1..4096");
   if (o.length < 1) fail("--length " + std::to_string(o.length) + " must be at least 1");
+  // The draws, tokens and probabilities of every position are kept: bound what one request holds.
+  constexpr int64_t kMostTokens = int64_t{1} << 24;
+  if (o.length > kMostTokens / o.n)
+    fail("--length " + std::to_string(o.length) + " x --n " + std::to_string(o.n) +
+         " is more than the " + std::to_string(kMostTokens) +
+         " tokens one request may decode. HINT: a shorter --length or fewer samples");
   if (!(o.temperature >= 0.0)) fail("--temperature must be 0 or more");
   if (o.top_k < 0 || o.top_k > kVocabSize) fail("--top-k must be in 0..256 (0: off)");
   if (!(o.top_p > 0.0 && o.top_p <= 1.0)) fail("--top-p must be in (0, 1]");
