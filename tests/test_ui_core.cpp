@@ -1,5 +1,6 @@
-// The curves visualizer's pure parts, without a display or a GL context: per-pixel decimation,
-// TensorBoard smoothing, tick placement, the CSV export and the metrics-to-series mapping.
+// The visualizers' pure parts, without a display or a GL context: the curves' per-pixel
+// decimation, TensorBoard smoothing, tick placement, the CSV export and the metrics-to-series
+// mapping; the inspector's per-level values at each position.
 // Drawing itself is checked under Xvfb by the studio's Qt tests.
 #include <gtest/gtest.h>
 
@@ -7,6 +8,8 @@
 #include <cmath>
 #include <map>
 
+#include "model/core/inspection.h"
+#include "ui/inspector/inspector_figures.h"
 #include "ui/training/curves.h"
 
 namespace {
@@ -199,6 +202,36 @@ TEST(CurvesView, GroupsNameTheirMetrics) {
             (std::vector<std::string>{kMetricMemory}));
   for (int g = 0; g < CurvesView::kGroupCount; ++g)
     EXPECT_FALSE(CurvesView::group_metrics(g).empty());
+}
+
+// Every position of an input whose length the factors do not divide reads a value that exists
+// (or none, after the last complete group), at every level: what hovering each position shows.
+TEST(LevelValue, EveryPositionReadsAnExistingRowOrNone) {
+  for (const int64_t positions : {62, 1025, 64, 2}) {
+    const std::vector<int> factors = {1, 3, 9};
+    std::vector<std::vector<float>> values;
+    for (size_t l = 0; l < factors.size(); ++l) {
+      const hg::LevelRows rows = hg::level_rows(static_cast<int>(l), factors[l], positions);
+      values.emplace_back(static_cast<size_t>(rows.count));
+      for (int64_t r = 0; r < rows.count; ++r) values.back()[r] = static_cast<float>(r);
+    }
+    for (int l = 0; l < 3; ++l) {
+      const hg::LevelRows rows = hg::level_rows(l, factors[l], positions);
+      for (int64_t p = 0; p < positions; ++p) {
+        const float* v = hg::level_value(values, l, factors[l], p);
+        const int64_t row = (p + factors[l] - 1) / factors[l];
+        if (row < rows.count) {
+          ASSERT_NE(v, nullptr) << "T " << positions << " level " << l << " p " << p;
+          EXPECT_EQ(*v, static_cast<float>(row));
+          EXPECT_GE(p, rows.covers[row].first);  // the row covers the position it is read for
+          EXPECT_LE(p, rows.covers[row].last);
+        } else {
+          EXPECT_EQ(v, nullptr) << "T " << positions << " level " << l << " p " << p;
+          EXPECT_GT(p, (positions - 1) / factors[l] * factors[l]);  // after the last whole group
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ struct LevelScale {
 };
 
 // The row of level `factor` that position p belongs to: row j covers max(0, jK - K + 1) .. jK
-// (docs/MODEL.md, "The shift by k - 1").
+// (docs/MODEL.md, "The shift by k - 1"). Its value: level_value (inspector_figures.h).
 int64_t row_of(int64_t position, int factor) { return (position + factor - 1) / factor; }
 
 float max_of(const std::vector<float>& values) {
@@ -59,9 +59,13 @@ void mass_line(const InspectorFigures& figures) {
 // Tooltip lines: the row of every level that position p belongs to, and its value there.
 void level_rows_lines(const InspectResult& result, const InspectorFigures& figures, int64_t p) {
   for (int l = 0; l < static_cast<int>(figures.activations.size()); ++l) {
-    const int64_t row = row_of(p, result.levels[l].factor);
-    ImGui::Text("level %d row %lld: %s %.4g", l, static_cast<long long>(row),
-                figures.channel < 0 ? "norm" : "channel", figures.activations[l][row]);
+    const int factor = result.levels[l].factor;
+    const int64_t row = row_of(p, factor);
+    if (const float* v = level_value(figures.activations, l, factor, p))
+      ImGui::Text("level %d row %lld: %s %.4g", l, static_cast<long long>(row),
+                  figures.channel < 0 ? "norm" : "channel", *v);
+    else
+      ImGui::Text("level %d: no row yet (its group of %d ends after the input)", l, factor);
   }
 }
 
@@ -130,12 +134,12 @@ void draw_text_cells(ImDrawList* draw, const TextLayout& t, ImVec2 origin,
                     kQueryOutline, 0.0f, 0, selection.locked ? 2.0f : 1.0f);
     for (int l = 0; l < levels && l < static_cast<int>(figures.activations.size()); ++l) {
       const int factor = result.levels[l].factor;
-      const int64_t row = row_of(p, factor);
+      const float* value = level_value(figures.activations, l, factor, p);
       const float sy = t.strip_y(y, l);
       const bool last_of_row = p % factor == 0;  // row j ends at jK: leave a gap after it
       draw->AddRectFilled(ImVec2(x, sy),
                           ImVec2(x + t.cell_w - (last_of_row ? 2.0f : 0.0f), sy + t.strip_h),
-                          scales[l].color(figures.activations[l][row]));
+                          value ? scales[l].color(*value) : kNoValue);
       if (l == selection.level)
         draw->AddLine(ImVec2(x, sy + t.strip_h), ImVec2(x + t.cell_w, sy + t.strip_h),
                       IM_COL32(66, 133, 244, 255));
@@ -247,8 +251,9 @@ void draw_level_tile(ImDrawList* draw, const ImageTiles& tiles, const InspectRes
     const ImVec2 c0(tiles.x(1 + l) + (pixel % side) * s + c * stripe,
                     tiles.top.y + (pixel / side) * s);
     const int64_t p = sub + 1;
-    const ImU32 color =
-        p < result.positions ? scale.color(figures.activations[l][row_of(p, factor)]) : kNoValue;
+    const float* value =
+        p < result.positions ? level_value(figures.activations, l, factor, p) : nullptr;
+    const ImU32 color = value ? scale.color(*value) : kNoValue;
     draw->AddRectFilled(c0, ImVec2(c0.x + stripe, c0.y + s), color);
   }
   char range[64];

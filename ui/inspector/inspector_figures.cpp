@@ -74,6 +74,15 @@ PositionHeat attention_over_positions(const InspectResult& result, const Attenti
   return out;
 }
 
+const float* level_value(const std::vector<std::vector<float>>& level_values, int level, int factor,
+                         int64_t position) {
+  if (level < 0 || level >= static_cast<int>(level_values.size()) || factor < 1 || position < 0)
+    return nullptr;
+  const int64_t row = (position + factor - 1) / factor;
+  const auto& values = level_values[level];
+  return row < static_cast<int64_t>(values.size()) ? &values[row] : nullptr;
+}
+
 std::vector<float> activation_values(const LevelActivations& activations, int channel) {
   std::vector<float> out(static_cast<size_t>(activations.rows));
   const bool norm = channel < 0 || channel >= activations.width;

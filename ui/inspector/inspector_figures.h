@@ -49,6 +49,13 @@ PositionHeat attention_over_positions(const InspectResult& result, const Attenti
 // Per row of a level: the L2 norm of its activation vector (channel < 0), or that channel.
 std::vector<float> activation_values(const LevelActivations& activations, int channel);
 
+// The value that level `level` (cumulative factor `factor`) shows at position p: the entry of the
+// row p belongs to (row j covers max(0, jK - K + 1) .. jK), or null where that row does not exist:
+// the positions after the last multiple of K of a sequence whose length K does not divide, whose
+// group the model has not completed.
+const float* level_value(const std::vector<std::vector<float>>& level_values, int level, int factor,
+                         int64_t position);
+
 // A matrix reduced for drawing to at most max_cells per axis: each cell the mean of a block of
 // row_step x col_step entries; `open` says whether any entry of the block is within the causal
 // limit (a closed cell is masked, not merely small).
