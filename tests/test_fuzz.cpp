@@ -207,6 +207,30 @@ TEST(Fuzz, PngInAFolder) {
   EXPECT_EQ(c.clean_errors, 0) << "a broken PNG in a folder is skipped, not fatal";
 }
 
+// A small PNG whose header declares 16000 x 16000 pixels is refused before decoding (it would
+// take 1 GB); in a folder it is skipped and named, and the good images load.
+TEST(Fuzz, PngThatDeclaresAHugeImageIsRefusedFromItsHeader) {
+  TempDir dir;
+  fs::create_directories(dir / "icons");
+  Bytes rgba(16 * 16 * 4, 200);
+  write_png(dir / "icons/good.png", 16, 16, 4, rgba.data());
+  write_png(dir / "small.png", 16, 16, 4, rgba.data());
+  Bytes png = read_bytes(dir / "small.png");
+  for (int k = 0; k < 2; ++k)  // IHDR's width and height, big-endian, at bytes 16 and 20
+    for (int i = 0; i < 4; ++i) png[16 + 4 * k + i] = static_cast<uint8_t>(16000u >> (24 - 8 * i));
+  write_bytes(dir / "icons/huge.png", png);
+  try {
+    load_image_32(dir / "icons/huge.png", 3);
+    FAIL() << "decoded a 16000x16000 image";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("16000x16000"), std::string::npos) << e.what();
+  }
+  const Dataset data = load_dataset(dir / "icons", DataFormat::kImages);
+  EXPECT_EQ(data.skipped, 1);
+  ASSERT_EQ(data.skipped_files.size(), 1u);
+  EXPECT_NE(data.skipped_files[0].find("huge.png"), std::string::npos);
+}
+
 TEST(Fuzz, RunConfigsAndMetricsLines) {
   TempDir dir;
   const std::string config = to_json(RunConfig{}).dump(2);

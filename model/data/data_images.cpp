@@ -63,6 +63,10 @@ void describe(const fs::path& path, const std::string& what, Dataset* data) {
 
 // ---- IDX -------------------------------------------------------------------------------------
 
+// The most bytes one dataset file may hold once decompressed: a gzip bomb stops here, with the
+// file's name, instead of exhausting memory.
+constexpr size_t kMaxDataBytes = size_t{4} << 30;
+
 // A file's bytes, gunzipped when it is gzip: zlib's gzread passes plain files through unchanged.
 std::vector<uint8_t> read_maybe_gzip(const fs::path& file) {
   gzFile gz = gzopen(file.c_str(), "rb");
@@ -81,6 +85,12 @@ std::vector<uint8_t> read_maybe_gzip(const fs::path& file) {
     }
     bytes.resize(size + got);
     if (got == 0) break;
+    if (bytes.size() > kMaxDataBytes) {
+      gzclose(gz);
+      fail(file.string() + " holds more than " + std::to_string(kMaxDataBytes >> 30) +
+           " GiB (decompressed), more than a dataset file is read whole here. HINT: give a "
+           "smaller file, or check that it is the dataset you meant");
+    }
   }
   if (gzclose(gz) == Z_BUF_ERROR)
     fail(file.string() + " is truncated: its gzip stream ends early. " + damaged_hint(file));

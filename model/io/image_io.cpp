@@ -99,6 +99,13 @@ Image fit_rgba_32(const uint8_t* rgba, int width, int height, int channels) {
 
 Image load_image_32(const std::string& path, int channels) {
   int width = 0, height = 0, file_channels = 0;
+  // The header first: a small file may declare a picture that takes gigabytes to decode.
+  if (stbi_info(path.c_str(), &width, &height, &file_channels) &&
+      static_cast<int64_t>(width) * height > kMaxImagePixels)
+    throw std::runtime_error("load_image_32: " + path + " declares " + std::to_string(width) + "x" +
+                             std::to_string(height) + " pixels, more than the " +
+                             std::to_string(kMaxImagePixels) +
+                             " read here. HINT: scale it down first (it becomes 32x32)");
   std::unique_ptr<stbi_uc, void (*)(void*)> rgba(
       stbi_load(path.c_str(), &width, &height, &file_channels, /*desired_channels=*/4),
       stbi_image_free);

@@ -29,6 +29,9 @@ Image fit_rgba_32(const uint8_t* rgba, int width, int height, int channels);
 // Decodes a PNG/JPEG (anything stb_image reads) and fits it with fit_rgba_32. Throws
 // std::runtime_error naming the file and stb's reason when it cannot be read or decoded.
 Image load_image_32(const std::string& path, int channels);
+// The most pixels load_image_32 decodes (4096 x 4096: 64 MB as RGBA); larger files are refused
+// from their header, before any decoding.
+constexpr int64_t kMaxImagePixels = int64_t{4096} * 4096;
 
 // Writes a PNG (channels 1-4) through write_file_atomic (file_io.h): a temporary name in the same
 // folder, then a rename over `path`, so a reader never sees half a file. Throws std::runtime_error
