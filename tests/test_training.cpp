@@ -35,6 +35,15 @@ std::string write_text(const TempDir& dir) {
   return path;
 }
 
+// A model of a few thousand parameters, for the checkpoint tests.
+ModelConfig small_model() {
+  ModelConfig c;
+  c.hierarchy = "1@1 1@2 1@1";
+  c.d_model = 16;
+  c.n_heads = 2;
+  return c;
+}
+
 RunConfig tiny_run(const std::string& data) {
   RunConfig c;
   c.model.hierarchy = "1@1 1@3 1@1";
@@ -331,10 +340,7 @@ TEST(Checkpoint, AnIncompleteNewestCheckpointFallsBackToThePreviousOne) {
 // Weights with NaN or infinite values refuse to load, and leave the model as it was.
 TEST(Checkpoint, NonFiniteWeightsRefuseToLoad) {
   TempDir dir;
-  ModelConfig c;
-  c.hierarchy = "1@1 1@2 1@1";
-  c.d_model = 16;
-  c.n_heads = 2;
+  const ModelConfig c = small_model();
   Hourglass a(c);
   {
     torch::NoGradGuard no_grad;
@@ -355,10 +361,7 @@ TEST(Checkpoint, NonFiniteWeightsRefuseToLoad) {
 // A float tensor relabelled as integers in the file's header is refused, not converted.
 TEST(Checkpoint, IntegerTensorsRefuseToLoadAsWeights) {
   TempDir dir;
-  ModelConfig c;
-  c.hierarchy = "1@1 1@2 1@1";
-  c.d_model = 16;
-  c.n_heads = 2;
+  const ModelConfig c = small_model();
   Hourglass a(c);
   save_weights(dir / "a.safetensors", a);
   SafetensorsFile file = read_safetensors(dir / "a.safetensors");
@@ -375,10 +378,7 @@ TEST(Checkpoint, IntegerTensorsRefuseToLoadAsWeights) {
 
 TEST(Checkpoint, WeightsRoundTripInFp32AndBf16) {
   TempDir dir;
-  ModelConfig c;
-  c.hierarchy = "1@1 1@2 1@1";
-  c.d_model = 16;
-  c.n_heads = 2;
+  const ModelConfig c = small_model();
   torch::manual_seed(1);
   Hourglass a(c);
   save_weights(dir / "a.safetensors", a);
@@ -399,10 +399,7 @@ TEST(Checkpoint, WeightsRoundTripInFp32AndBf16) {
 
 TEST(Checkpoint, AnotherArchitectureIsRefusedWithoutChangingTheModel) {
   TempDir dir;
-  ModelConfig c;
-  c.hierarchy = "1@1 1@2 1@1";
-  c.d_model = 16;
-  c.n_heads = 2;
+  const ModelConfig c = small_model();
   Hourglass a(c);
   save_weights(dir / "a.safetensors", a);
   ModelConfig other = c;
