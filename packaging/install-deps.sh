@@ -12,6 +12,7 @@ packages=(
   zlib1g-dev nlohmann-json3-dev libcli11-dev
   xvfb xauth libgl1-mesa-dri imagemagick xdotool
   fortunes dataset-fashion-mnist tango-icon-theme
+  oxygen-icon-theme gnome-icon-theme adwaita-icon-theme mate-icon-theme elementary-xfce-icon-theme
   "$@"
 )
 

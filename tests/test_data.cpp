@@ -492,3 +492,139 @@ TEST(DebianDefaults, TangoIconsAreColourImages) {
 
 }  // namespace
 }  // namespace hg
+// A PNG written byte by byte, for the kinds write_png does not make: `color_type` 0 gray, 2 RGB,
+// 3 palette, 4 gray+alpha, 6 RGBA; `rows` are the filtered scanlines' bytes (filter 0 is added).
+// `palette` (RGB triples) becomes a PLTE chunk when not empty.
+Bytes raw_png(int width, int height, int bit_depth, int color_type, const Bytes& rows,
+              const Bytes& palette = {}) {
+  Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  auto chunk = [&](const char* type, const Bytes& body) {
+    for (int shift = 24; shift >= 0; shift -= 8) png.push_back(uint8_t(body.size() >> shift));
+    Bytes typed(type, type + 4);
+    typed.insert(typed.end(), body.begin(), body.end());
+    png.insert(png.end(), typed.begin(), typed.end());
+    const uLong crc = crc32(0, typed.data(), static_cast<uInt>(typed.size()));
+    for (int shift = 24; shift >= 0; shift -= 8) png.push_back(uint8_t(crc >> shift));
+  };
+  Bytes header;
+  for (uint32_t word : {uint32_t(width), uint32_t(height)})
+    for (int shift = 24; shift >= 0; shift -= 8) header.push_back(uint8_t(word >> shift));
+  header.insert(header.end(), {uint8_t(bit_depth), uint8_t(color_type), 0, 0, 0});
+  chunk("IHDR", header);
+  if (!palette.empty()) chunk("PLTE", palette);
+  const size_t row_bytes = rows.size() / height;
+  Bytes filtered;
+  for (int y = 0; y < height; ++y) {
+    filtered.push_back(0);  // filter type None
+    filtered.insert(filtered.end(), rows.begin() + y * row_bytes,
+                    rows.begin() + (y + 1) * row_bytes);
+  }
+  uLongf size = compressBound(static_cast<uLong>(filtered.size()));
+  Bytes deflated(size);
+  EXPECT_EQ(compress(deflated.data(), &size, filtered.data(), static_cast<uLong>(filtered.size())),
+            Z_OK);
+  deflated.resize(size);
+  chunk("IDAT", deflated);
+  chunk("IEND", {});
+  return png;
+}
+
+// An icon folder as users have them: PNGs of every bit depth and colour type load (as 8-bit RGB on
+// white), broken and huge ones are skipped and named in one line.
+TEST(ImageFolder, PngKindsLoadAndBrokenOrHugeFilesAreNamedInOneLine) {
+  TempDir dir;
+  // 16-bit RGB, 32x32 of (0x1234, 0x8000, 0xffff): the high bytes remain.
+  Bytes rgb16;
+  for (int p = 0; p < 1024; ++p) rgb16.insert(rgb16.end(), {0x12, 0x34, 0x80, 0x00, 0xff, 0xff});
+  write_file(dir / "a_rgb16.png", raw_png(32, 32, 16, 2, rgb16));
+  // 8-bit palette of two colours, every pixel colour 1.
+  write_file(dir / "b_palette.png", raw_png(32, 32, 8, 3, Bytes(1024, 1), {0, 0, 0, 10, 200, 30}));
+  // Gray + alpha, half transparent black: composited onto white.
+  Bytes gray_alpha;
+  for (int p = 0; p < 1024; ++p) gray_alpha.insert(gray_alpha.end(), {0, 128});
+  write_file(dir / "c_gray_alpha.png", raw_png(32, 32, 8, 4, gray_alpha));
+  // 16-bit gray + alpha, opaque mid-gray.
+  Bytes gray_alpha16;
+  for (int p = 0; p < 1024; ++p) gray_alpha16.insert(gray_alpha16.end(), {0x40, 0, 0xff, 0xff});
+  write_file(dir / "d_gray_alpha16.png", raw_png(32, 32, 16, 4, gray_alpha16));
+  // Broken: a PNG cut in the middle of its data; huge: a header that declares 100,000 x 100,000.
+  const Bytes whole = raw_png(32, 32, 8, 2, Bytes(32 * 32 * 3, 7));
+  write_file(dir / "e_truncated.png", Bytes(whole.begin(), whole.begin() + whole.size() / 2));
+  write_file(dir / "f_huge.png", raw_png(100000, 100000, 8, 0, Bytes(100000, 0)));
+  for (int i = 0; i < 300; ++i) write_file(dir / ("junk/x" + std::to_string(i) + ".png"), {1});
+
+  const Dataset data = load_dataset(dir.path().string(), DataFormat::kImages);
+  EXPECT_EQ(data.skipped, 302);
+  EXPECT_EQ(data.skipped_files.size(), 100u);  // the first hundred named, the rest counted
+  EXPECT_EQ(fs::path(data.skipped_files[0]).filename(), "e_truncated.png");
+  EXPECT_EQ(fs::path(data.skipped_files[1]).filename(), "f_huge.png");
+  EXPECT_NE(data.description.find("302 skipped"), std::string::npos) << data.description;
+  EXPECT_NE(data.description.find("e_truncated.png"), std::string::npos) << data.description;
+  EXPECT_EQ(data.description.find('\n'), std::string::npos);
+  EXPECT_LT(data.description.size(), 600u) << data.description;
+
+  // Four good images spread over the splits in file order: train a, val b, train c, test d.
+  ASSERT_EQ(data.count(Split::kTrain) + data.count(Split::kVal) + data.count(Split::kTest), 4u);
+  auto first_pixel = [&](Split split, size_t i) {
+    const Bytes image = image_of(data, split, i);
+    return Bytes(image.begin(), image.begin() + 3);
+  };
+  EXPECT_EQ(first_pixel(Split::kTrain, 0), (Bytes{0x12, 0x80, 0xff}));
+  EXPECT_EQ(first_pixel(Split::kVal, 0), (Bytes{10, 200, 30}));
+  EXPECT_EQ(first_pixel(Split::kTrain, 1), (Bytes{127, 127, 127}));  // half of white over black
+  EXPECT_EQ(first_pixel(Split::kTest, 0), (Bytes{0x40, 0x40, 0x40}));
+}
+
+// Several theme roots under one folder read as one set of 32x32 icons, duplicates dropped, other
+// sizes and animations left out; the description names the packages.
+TEST(IconSet, ThemesAreOneDatasetOf32x32IconsWithoutDuplicates) {
+  TempDir dir;
+  auto icon = [](uint8_t value) { return Image{32, 32, 3, Bytes(32 * 32 * 3, value)}; };
+  for (const char* theme : {"Tango", "oxygen", "mate"})
+    write_file(dir / (std::string(theme) + "/index.theme"), {'[', ']'});
+  fs::create_directories(dir / "Tango/32x32/apps");
+  fs::create_directories(dir / "Tango/16x16/apps");
+  fs::create_directories(dir / "Tango/32x32/animations");
+  fs::create_directories(dir / "oxygen/base/32x32/actions");
+  fs::create_directories(dir / "mate/32x32/apps");
+  fs::create_directories(dir / "hicolor/32x32/apps");
+  write_png(dir / "Tango/32x32/apps/a.png", icon(10));
+  write_png(dir / "Tango/32x32/apps/b.png", icon(20));
+  write_png(dir / "Tango/16x16/apps/a.png", icon(30));           // another size
+  write_png(dir / "Tango/32x32/animations/spin.png", icon(40));  // a sprite sheet
+  write_png(dir / "oxygen/base/32x32/actions/c.png", icon(50));
+  write_png(dir / "oxygen/base/32x32/actions/copy.png", icon(10));  // same pixels as Tango's a
+  write_png(dir / "mate/32x32/apps/d.png", icon(60));
+  write_png(dir / "hicolor/32x32/apps/e.png", icon(70));  // not a theme of the set
+
+  const Dataset data = load_dataset(dir.path().string());
+  EXPECT_EQ(data.format, DataFormat::kImages);
+  EXPECT_EQ(data.channels, 3);
+  std::vector<uint8_t> firsts;
+  for (Split split : {Split::kTrain, Split::kVal, Split::kTest})
+    for (size_t i = 0; i < data.count(split); ++i) firsts.push_back(image_of(data, split, i)[0]);
+  std::sort(firsts.begin(), firsts.end());
+  EXPECT_EQ(firsts, (Bytes{10, 20, 50, 60}));
+  EXPECT_NE(data.description.find("tango-icon-theme 2"), std::string::npos) << data.description;
+  EXPECT_NE(data.description.find("oxygen-icon-theme 2"), std::string::npos) << data.description;
+  EXPECT_NE(data.description.find("1 duplicates dropped"), std::string::npos) << data.description;
+  EXPECT_NE(data.description.find("not installed: gnome-icon-theme"), std::string::npos)
+      << data.description;
+}
+
+// The "Icons (RGB)" set: every Debian icon theme installed as one dataset; prints how many icons it
+// holds and from which packages.
+TEST(DebianDefaults, IconSetHoldsTheInstalledThemes) {
+  if (!fs::exists(fs::path(kDefaultIconsPath) / "Tango/index.theme"))
+    GTEST_SKIP() << "apt install tango-icon-theme oxygen-icon-theme gnome-icon-theme ...";
+  const Dataset data = load_dataset(kDefaultIconsPath);
+  EXPECT_EQ(data.format, DataFormat::kImages);
+  EXPECT_EQ(data.image_bytes(), 32u * 32u * 3u);
+  const size_t total =
+      data.count(Split::kTrain) + data.count(Split::kVal) + data.count(Split::kTest);
+  EXPECT_GT(total, 500u);  // Tango alone holds about 850
+  EXPECT_GT(data.count(Split::kVal), 0u);
+  EXPECT_NE(data.description.find("tango-icon-theme"), std::string::npos) << data.description;
+  std::cout << data.description << "\n";
+}
+

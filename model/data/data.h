@@ -34,6 +34,9 @@ enum class Split { kTrain, kVal, kTest };
 std::string to_string(Split split);  // "train", "val", "test"
 
 struct Dataset {
+// The RGB icon set: the 32x32 PNG icons of every Debian icon theme installed there (Tango, Oxygen,
+// GNOME, Adwaita, MATE, elementary-xfce), one dataset without duplicates (data_icons.cpp).
+inline const char kDefaultIconsPath[] = "/usr/share/icons";
   DataFormat format = DataFormat::kText;
   std::string path;
   std::string description;  // one line for logs and the Run panel, e.g. "fortunes: text, 2.5 MB"
@@ -42,7 +45,8 @@ struct Dataset {
   int height = 0, width = 0, channels = 0;
   // Text: consecutive stretches of the bytes, in this order. Images: whole images back to back.
   std::vector<uint8_t> train, val, test;
-  // Image folders: files that could not be decoded, skipped rather than fatal.
+  // Image folders: files that could not be decoded, skipped rather than fatal (the first 100
+  // named).
   int skipped = 0;
   std::vector<std::string> skipped_files;
 

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 #include <system_error>
+#include <unordered_map>
 
 #include "model/data/data_internal.h"
 #include "model/io/image_io.h"
@@ -60,6 +62,36 @@ void describe(const fs::path& path, const std::string& what, Dataset* data) {
       std::to_string(data->width) + "x" + std::to_string(data->channels);
   if (data->skipped > 0) data->description += ", " + std::to_string(data->skipped) + " skipped";
 }
+
+// Image folders: the most decoded bytes kept (1 GiB: about 350,000 RGB images), so a huge folder
+// is an error that names it rather than memory running out; and the skipped files named.
+constexpr size_t kMaxImageFolderBytes = size_t{1} << 30;
+constexpr size_t kMaxSkippedNames = 100;
+
+// Images already kept, by a hash of their pixels, so that an icon drawn twice (a theme that copies
+// another's, an alias that is a copy rather than a link) is kept once.
+class DuplicateFilter {
+ public:
+  // Whether `pixels` differs from every image in `kept` (images of pixels.size() back to back);
+  // if so it is remembered as the next one.
+  bool is_new(const std::vector<uint8_t>& pixels, const std::vector<uint8_t>& kept) {
+    const size_t hash = std::hash<std::string_view>{}(
+        std::string_view(reinterpret_cast<const char*>(pixels.data()), pixels.size()));
+    std::vector<size_t>& same_hash = seen_[hash];
+    for (size_t index : same_hash)
+      if (std::equal(pixels.begin(), pixels.end(), kept.begin() + index * pixels.size())) {
+        ++dropped_;
+        return false;
+      }
+    same_hash.push_back(kept.size() / pixels.size());
+    return true;
+  }
+  size_t dropped() const { return dropped_; }
+
+ private:
+  std::unordered_map<size_t, std::vector<size_t>> seen_;
+  size_t dropped_ = 0;
+};
 
 // ---- IDX -------------------------------------------------------------------------------------
 
@@ -224,6 +256,7 @@ Dataset load_cifar(const fs::path& path) {
 }
 
 Dataset load_image_folder(const fs::path& path) {
+  if (is_icon_set_folder(path)) return load_icon_set(path);
   std::vector<fs::path> files = list_files(path, /*recursive=*/true);
   files.erase(std::remove_if(files.begin(), files.end(),
                              [](const fs::path& f) { return !is_image_name(f); }),
@@ -231,26 +264,41 @@ Dataset load_image_folder(const fs::path& path) {
   if (files.empty())
     fail(path.string() + " holds no PNG or JPEG file (searched below it too). HINT: give a " +
          "folder of *.png / *.jpg, or --format text|idx|cifar for other data");
+  return image_files_dataset(path, files, "images", /*dedupe=*/false);
+}
+
+Dataset image_files_dataset(const fs::path& path, const std::vector<fs::path>& files,
+                            const std::string& what, bool dedupe) {
   Dataset data;
   set_shape(/*channels=*/3, &data);
   std::vector<uint8_t> images;
   std::string first_reason;
+  DuplicateFilter duplicates;
   for (const fs::path& file : files) {
     try {
       const Image image = load_image_32(file.string(), data.channels);
+      if (dedupe && !duplicates.is_new(image.pixels, images)) continue;
       images.insert(images.end(), image.pixels.begin(), image.pixels.end());
     } catch (const std::runtime_error& e) {
-      // One bad file in a folder of thousands should not stop a run: count it, report it.
+      // One bad file in a folder of thousands should not stop a run: count it, name the first.
       if (first_reason.empty()) first_reason = e.what();
       ++data.skipped;
-      data.skipped_files.push_back(file.string());
+      if (data.skipped_files.size() < kMaxSkippedNames) data.skipped_files.push_back(file.string());
     }
+    if (images.size() > kMaxImageFolderBytes)
+      fail(path.string() + " holds more than " +
+           std::to_string(kMaxImageFolderBytes / (3 * kPlane)) +
+           " images, more than are kept in memory here. HINT: give a folder of fewer images");
   }
   if (images.empty())
     fail("none of the " + std::to_string(files.size()) + " image files in " + path.string() +
          " could be decoded; the first: " + first_reason);
   distribute(images, spread_evenly(image_counts(images.size() / data.image_bytes())), &data);
-  describe(path, "images", &data);
+  describe(path, what, &data);
+  if (dedupe)
+    data.description += ", " + std::to_string(duplicates.dropped()) + " duplicates dropped";
+  // One line however many files failed: the count above, then the first and why.
+  if (data.skipped > 0) data.description += " (the first: " + first_reason + ")";
   return data;
 }
 

@@ -42,4 +42,14 @@ Dataset load_idx(const fs::path& path);
 Dataset load_cifar(const fs::path& path);
 Dataset load_image_folder(const fs::path& path);
 
+// RGB images decoded from `files` (any size, fitted to 32x32), split evenly over their order and
+// described as `what`. Undecodable files are skipped: counted and named in one line of the
+// description. With `dedupe`, an image whose pixels equal an earlier one's is dropped.
+Dataset image_files_dataset(const fs::path& path, const std::vector<fs::path>& files,
+                            const std::string& what, bool dedupe);
+
+// data_icons.cpp: a folder of icon themes (/usr/share/icons) as one set of 32x32 icons.
+bool is_icon_set_folder(const fs::path& path);
+Dataset load_icon_set(const fs::path& path);
+
 }  // namespace hg::data_detail
