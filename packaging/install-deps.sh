@@ -9,7 +9,7 @@ packages=(
   qt6-base-dev libqt6opengl6-dev
   libtorch-dev libopenblas0-pthread libgloo-dev
   libimgui-dev libstb-dev libgtest-dev
-  zlib1g-dev nlohmann-json3-dev libcli11-dev
+  zlib1g-dev libminizip-dev nlohmann-json3-dev libcli11-dev
   xvfb xauth libgl1-mesa-dri imagemagick xdotool
   fortunes dataset-fashion-mnist tango-icon-theme
   oxygen-icon-theme gnome-icon-theme adwaita-icon-theme mate-icon-theme elementary-xfce-icon-theme

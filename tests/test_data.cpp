@@ -1,6 +1,7 @@
 // Dataset loaders and PNG I/O: format names and guessing, split rules, text, IDX (plain, gzip,
-// damaged), CIFAR-10, image folders (alpha, scaling, corrupt files), write_png round trips, grids,
-// and the Debian defaults when installed. Small files are built in a temporary folder per test.
+// damaged), CIFAR-10 (binary and pickled), CIFAR-100 and ImageNet .npz, image folders (alpha,
+// scaling, corrupt files), write_png round trips, grids, and the Debian defaults when installed.
+// Small files are built in a temporary folder per test.
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -12,6 +13,7 @@
 
 #include "model/data/data.h"
 #include "model/io/image_io.h"
+#include "tests/paper_format_files.h"
 #include "tests/temp_dir.h"
 
 namespace hg {
@@ -331,6 +333,185 @@ TEST(CifarData, SizeNotAMultipleOfTheRecordIsAnError) {
   EXPECT_NE(message.find(dir / "data_batch_1.bin" + " holds 6246 bytes"), std::string::npos)
       << message;
   EXPECT_NE(message.find("3073"), std::string::npos) << message;
+}
+
+// ---- the paper's formats: CIFAR pickles, ImageNet .npz ---------------------------------------
+
+// The R, G, B planes of records [first, first + count), as cifar_value gives them.
+Bytes cifar_planes(int count, int first = 0, int side = 32) {
+  Bytes planes;
+  for (int n = first; n < first + count; ++n)
+    for (int c = 0; c < 3; ++c)
+      for (int p = 0; p < side * side; ++p) planes.push_back(cifar_value(n, c, p));
+  return planes;
+}
+
+// Every pixel of image i of a split is record n's, channel-interleaved.
+void expect_record(const Dataset& data, Split split, size_t i, int n) {
+  const Bytes image = image_of(data, split, i);
+  const int plane = data.height * data.width;
+  for (int p = 0; p < plane; ++p)
+    for (int c = 0; c < 3; ++c)
+      ASSERT_EQ(image[3 * p + c], cifar_value(n, c, p)) << "record " << n << " pixel " << p;
+}
+
+TEST(CifarPickle, FolderSplitsByItsFilesAndPlanesBecomeInterleavedPixels) {
+  TempDir dir;
+  write_file(dir / "cifar-10-batches-py/data_batch_1", test::cifar_pickle(cifar_planes(3), 3));
+  write_file(dir / "cifar-10-batches-py/data_batch_2", test::cifar_pickle(cifar_planes(2, 3), 2));
+  write_file(dir / "cifar-10-batches-py/test_batch", test::cifar_pickle(cifar_planes(2, 100), 2));
+  write_file(dir / "cifar-10-batches-py/batches.meta", {0x80, 2, '}', '.'});
+  const std::string folder = dir / "cifar-10-batches-py";
+  EXPECT_EQ(guess_format(folder), DataFormat::kCifar);
+  const Dataset data = load_dataset(folder);
+  EXPECT_EQ(data.format, DataFormat::kCifar);
+  EXPECT_EQ(data.count(Split::kTrain), 4u);
+  EXPECT_EQ(data.count(Split::kVal), 1u);  // the last record of data_batch_2
+  EXPECT_EQ(data.count(Split::kTest), 2u);
+  expect_record(data, Split::kTrain, 0, 0);
+  expect_record(data, Split::kTrain, 3, 3);
+  expect_record(data, Split::kVal, 0, 4);
+  expect_record(data, Split::kTest, 1, 101);
+  EXPECT_NE(data.description.find("CIFAR-10 (python)"), std::string::npos) << data.description;
+}
+
+TEST(CifarPickle, Cifar100AndPythonThreePicklesLoadToo) {
+  TempDir dir;
+  // CIFAR-100's layout (train, test, fine and coarse labels), pickled as Python 3 does.
+  write_file(dir / "c100/train", test::cifar_pickle(cifar_planes(6), 6, true, /*protocol=*/4));
+  write_file(dir / "c100/test", test::cifar_pickle(cifar_planes(1, 50), 1, true, 4));
+  write_file(dir / "c100/meta", test::cifar_pickle(cifar_planes(0), 0, true, 4));
+  const Dataset data = load_dataset(dir / "c100");
+  EXPECT_EQ(data.format, DataFormat::kCifar);
+  EXPECT_EQ(data.count(Split::kTrain), 5u);
+  EXPECT_EQ(data.count(Split::kTest), 1u);
+  expect_record(data, Split::kVal, 0, 5);
+  expect_record(data, Split::kTest, 0, 50);
+  EXPECT_NE(data.description.find("CIFAR-100 (python)"), std::string::npos) << data.description;
+  // One batch file alone, found by its content whatever its name: split 90/5/5 by position.
+  write_file(dir / "some_batch", test::cifar_pickle(cifar_planes(40), 40));
+  EXPECT_EQ(guess_format(dir / "some_batch"), DataFormat::kCifar);
+  const Dataset one = load_dataset(dir / "some_batch");
+  EXPECT_EQ(one.count(Split::kTrain), 36u);
+  expect_record(one, Split::kTest, 1, 39);
+}
+
+TEST(CifarPickle, EveryMalformedPickleIsAClearError) {
+  TempDir dir;
+  const Bytes good = test::cifar_pickle(cifar_planes(2), 2);
+  auto message_for = [&](const Bytes& bytes) {
+    write_file(dir / "batch", bytes);
+    return error_of([&] { load_dataset(dir / "batch", DataFormat::kCifar); });
+  };
+  auto expect_says = [&](const Bytes& bytes, const std::string& want) {
+    const std::string message = message_for(bytes);
+    EXPECT_NE(message.find(want), std::string::npos) << message;
+    EXPECT_NE(message.find(dir / "batch"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  };
+  // Cut anywhere: truncated, however it reads.
+  for (size_t cut : {size_t{1}, size_t{2}, size_t{40}, good.size() / 2, good.size() - 1})
+    expect_says(Bytes(good.begin(), good.begin() + cut), "truncated");
+  auto faulty = [&](auto set) {
+    test::CifarPickleFaults faults;
+    set(faults);
+    return test::cifar_pickle(cifar_planes(2), 2, false, 2, faults);
+  };
+  expect_says(faulty([](auto& f) { f.dtype = "f4"; }), "not of dtype uint8");
+  expect_says(faulty([](auto& f) { f.width = 3000; }), "not N x 3072");
+  expect_says(faulty([](auto& f) { f.extra_bytes = 7; }), "holds 6151 bytes");
+  expect_says(faulty([](auto& f) { f.fortran = true; }), "Fortran order");
+  expect_says(faulty([](auto& f) { f.data_key = "pixels"; }), "no key 'data'");
+  // Code is never run: a global outside numpy's arrays, or an opcode this reader lacks.
+  test::PickleWriter evil(2);
+  evil.global("os", "system").text("rm -rf ~").op(0x85).op('R');
+  expect_says(evil.stop(), "global os.system");
+  expect_says({0x80, 2, 'i', 'o', 's', '\n'}, "opcode 0x69 ('i') at byte 2");
+  expect_says({0x80, 2, ']', '.'}, "holds no dict");
+  expect_says({0x80, 2, 'h', 7, '.'}, "memo 7");
+  expect_says({0x80, 2, 'e', '.'}, "MARK");
+  expect_says({0x80, 9, '.'}, "protocol 9");
+  // A string that claims more bytes than the file holds is refused before it is allocated.
+  expect_says({0x80, 2, 'T', 0xff, 0xff, 0xff, 0x7f, 'x'}, "truncated");
+  // A pickled training batch beside no test batch.
+  write_file(dir / "py/data_batch_1", good);
+  const std::string message = error_of([&] { load_dataset(dir / "py"); });
+  EXPECT_NE(message.find("no test batch"), std::string::npos) << message;
+}
+
+TEST(ImagenetNpz, FolderTrainsOnItsBatchesAndTestsOnValData) {
+  TempDir dir;
+  const fs::path folder = dir.path() / "imagenet32";
+  test::write_imagenet_npz(folder / "train_data_batch_1.npz", cifar_planes(3), 3, 32);
+  test::write_imagenet_npz(folder / "train_data_batch_2.npz", cifar_planes(3, 3), 3, 32,
+                           /*deflate=*/true);  // numpy.savez_compressed
+  test::write_imagenet_npz(folder / "val_data.npz", cifar_planes(2, 100), 2, 32);
+  EXPECT_EQ(guess_format(folder.string()), DataFormat::kNpz);
+  const Dataset data = load_dataset(folder.string());
+  EXPECT_EQ(data.format, DataFormat::kNpz);
+  EXPECT_EQ(data.height, 32);
+  EXPECT_EQ(data.count(Split::kTrain), 5u);
+  EXPECT_EQ(data.count(Split::kVal), 1u);
+  EXPECT_EQ(data.count(Split::kTest), 2u);
+  expect_record(data, Split::kTrain, 0, 0);
+  expect_record(data, Split::kTrain, 4, 4);
+  expect_record(data, Split::kVal, 0, 5);
+  expect_record(data, Split::kTest, 1, 101);
+}
+
+TEST(ImagenetNpz, OneFileOf64x64ImagesIsSplitByPosition) {
+  TempDir dir;
+  test::write_imagenet_npz(dir.path() / "imagenet64.npz", cifar_planes(20, 0, 64), 20, 64);
+  const Dataset data = load_dataset(dir / "imagenet64.npz");
+  EXPECT_EQ(data.height, 64);
+  EXPECT_EQ(data.width, 64);
+  EXPECT_EQ(data.image_bytes(), 12288u);
+  EXPECT_EQ(data.count(Split::kTrain), 18u);
+  expect_record(data, Split::kTest, 0, 19);
+  // Detected by content as well as by name.
+  fs::copy_file(dir / "imagenet64.npz", dir / "batch");
+  EXPECT_EQ(guess_format(dir / "batch"), DataFormat::kNpz);
+}
+
+TEST(ImagenetNpz, EveryMalformedArchiveIsAClearError) {
+  TempDir dir;
+  auto expect_says = [&](const std::string& path, const std::string& want) {
+    const std::string message = error_of([&] { load_dataset(path, DataFormat::kNpz); });
+    EXPECT_NE(message.find(want), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  };
+  write_file(dir / "garbage.npz", {'n', 'o', 't', ' ', 'a', ' ', 'z', 'i', 'p'});
+  expect_says(dir / "garbage.npz", "not a zip archive");
+  // A zip without 'data', 'data' of the wrong type or width, 'data' that is not an array.
+  RawTensor labels{"labels", DType::kI64, {4}, Bytes(32, 0)};
+  test::write_zip(dir / "nodata.npz", {{"labels.npy", test::npy_bytes(labels, dir.path())}}, false);
+  expect_says(dir / "nodata.npz", "has no member data.npy (it holds: labels.npy)");
+  RawTensor floats{"data", DType::kF32, {1, 3072}, Bytes(3072 * 4, 0)};
+  test::write_zip(dir / "floats.npz", {{"data.npy", test::npy_bytes(floats, dir.path())}}, false);
+  expect_says(dir / "floats.npz", "'data' is F32 (1 x 3072), not uint8");
+  RawTensor narrow{"data", DType::kU8, {2, 100}, Bytes(200, 0)};
+  test::write_zip(dir / "narrow.npz", {{"data.npy", test::npy_bytes(narrow, dir.path())}}, false);
+  expect_says(dir / "narrow.npz", "(2 x 100), not uint8 N x 3072");
+  test::write_zip(dir / "text.npz", {{"data.npy", Bytes(100, 'x')}}, false);
+  expect_says(dir / "text.npz", "\\x93NUMPY");
+  // A flipped byte of stored data fails its CRC; a cut archive is not a zip any more.
+  test::write_imagenet_npz(dir.path() / "good.npz", cifar_planes(2), 2, 32);
+  Bytes bytes = read_whole(dir / "good.npz");
+  bytes[200] ^= 0x40;  // inside data.npy's pixels (its header is 128 bytes after the entry's)
+  write_file(dir / "flipped.npz", bytes);
+  expect_says(dir / "flipped.npz", "checksum");
+  bytes = read_whole(dir / "good.npz");
+  bytes.resize(bytes.size() / 2);
+  write_file(dir / "cut.npz", bytes);
+  expect_says(dir / "cut.npz", "not a zip archive");
+  // Folders: 32x32 and 64x64 batches mixed; no val_data.npz.
+  test::write_imagenet_npz(dir.path() / "mixed/train_data_batch_1.npz", cifar_planes(1), 1, 32);
+  test::write_imagenet_npz(dir.path() / "mixed/train_data_batch_2.npz", cifar_planes(1, 0, 64), 1,
+                           64);
+  test::write_imagenet_npz(dir.path() / "mixed/val_data.npz", cifar_planes(1), 1, 32);
+  expect_says(dir / "mixed", "64x64 images where the batches before it hold 32x32");
+  fs::remove(dir / "mixed/val_data.npz");
+  expect_says(dir / "mixed", "one val_data.npz; it has 2 and 0");
 }
 
 // ---- image folders and image I/O -------------------------------------------------------------

@@ -1,8 +1,8 @@
 // Mutation fuzzing of every reader of files a user hands the program: safetensors, .npy, IDX
-// (plain and gzip), CIFAR-10 batches, folders of PNGs, run configs and metrics.jsonl lines. Each
-// seed below is a valid file made by the project's own writers (the seed corpus); each mutation
-// of it must load or fail with a clean exception, never crash and never ask for memory the input
-// does not justify (std::bad_alloc fails the test). The mutations are seeded, so a run repeats.
+// (plain and gzip), CIFAR-10 batches (binary and pickled), ImageNet .npz, folders of PNGs, run
+// configs and metrics.jsonl lines. Each seed below is a valid file made by the project's own
+// writers (the seed corpus); each mutation of it must load or fail with a clean exception, never
+// crash and never ask for memory the input does not justify (std::bad_alloc fails the test). The mutations are seeded, so a run repeats.
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -21,6 +21,7 @@
 #include "model/data/data.h"
 #include "model/io/image_io.h"
 #include "model/io/tensor_io.h"
+#include "tests/paper_format_files.h"
 #include "tests/temp_dir.h"
 
 namespace hg {
@@ -185,6 +186,26 @@ TEST(Fuzz, IdxPlainAndGzipAndCifar) {
       "cifar", cifar, dir / "data_batch_1.bin",
       [](const std::string& p) { load_dataset(p, DataFormat::kCifar); }, 5);
   EXPECT_GT(plain.clean_errors + gz.clean_errors + c.clean_errors, 0);
+}
+
+// The paper's formats: CIFAR batches pickled by Python 2 and 3, ImageNet .npz stored and deflated.
+TEST(Fuzz, CifarPickleAndImagenetNpz) {
+  TempDir dir;
+  Bytes planes(2 * 3072);
+  for (size_t i = 0; i < planes.size(); ++i) planes[i] = static_cast<uint8_t>(i * 13);
+  const auto as_cifar = [](const std::string& p) { load_dataset(p, DataFormat::kCifar); };
+  const auto as_npz = [](const std::string& p) { load_dataset(p, DataFormat::kNpz); };
+  const Counts py2 = fuzz("cifar pickle (protocol 2)", test::cifar_pickle(planes, 2),
+                          dir / "m_batch", as_cifar, 8);
+  const Counts py3 = fuzz("cifar pickle (protocol 4)", test::cifar_pickle(planes, 2, true, 4),
+                          dir / "m_batch", as_cifar, 9);
+  test::write_imagenet_npz(dir.path() / "stored.npz", planes, 2, 32);
+  test::write_imagenet_npz(dir.path() / "deflated.npz", planes, 2, 32, /*deflate=*/true);
+  const Counts stored =
+      fuzz("npz (stored)", read_bytes(dir / "stored.npz"), dir / "m.npz", as_npz, 10);
+  const Counts deflated =
+      fuzz("npz (deflated)", read_bytes(dir / "deflated.npz"), dir / "m.npz", as_npz, 11);
+  for (const Counts& c : {py2, py3, stored, deflated}) EXPECT_GT(c.clean_errors, 0);
 }
 
 // A folder of good PNGs and one mutated one: the good ones load, the broken one is named.

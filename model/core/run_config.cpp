@@ -56,8 +56,8 @@ void TrainConfig::validate() const {
   if (threads < 0) fail(field("threads", threads) + " must be 0 (all) or more");
   if (gpus < 1 || gpus > 4096) fail(field("gpus", gpus) + " must be between 1 and 4096");
   if (!format.empty() && format != "text" && format != "idx" && format != "cifar" &&
-      format != "images")
-    fail("format = '" + format + "' must be one of text, idx, cifar, images (or left out)");
+      format != "images" && format != "npz")
+    fail("format = '" + format + "' must be one of text, idx, cifar, images, npz (or left out)");
 }
 
 nlohmann::json to_json(const TrainConfig& c) {

@@ -12,7 +12,7 @@ namespace hg {
 
 struct TrainConfig {
   std::string data;            // dataset path (file or folder)
-  std::string format;          // text|idx|cifar|images; empty: guessed from the path
+  std::string format;          // text|idx|cifar|images|npz; empty: guessed from the path
   std::string preset;          // the preset this run started from, for the record
   int64_t steps = 2000;        // optimizer steps in all (resume may extend it)
   double max_time_s = 0.0;     // stop (with a checkpoint) after this much training time; 0: off

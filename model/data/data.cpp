@@ -174,16 +174,18 @@ std::string to_string(DataFormat format) {
       return "cifar";
     case DataFormat::kImages:
       return "images";
+    case DataFormat::kNpz:
+      return "npz";
   }
   return "?";
 }
 
 DataFormat parse_format(const std::string& word) {
-  for (DataFormat format :
-       {DataFormat::kText, DataFormat::kIdx, DataFormat::kCifar, DataFormat::kImages})
+  for (DataFormat format : {DataFormat::kText, DataFormat::kIdx, DataFormat::kCifar,
+                            DataFormat::kImages, DataFormat::kNpz})
     if (word == to_string(format)) return format;
   throw std::invalid_argument("parse_format: unknown data format '" + word +
-                              "'; valid: text, idx, cifar, images");
+                              "'; valid: text, idx, cifar, images, npz");
 }
 
 std::string to_string(Split split) {
@@ -203,7 +205,9 @@ DataFormat guess_format(const std::string& path) {
   if (fs::is_directory(path, ec)) {
     const std::vector<fs::path> files = list_files(path, /*recursive=*/false);
     auto any = [&](auto predicate) { return std::any_of(files.begin(), files.end(), predicate); };
-    if (any(is_cifar_batch_name)) return DataFormat::kCifar;
+    if (any([](const fs::path& f) { return ends_with(lower_name(f), ".npz"); }))
+      return DataFormat::kNpz;
+    if (any(is_cifar_batch_name) || is_cifar_pickle(path)) return DataFormat::kCifar;
     if (any([](const fs::path& f) { return is_idx_images_name(f, "train"); }))
       return DataFormat::kIdx;
     const std::vector<fs::path> below = list_files(path, /*recursive=*/true);
@@ -211,6 +215,8 @@ DataFormat guess_format(const std::string& path) {
     return DataFormat::kText;
   }
   const std::string name = lower_name(path);
+  if (ends_with(name, ".npz") || is_zip_file(path)) return DataFormat::kNpz;
+  if (is_pickle_file(path)) return DataFormat::kCifar;
   if (ends_with(name, ".gz") || name.find("idx") != std::string::npos) return DataFormat::kIdx;
   if (ends_with(name, ".bin")) return DataFormat::kCifar;
   if (is_image_name(path)) return DataFormat::kImages;
@@ -265,7 +271,10 @@ Dataset load_dataset(const std::string& path, std::optional<DataFormat> format) 
       data = load_idx(path);
       break;
     case DataFormat::kCifar:
-      data = load_cifar(path);
+      data = is_cifar_pickle(path) ? load_cifar_pickle(path) : load_cifar(path);
+      break;
+    case DataFormat::kNpz:
+      data = load_npz(path);
       break;
     case DataFormat::kImages:
       data = load_image_folder(path);

@@ -1,7 +1,8 @@
 // Datasets (docs/ARCHITECTURE.md): text as bytes, IDX (MNIST, Fashion-MNIST), CIFAR-10 binary
-// batches and folders of PNG/JPEG, each opened by a path, validated, and split into train/val/test
-// tokens. Torch-free (standard library, zlib, stb). Not batching or tokenising for the network: a
-// split here is plain bytes, which are the tokens (docs/MODEL.md).
+// batches, CIFAR-10/100 pickles, downsampled-ImageNet .npz batches and folders of PNG/JPEG, each
+// opened by a path, validated, and split into train/val/test tokens. Torch-free (standard library,
+// zlib, stb). Not batching or tokenising for the network: a split here is plain bytes, which are
+// the tokens (docs/MODEL.md).
 #pragma once
 
 #include <cstddef>
@@ -12,16 +13,20 @@
 
 namespace hg {
 
-enum class DataFormat { kText, kIdx, kCifar, kImages };
+// kCifar: CIFAR-10 binary batches, or CIFAR-10/100 in their Python-pickle layout (told apart by
+// content). kNpz: the downsampled ImageNet's .npz batches, 32x32 or 64x64.
+enum class DataFormat { kText, kIdx, kCifar, kImages, kNpz };
 
-std::string to_string(DataFormat format);  // "text", "idx", "cifar", "images"
+std::string to_string(DataFormat format);  // "text", "idx", "cifar", "images", "npz"
 // Inverse of to_string; throws std::invalid_argument naming the word and the valid ones.
 DataFormat parse_format(const std::string& word);
 
-// The format a path most likely holds, from names only (nothing is decoded):
-//   file:   *.gz or a name with "idx" -> idx; *.bin -> cifar; *.png/.jpg/.jpeg -> images;
-//   folder: data_batch_*.bin -> cifar; *-images-idx3-ubyte[.gz] -> idx; any PNG/JPEG below it
-//           -> images; anything else (a file, a folder of text files, a missing path) -> text.
+// The format a path most likely holds, from names and a file's first bytes (nothing is decoded):
+//   file:   *.npz or a zip -> npz; a pickle -> cifar; *.gz or a name with "idx" -> idx;
+//           *.bin -> cifar; *.png/.jpg/.jpeg -> images;
+//   folder: *.npz -> npz; data_batch_*.bin, or a pickled data_batch_N or train -> cifar;
+//           *-images-idx3-ubyte[.gz] -> idx; any PNG/JPEG below it -> images;
+//   anything else (a file, a folder of text files, a missing path) -> text.
 DataFormat guess_format(const std::string& path);
 
 // The defaults a fresh Debian machine can install (docs/ARCHITECTURE.md).

@@ -1,5 +1,6 @@
 // Helpers shared by the dataset loaders (data.cpp: text, formats, splits; data_images.cpp: IDX,
-// CIFAR-10, image folders). Internal to model/: not part of the engine's interface.
+// CIFAR-10, image folders; data_paper_formats.cpp: .npz, CIFAR pickles). Internal to model/: not
+// part of the engine's interface.
 #pragma once
 
 #include <filesystem>
@@ -41,6 +42,14 @@ Dataset load_text(const fs::path& path);
 Dataset load_idx(const fs::path& path);
 Dataset load_cifar(const fs::path& path);
 Dataset load_image_folder(const fs::path& path);
+
+// The paper's formats (data_paper_formats.cpp). Detection reads a file's first bytes only.
+bool is_zip_file(const fs::path& file);     // starts with a zip member ("PK\3\4"): an .npz
+bool is_pickle_file(const fs::path& file);  // starts with a pickle's PROTO opcode
+// A CIFAR pickle, or a folder holding a pickled training batch (data_batch_N or train).
+bool is_cifar_pickle(const fs::path& path);
+Dataset load_cifar_pickle(const fs::path& path);  // CIFAR-10/100, python version
+Dataset load_npz(const fs::path& path);           // downsampled ImageNet 32x32 or 64x64
 
 // RGB images decoded from `files` (any size, fitted to 32x32), split evenly over their order and
 // described as `what`. Undecodable files are skipped: counted and named in one line of the

@@ -288,9 +288,10 @@ struct NpyHeader {
 // Reads the Python dict literal of a .npy header, only the subset numpy writes for plain arrays:
 // string keys, a string descr, True/False, a tuple of integers. Anything else is an error, not a
 // guess.
+template <class Source>  // UntrustedFile or UntrustedBytes
 class NpyHeaderParser {
  public:
-  NpyHeaderParser(const UntrustedFile& file, const std::string& text) : file_(file), text_(text) {}
+  NpyHeaderParser(const Source& file, const std::string& text) : file_(file), text_(text) {}
 
   NpyHeader parse() {
     NpyHeader header;
@@ -398,12 +399,13 @@ class NpyHeaderParser {
     return static_cast<int64_t>(value);
   }
 
-  const UntrustedFile& file_;
+  const Source& file_;
   const std::string& text_;
   size_t pos_ = 0;
 };
 
-const DTypeInfo& npy_dtype(const UntrustedFile& file, const std::string& descr) {
+template <class Source>
+const DTypeInfo& npy_dtype(const Source& file, const std::string& descr) {
   const DTypeInfo* info = find_dtype(descr, true);
   if (info != nullptr) return *info;
   if (!descr.empty() && descr[0] == '>') {
@@ -412,6 +414,87 @@ const DTypeInfo& npy_dtype(const UntrustedFile& file, const std::string& descr) 
   }
   file.fail("dtype '" + descr + "' is not supported; supported: " + supported_dtypes(true) +
             " (convert with a.astype(...) before saving)");
+}
+
+// The bytes of a file already in memory (an .npz member), with UntrustedFile's checks and errors.
+class UntrustedBytes {
+ public:
+  UntrustedBytes(const char* caller, const std::vector<uint8_t>& bytes, const std::string& where)
+      : caller_(caller), bytes_(bytes), where_(where) {}
+
+  uint64_t size() const { return bytes_.size(); }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw std::runtime_error(std::string(caller_) + ": " + where_ + ": " + what);
+  }
+  void require(uint64_t offset, uint64_t count, const std::string& what) const {
+    if (offset <= size() && count <= size() - offset) return;
+    fail("it is " + std::to_string(size()) + " bytes and ends before " + what +
+         "; it is truncated or not a .npy file");
+  }
+  void read(uint64_t offset, void* destination, uint64_t count, const std::string& what) {
+    require(offset, count, what);
+    if (count > 0) std::memcpy(destination, bytes_.data() + offset, count);
+  }
+  std::string read_string(uint64_t offset, uint64_t count, const std::string& what) {
+    require(offset, count, what);
+    return std::string(bytes_.begin() + offset, bytes_.begin() + offset + count);
+  }
+
+ private:
+  const char* caller_;
+  const std::vector<uint8_t>& bytes_;
+  std::string where_;
+};
+
+// The .npy reader over a file or bytes in memory; the tensor is named `name`.
+template <class Source>
+RawTensor read_npy_from(Source& file, const std::string& name) {
+  uint8_t preamble[8];
+  file.read(0, preamble, sizeof(preamble), "the magic string and version");
+  if (std::memcmp(preamble, kNpyMagic, kNpyMagicSize) != 0) {
+    file.fail("it does not start with \\x93NUMPY; it is not a .npy file");
+  }
+  const int major = preamble[6];
+  const int minor = preamble[7];
+  if ((major != 1 && major != 2) || minor != 0) {
+    file.fail("format version " + std::to_string(major) + "." + std::to_string(minor) +
+              " is not supported (1.0 and 2.0 are); re-save it with numpy.save");
+  }
+  // Version 2.0 differs only in a 4-byte header length, for headers over 64 KiB.
+  const int length_bytes = major == 1 ? 2 : 4;
+  uint8_t length[4];
+  file.read(8, length, length_bytes, "the header length");
+  const uint64_t header_size = get_le(length, length_bytes);
+  if (header_size > kMaxNpyHeader) {
+    file.fail("the header length " + std::to_string(header_size) +
+              " is larger than any plain array needs; the file is damaged");
+  }
+  const uint64_t header_start = 8 + length_bytes;
+  const std::string text = file.read_string(header_start, header_size, "the end of the header");
+  const NpyHeader header = NpyHeaderParser<Source>(file, text).parse();
+  const DTypeInfo& info = npy_dtype(file, header.descr);
+  if (header.fortran_order) {
+    file.fail("the data is in Fortran order; re-save it in C order, e.g. " +
+              std::string("numpy.save(path, numpy.ascontiguousarray(a))"));
+  }
+
+  RawTensor tensor;
+  tensor.name = name;
+  tensor.dtype = info.dtype;
+  tensor.shape = header.shape;
+  const std::optional<uint64_t> bytes = byte_size(tensor.shape, tensor.dtype);
+  if (!bytes) file.fail("shape " + python_tuple(tensor.shape) + " has more elements than 64 bits");
+  const uint64_t data_start = header_start + header_size;
+  const uint64_t available = file.size() - data_start;
+  if (available != *bytes) {
+    file.fail("shape " + python_tuple(tensor.shape) + " of '" + header.descr + "' needs " +
+              std::to_string(*bytes) + " bytes of data but the file holds " +
+              std::to_string(available) + " after the header; it is " +
+              (available < *bytes ? "truncated" : "not a single array, or damaged"));
+  }
+  tensor.data.resize(*bytes);
+  file.read(data_start, tensor.data.data(), *bytes, "the array data");
+  return tensor;
 }
 
 }  // namespace
@@ -558,52 +641,12 @@ void write_npy(const std::string& path, const RawTensor& tensor) {
 
 RawTensor read_npy(const std::string& path) {
   UntrustedFile file("read_npy", path, ".npy");
-  uint8_t preamble[8];
-  file.read(0, preamble, sizeof(preamble), "the magic string and version");
-  if (std::memcmp(preamble, kNpyMagic, kNpyMagicSize) != 0) {
-    file.fail("it does not start with \\x93NUMPY; it is not a .npy file");
-  }
-  const int major = preamble[6];
-  const int minor = preamble[7];
-  if ((major != 1 && major != 2) || minor != 0) {
-    file.fail("format version " + std::to_string(major) + "." + std::to_string(minor) +
-              " is not supported (1.0 and 2.0 are); re-save it with numpy.save");
-  }
-  // Version 2.0 differs only in a 4-byte header length, for headers over 64 KiB.
-  const int length_bytes = major == 1 ? 2 : 4;
-  uint8_t length[4];
-  file.read(8, length, length_bytes, "the header length");
-  const uint64_t header_size = get_le(length, length_bytes);
-  if (header_size > kMaxNpyHeader) {
-    file.fail("the header length " + std::to_string(header_size) +
-              " is larger than any plain array needs; the file is damaged");
-  }
-  const uint64_t header_start = 8 + length_bytes;
-  const std::string text = file.read_string(header_start, header_size, "the end of the header");
-  const NpyHeader header = NpyHeaderParser(file, text).parse();
-  const DTypeInfo& info = npy_dtype(file, header.descr);
-  if (header.fortran_order) {
-    file.fail("the data is in Fortran order; re-save it in C order, e.g. " +
-              std::string("numpy.save(path, numpy.ascontiguousarray(a))"));
-  }
+  return read_npy_from(file, fs::path(path).stem().string());
+}
 
-  RawTensor tensor;
-  tensor.name = fs::path(path).stem().string();
-  tensor.dtype = info.dtype;
-  tensor.shape = header.shape;
-  const std::optional<uint64_t> bytes = byte_size(tensor.shape, tensor.dtype);
-  if (!bytes) file.fail("shape " + python_tuple(tensor.shape) + " has more elements than 64 bits");
-  const uint64_t data_start = header_start + header_size;
-  const uint64_t available = file.size() - data_start;
-  if (available != *bytes) {
-    file.fail("shape " + python_tuple(tensor.shape) + " of '" + header.descr + "' needs " +
-              std::to_string(*bytes) + " bytes of data but the file holds " +
-              std::to_string(available) + " after the header; it is " +
-              (available < *bytes ? "truncated" : "not a single array, or damaged"));
-  }
-  tensor.data.resize(*bytes);
-  file.read(data_start, tensor.data.data(), *bytes, "the array data");
-  return tensor;
+RawTensor parse_npy(const std::vector<uint8_t>& bytes, const std::string& where) {
+  UntrustedBytes source("read_npy", bytes, where);
+  return read_npy_from(source, fs::path(where).stem().string());
 }
 
 }  // namespace hg

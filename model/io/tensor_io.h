@@ -75,5 +75,8 @@ void write_npy(const std::string& path, const RawTensor& tensor);
 // Reads versions 1.0 and 2.0 of the dtypes above, C order only. The result's name is the file's
 // stem ("logits" for "out/logits.npy"). Throws std::runtime_error naming the file and the problem.
 RawTensor read_npy(const std::string& path);
+// The same from bytes in memory (a member of an .npz archive); `where` names them in errors
+// ("batch.npz:data.npy") and its stem names the tensor.
+RawTensor parse_npy(const std::vector<uint8_t>& bytes, const std::string& where);
 
 }  // namespace hg

@@ -48,6 +48,7 @@ int image_seq_len(DataFormat format) {
       return 32 * 32;
     case DataFormat::kCifar:
     case DataFormat::kImages:
+    case DataFormat::kNpz:  // ImageNet32; an ImageNet64 folder trains at 64x64x3 all the same
       return 32 * 32 * 3;
     case DataFormat::kText:
       return 0;
