@@ -152,6 +152,58 @@ TEST(ModelConfig, ArchitectureHashSeesShapesOnly) {
   EXPECT_EQ(architecture_hash(a), architecture_hash(b));
   b.d_model = 128;
   EXPECT_NE(architecture_hash(a), architecture_hash(b));
+  b = a;
+  b.resample_norm = true;  // two LayerNorms per shortening level
+  EXPECT_NE(architecture_hash(a), architecture_hash(b));
+  b = a;
+  b.shorten = ShortenKind::kAttentionLinear;
+  EXPECT_NE(architecture_hash(a), architecture_hash(b));
+}
+
+TEST(ModelConfig, AttentionBasesAndTheNormRoundTrip) {
+  // Every name parses back to itself; the base-naming aliases mean the plain attention kinds.
+  for (const std::string& name : shorten_names()) EXPECT_EQ(to_string(parse_shorten(name)), name);
+  for (const std::string& name : upsample_names()) EXPECT_EQ(to_string(parse_upsample(name)), name);
+  EXPECT_EQ(parse_shorten("attention+avg"), ShortenKind::kAttention);
+  EXPECT_EQ(parse_upsample("attention+repeat"), UpsampleKind::kAttention);
+  EXPECT_NE(error_of([] { parse_upsample("attention+avg"); }).find("attention+linear"),
+            std::string::npos);
+
+  ModelConfig c;
+  c.shorten = ShortenKind::kAttentionLinear;
+  c.upsample = UpsampleKind::kAttentionLinear;
+  c.resample_norm = true;
+  const ModelConfig back = model_config_from_json(nlohmann::json::parse(to_json(c).dump()));
+  EXPECT_EQ(back.shorten, ShortenKind::kAttentionLinear);
+  EXPECT_EQ(back.upsample, UpsampleKind::kAttentionLinear);
+  EXPECT_TRUE(back.resample_norm);
+  // A config written before the option existed reads as without it.
+  auto old = to_json(c);
+  old.erase("resample_norm");
+  EXPECT_FALSE(model_config_from_json(old).resample_norm);
+  old["resample_norm"] = 1;
+  EXPECT_NE(error_of([&] { model_config_from_json(old); }).find("resample_norm"),
+            std::string::npos);
+}
+
+TEST(Cost, AttentionOverALinearBaseCostsBoth) {
+  ModelConfig attention, linear, both;
+  attention.shorten = ShortenKind::kAttention;
+  linear.shorten = ShortenKind::kLinear;
+  both.shorten = ShortenKind::kAttentionLinear;
+  const ModelConfig none = [] {
+    ModelConfig c;
+    c.shorten = ShortenKind::kAvg;
+    return c;
+  }();
+  // The linear base adds exactly what linear shortening adds over the average.
+  EXPECT_EQ(model_cost(both).params - model_cost(attention).params,
+            model_cost(linear).params - model_cost(none).params);
+  EXPECT_NEAR(model_cost(both).flops_per_token - model_cost(attention).flops_per_token,
+              model_cost(linear).flops_per_token - model_cost(none).flops_per_token, 1.0);
+  ModelConfig normed = attention;
+  normed.resample_norm = true;  // one (weight, bias) pair each way per shortening level
+  EXPECT_EQ(model_cost(normed).params - model_cost(attention).params, 4 * normed.d_model);
 }
 
 TEST(Cost, VanillaTwinAndShorteningSavings) {

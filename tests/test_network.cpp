@@ -25,28 +25,46 @@ const char* const kHierarchies[] = {
     "1@1 1@4 1@12 1@4 1@1",  // three levels, k = 4, 3
 };
 
+// The hierarchies whose variants are also built with resample_norm (a LayerNorm on every
+// resampled vector): one level of shortening, and three levels with ragged groups.
+const char* const kNormHierarchies[] = {"1@1 1@2 1@1", "1@1 1@3 2@6 1@3 1@1"};
+
 struct Variant {
   std::string hierarchy;
   ShortenKind shorten;
   UpsampleKind upsample;
+  bool norm = false;  // resample_norm
 };
 
-void PrintTo(const Variant& v, std::ostream* os) {
-  *os << '"' << v.hierarchy << "\" " << to_string(v.shorten) << "/" << to_string(v.upsample);
+std::string describe(const Variant& v) {
+  return '"' + v.hierarchy + "\" " + to_string(v.shorten) + "/" + to_string(v.upsample) +
+         (v.norm ? " +norm" : "");
 }
 
+void PrintTo(const Variant& v, std::ostream* os) { *os << describe(v); }
+
+// Every shortening x upsampling over every hierarchy (the vanilla one once: it resamples
+// nothing), then again with resample_norm over kNormHierarchies.
 std::vector<Variant> all_variants() {
   std::vector<Variant> out;
-  for (const char* h : kHierarchies)
-    for (auto s : {ShortenKind::kAvg, ShortenKind::kLinear, ShortenKind::kAttention})
-      for (auto u : {UpsampleKind::kRepeat, UpsampleKind::kLinear, UpsampleKind::kAttention})
-        out.push_back({h, s, u});
+  auto add_kinds = [&](const std::string& h, bool norm) {
+    for (const std::string& s : shorten_names())
+      for (const std::string& u : upsample_names())
+        out.push_back({h, parse_shorten(s), parse_upsample(u), norm});
+  };
+  for (const char* h : kHierarchies) {
+    if (parse_hierarchy(h).levels.size() == 1)
+      out.push_back({h, ShortenKind::kLinear, UpsampleKind::kLinear});
+    else
+      add_kinds(h, false);
+  }
+  for (const char* h : kNormHierarchies) add_kinds(h, true);
   return out;
 }
 
 std::string variant_name(const testing::TestParamInfo<Variant>& info) {
   std::string name = info.param.hierarchy + "_" + to_string(info.param.shorten) + "_" +
-                     to_string(info.param.upsample);
+                     to_string(info.param.upsample) + (info.param.norm ? "_norm" : "");
   for (char& ch : name)
     if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
   return name;
@@ -57,6 +75,7 @@ ModelConfig tiny_config(const Variant& v) {
   c.hierarchy = v.hierarchy;
   c.shorten = v.shorten;
   c.upsample = v.upsample;
+  c.resample_norm = v.norm;
   c.d_model = 16;
   c.n_heads = 2;
   c.mlp_ratio = 2;
@@ -264,15 +283,14 @@ TEST(NetworkCuda, MatchesTheCpuAndDecodesIncrementally) {
     model->to(torch::kCUDA);
     auto gpu_tokens = tokens.to(torch::kCUDA);
     auto gpu = model(gpu_tokens).cpu();
-    EXPECT_TRUE(torch::allclose(gpu, cpu, kCacheTol, kCacheTol))
-        << v.hierarchy << " " << to_string(v.shorten) << "/" << to_string(v.upsample);
+    EXPECT_TRUE(torch::allclose(gpu, cpu, kCacheTol, kCacheTol)) << describe(v);
     auto state = model->make_state();
     auto first = model->forward_chunk(gpu_tokens.narrow(1, 0, 13), state);
     std::vector<torch::Tensor> pieces{first};
     for (int64_t i = 13; i < 40; ++i)
       pieces.push_back(model->forward_chunk(gpu_tokens.narrow(1, i, 1), state));
     EXPECT_TRUE(torch::allclose(torch::cat(pieces, 1).cpu(), cpu, kCacheTol, kCacheTol))
-        << v.hierarchy << " " << to_string(v.shorten) << "/" << to_string(v.upsample);
+        << describe(v);
     if (!StepDecoder::supported(tiny_config(v))) continue;
     // Token-by-token steps replayed as CUDA graphs (one per phase) give the same logits.
     StepDecoder decoder(model, 2, 40, /*use_graphs=*/true);
@@ -281,8 +299,8 @@ TEST(NetworkCuda, MatchesTheCpuAndDecodesIncrementally) {
       auto logits = decoder.step(
           std::vector<int64_t>(column.data_ptr<int64_t>(), column.data_ptr<int64_t>() + 2));
       ASSERT_TRUE(torch::allclose(logits, cpu.select(1, i), kCacheTol, kCacheTol))
-          << v.hierarchy << " " << to_string(v.shorten) << "/" << to_string(v.upsample) << " token "
-          << i << ": " << (logits - cpu.select(1, i)).abs().max().item<double>();
+          << describe(v) << " token " << i << ": "
+          << (logits - cpu.select(1, i)).abs().max().item<double>();
     }
     EXPECT_TRUE(decoder.graphs()) << decoder.why_no_graphs();
   }
@@ -296,7 +314,7 @@ TEST(NetworkCuda, Bf16PassIsCausalAndFollowsTheFp32Pass) {
   at::globalContext().setAllowTF32CuBLAS(false);
   const torch::Device cuda(torch::kCUDA, 0);
   for (const Variant& v : all_variants()) {
-    const std::string name = v.hierarchy + " " + to_string(v.shorten) + "/" + to_string(v.upsample);
+    const std::string name = describe(v);
     auto model = tiny_model(v);
     model->to(cuda);
     model->train();

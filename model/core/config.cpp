@@ -103,6 +103,8 @@ std::string to_string(ShortenKind kind) {
       return "linear";
     case ShortenKind::kAttention:
       return "attention";
+    case ShortenKind::kAttentionLinear:
+      return "attention+linear";
   }
   return "?";
 }
@@ -115,22 +117,37 @@ std::string to_string(UpsampleKind kind) {
       return "linear";
     case UpsampleKind::kAttention:
       return "attention";
+    case UpsampleKind::kAttentionLinear:
+      return "attention+linear";
   }
   return "?";
+}
+
+const std::vector<std::string>& shorten_names() {
+  static const std::vector<std::string> names = {"avg", "linear", "attention", "attention+linear"};
+  return names;
+}
+
+const std::vector<std::string>& upsample_names() {
+  static const std::vector<std::string> names = {"repeat", "linear", "attention",
+                                                 "attention+linear"};
+  return names;
 }
 
 ShortenKind parse_shorten(const std::string& text) {
   if (text == "avg") return ShortenKind::kAvg;
   if (text == "linear") return ShortenKind::kLinear;
-  if (text == "attention") return ShortenKind::kAttention;
-  fail("shorten '" + text + "' is not one of avg, linear, attention");
+  if (text == "attention" || text == "attention+avg") return ShortenKind::kAttention;
+  if (text == "attention+linear") return ShortenKind::kAttentionLinear;
+  fail("shorten '" + text + "' is not one of avg, linear, attention, attention+linear");
 }
 
 UpsampleKind parse_upsample(const std::string& text) {
   if (text == "repeat") return UpsampleKind::kRepeat;
   if (text == "linear") return UpsampleKind::kLinear;
-  if (text == "attention") return UpsampleKind::kAttention;
-  fail("upsample '" + text + "' is not one of repeat, linear, attention");
+  if (text == "attention" || text == "attention+repeat") return UpsampleKind::kAttention;
+  if (text == "attention+linear") return UpsampleKind::kAttentionLinear;
+  fail("upsample '" + text + "' is not one of repeat, linear, attention, attention+linear");
 }
 
 void ModelConfig::validate() const {
@@ -170,7 +187,8 @@ nlohmann::json to_json(const ModelConfig& c) {
           {"seq_len", c.seq_len},
           {"dropout", c.dropout},
           {"tie_embeddings", c.tie_embeddings},
-          {"rotary_base", c.rotary_base}};
+          {"rotary_base", c.rotary_base},
+          {"resample_norm", c.resample_norm}};
 }
 
 ModelConfig model_config_from_json(const nlohmann::json& j) {
@@ -198,10 +216,12 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
         c.tie_embeddings = value.get<bool>();
       else if (key == "rotary_base")
         c.rotary_base = value.get<double>();
+      else if (key == "resample_norm")
+        c.resample_norm = value.get<bool>();
       else
         fail("model config has an unknown key '" + key +
              "' (known: hierarchy, shorten, upsample, d_model, n_heads, mlp_ratio, seq_len, "
-             "dropout, tie_embeddings, rotary_base)");
+             "dropout, tie_embeddings, rotary_base, resample_norm)");
     } catch (const nlohmann::json::exception&) {
       fail("model config key '" + key + "' has a value of the wrong type: " + value.dump());
     }
@@ -215,7 +235,8 @@ std::string architecture_hash(const ModelConfig& c) {
   const std::string key = parse_hierarchy(c.hierarchy).to_string() + "|" + to_string(c.shorten) +
                           "|" + to_string(c.upsample) + "|" + std::to_string(c.d_model) + "|" +
                           std::to_string(c.n_heads) + "|" + std::to_string(c.mlp_ratio) + "|" +
-                          (c.tie_embeddings ? "tied" : "untied");
+                          (c.tie_embeddings ? "tied" : "untied") +
+                          (c.resample_norm ? "|resample_norm" : "");
   uint64_t hash = 1469598103934665603ull;
   for (unsigned char ch : key) {
     hash ^= ch;

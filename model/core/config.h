@@ -38,13 +38,35 @@ struct Hierarchy {
 // Parses and validates the notation; throws std::invalid_argument naming the bad pair.
 Hierarchy parse_hierarchy(const std::string& text);
 
-enum class ShortenKind { kAvg, kLinear, kAttention };
-enum class UpsampleKind { kRepeat, kLinear, kAttention };
+// How a level shortens and lengthens the sequence (docs/MODEL.md, "Resampling"). The attention
+// kinds run a cross-attention block over a base: its query is the base's result, its keys the
+// level's tokens. Shortening's base is the average ("attention", also "attention+avg") or the
+// linear map ("attention+linear"); upsampling's is repetition ("attention", also
+// "attention+repeat") or the linear map ("attention+linear").
+enum class ShortenKind { kAvg, kLinear, kAttention, kAttentionLinear };
+enum class UpsampleKind { kRepeat, kLinear, kAttention, kAttentionLinear };
 
 std::string to_string(ShortenKind kind);
 std::string to_string(UpsampleKind kind);
 ShortenKind parse_shorten(const std::string& text);    // throws std::invalid_argument
 UpsampleKind parse_upsample(const std::string& text);  // throws std::invalid_argument
+// Every kind's name as to_string() writes it, for option lists and menus.
+const std::vector<std::string>& shorten_names();
+const std::vector<std::string>& upsample_names();
+
+inline bool is_attention(ShortenKind kind) {
+  return kind == ShortenKind::kAttention || kind == ShortenKind::kAttentionLinear;
+}
+inline bool is_attention(UpsampleKind kind) {
+  return kind == UpsampleKind::kAttention || kind == UpsampleKind::kAttentionLinear;
+}
+// Whether the kind's result (or its attention's base) is a learned linear map of the group.
+inline bool has_linear_map(ShortenKind kind) {
+  return kind == ShortenKind::kLinear || kind == ShortenKind::kAttentionLinear;
+}
+inline bool has_linear_map(UpsampleKind kind) {
+  return kind == UpsampleKind::kLinear || kind == UpsampleKind::kAttentionLinear;
+}
 
 // The largest hierarchy a config may name: layers in all, and a level's cumulative factor.
 constexpr int kMaxLayers = 1024;
@@ -65,6 +87,9 @@ struct ModelConfig {
   double dropout = 0.0;  // on attention weights and residual branches; 0 for small data
   bool tie_embeddings = true;    // output projection shares the token embedding
   double rotary_base = 10000.0;  // rotary frequency base (RoFormer)
+  // A LayerNorm on every shortened and upsampled vector before it enters the next level or the
+  // residual stream, as the authors' code does; off by default (docs/MODEL.md, "Resampling").
+  bool resample_norm = false;
 
   // Throws std::invalid_argument naming the field, the value and what would be valid.
   void validate() const;

@@ -2,6 +2,8 @@
 // the two in step.
 #include "model/core/cost.h"
 
+#include <algorithm>
+
 namespace hg {
 namespace {
 
@@ -32,34 +34,28 @@ ModelCost model_cost(const ModelConfig& config) {
     const int k = level.shorten_factor;
     if (k > 1) {
       const double t_short = t_level / k;  // tokens of the next level
-      switch (config.shorten) {
-        case ShortenKind::kAvg:
-          break;
-        case ShortenKind::kLinear:
-          lc.params += k * d * d;
-          lc.flops_per_token += 2.0 * k * dd * dd / k / big_k;  // one (kD x D) map per group
-          break;
-        case ShortenKind::kAttention:
-          lc.params += cross_block_params(d, r);
-          // keys/values for every shifted token; queries, output, MLP, scores per shortened token
-          lc.flops_per_token +=
-              (4.0 * dd * dd + (4.0 * dd * dd + 4.0 * r * dd * dd + 4.0 * dd * t_level) / k) /
-              big_k;
-          break;
+      // The base of the shortening (a linear map or nothing), then its attention if any.
+      if (has_linear_map(config.shorten)) {
+        lc.params += k * d * d;
+        lc.flops_per_token += 2.0 * k * dd * dd / k / big_k;  // one (kD x D) map per group
       }
-      switch (config.upsample) {
-        case UpsampleKind::kRepeat:
-          break;
-        case UpsampleKind::kLinear:
-          lc.params += k * d * d;
-          lc.flops_per_token += 2.0 * dd * k * dd / k / big_k;
-          break;
-        case UpsampleKind::kAttention:
-          lc.params += cross_block_params(d, r);
-          lc.flops_per_token +=
-              (4.0 * dd * dd / k + 4.0 * dd * dd + 4.0 * r * dd * dd + 4.0 * dd * t_short) / big_k;
-          break;
+      if (is_attention(config.shorten)) {
+        lc.params += cross_block_params(d, r);
+        // keys/values for every shifted token; queries, output, MLP, scores per shortened token
+        lc.flops_per_token +=
+            (4.0 * dd * dd + (4.0 * dd * dd + 4.0 * r * dd * dd + 4.0 * dd * t_level) / k) / big_k;
       }
+      if (has_linear_map(config.upsample)) {
+        lc.params += k * d * d;
+        lc.flops_per_token += 2.0 * dd * k * dd / k / big_k;
+      }
+      if (is_attention(config.upsample)) {
+        lc.params += cross_block_params(d, r);
+        lc.flops_per_token +=
+            (4.0 * dd * dd / k + 4.0 * dd * dd + 4.0 * r * dd * dd + 4.0 * dd * t_short) / big_k;
+      }
+      // The optional LayerNorms of the shortened and the upsampled vectors (no FLOPs counted).
+      if (config.resample_norm) lc.params += 4 * d;
     }
     cost.params += lc.params;
     cost.flops_per_token += lc.flops_per_token;
@@ -70,6 +66,14 @@ ModelCost model_cost(const ModelConfig& config) {
   cost.params += cost.embedding_params;
   cost.flops_per_token += 2.0 * dd * kVocabSize;  // output projection
   return cost;
+}
+
+double training_flops_per_token(const ModelConfig& config) {
+  return 3.0 * model_cost(config).flops_per_token;
+}
+
+int64_t tokens_per_step(const RunConfig& run) {
+  return static_cast<int64_t>(run.train.batch) * std::max(1, run.train.gpus) * run.model.seq_len;
 }
 
 }  // namespace hg

@@ -125,7 +125,7 @@ torch::Tensor HourglassLevelImpl::forward(const torch::Tensor& x, LevelState* st
     }
     // Without a state, the spread of whole groups where the post blocks' first norm adds it.
     const bool whole_groups =
-        !state && n == 0 && post_->size() > 0 && upsample_->kind() != UpsampleKind::kAttention;
+        !state && n == 0 && post_->size() > 0 && !is_attention(upsample_->kind());
     auto up = upsample_(y, y_new, h, n, state ? &state->upsample_cache : nullptr, trace,
                         level_name(index_) + "_upsample",
                         whole_groups);  // (B, c, D) or (B, r k, D), added in the post blocks
@@ -255,9 +255,9 @@ torch::Tensor HourglassImpl::forward_chunk(const torch::Tensor& tokens, DecodeSt
 
 bool HourglassImpl::supports_step(const ModelConfig& config, std::string* why) {
   std::string reason;
-  if (config.shorten == ShortenKind::kAttention)
+  if (is_attention(config.shorten))
     reason = "attention shortening decodes in chunks only";
-  else if (config.upsample == UpsampleKind::kAttention)
+  else if (is_attention(config.upsample))
     reason = "attention upsampling decodes in chunks only";
   if (why) *why = reason;
   return reason.empty();

@@ -29,13 +29,17 @@ ShortenSpan shorten_span(int64_t n, int64_t c, int64_t k) {
 ShortenImpl::ShortenImpl(const ModelConfig& config, int k, int factor)
     : kind_(config.shorten), k_(k), factor_(factor) {
   const int d = config.d_model;
-  if (kind_ == ShortenKind::kLinear)
+  if (has_linear_map(kind_))
     linear_ = register_module("linear",
                               torch::nn::Linear(torch::nn::LinearOptions(k * d, d).bias(false)));
-  if (kind_ == ShortenKind::kAttention)
+  if (is_attention(kind_))
     cross_ = register_module("cross", CrossBlock(d, config.n_heads, config.mlp_ratio,
                                                  config.dropout, config.rotary_base));
+  if (config.resample_norm)
+    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
 }
+
+torch::Tensor ShortenImpl::normed(const torch::Tensor& x) { return norm_ ? pre_norm(norm_, x) : x; }
 
 torch::Tensor ShortenImpl::forward(const torch::Tensor& ext, int64_t n, KVCache* cache,
                                    Trace* trace, const std::string& name) {
@@ -43,9 +47,9 @@ torch::Tensor ShortenImpl::forward(const torch::Tensor& ext, int64_t n, KVCache*
   const ShortenSpan span = shorten_span(n, c, k_);
   // ext row r is shifted index n + r; group j starts at shifted index jk.
   auto groups = ext.narrow(1, span.j0 * k_ - n, span.m * k_);  // (B, m*k, D)
-  if (kind_ == ShortenKind::kLinear) return linear_(groups.reshape({b, span.m, k_ * d}));
-  auto pooled = groups.view({b, span.m, k_, d}).mean(2);  // (B, m, D)
-  if (kind_ == ShortenKind::kAvg) return pooled;
+  auto pooled = normed(has_linear_map(kind_) ? linear_(groups.reshape({b, span.m, k_ * d}))
+                                             : groups.view({b, span.m, k_, d}).mean(2));  // (B,m,D)
+  if (!is_attention(kind_)) return pooled;
   // Attention: pooled query j looks at shifted rows <= jk + k - 1, i.e. x indices <= jk.
   const int64_t s_start = n == 0 ? 0 : n + k_ - 1;  // first shifted index not yet in the cache
   auto kv_new = ext.narrow(1, s_start - n, ext.size(1) - (s_start - n));  // (B, Tk_new, D)
@@ -66,36 +70,42 @@ torch::Tensor ShortenImpl::forward_groups(const torch::Tensor& g) {
   TORCH_CHECK(kind_ == ShortenKind::kLinear && g.dim() == 3 && g.size(1) % k_ == 0,
               "Shorten::forward_groups: linear shortening of whole groups, got ", g.sizes());
   // linear_rows: under bf16 autocast it reads the weight's bf16 copy (fused_ops.h: Bf16Weights).
-  return linear_rows(g.view({g.size(0), g.size(1) / k_, k_ * g.size(2)}),
-                     linear_->weight);  // (B, m, D)
+  return normed(linear_rows(g.view({g.size(0), g.size(1) / k_, k_ * g.size(2)}),
+                            linear_->weight));  // (B, m, D)
 }
 
 UpsampleImpl::UpsampleImpl(const ModelConfig& config, int k, int factor)
     : kind_(config.upsample), k_(k), factor_(factor) {
   const int d = config.d_model;
-  if (kind_ == UpsampleKind::kLinear)
+  if (has_linear_map(kind_))
     linear_ = register_module("linear",
                               torch::nn::Linear(torch::nn::LinearOptions(d, k * d).bias(false)));
-  if (kind_ == UpsampleKind::kAttention)
+  if (is_attention(kind_))
     cross_ = register_module("cross", CrossBlock(d, config.n_heads, config.mlp_ratio,
                                                  config.dropout, config.rotary_base));
+  if (config.resample_norm)
+    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+}
+
+torch::Tensor UpsampleImpl::normed(const torch::Tensor& x) {
+  return norm_ ? pre_norm(norm_, x) : x;
 }
 
 torch::Tensor UpsampleImpl::forward(const torch::Tensor& y, const torch::Tensor& y_new,
                                     const torch::Tensor& x_res, int64_t n, KVCache* cache,
                                     Trace* trace, const std::string& name, bool whole_groups) {
   const int64_t b = y.size(0), r = y.size(1), d = y.size(2), c = x_res.size(1);
-  TORCH_CHECK(!whole_groups || (n == 0 && kind_ != UpsampleKind::kAttention && r * k_ >= c),
+  TORCH_CHECK(!whole_groups || (n == 0 && !is_attention(kind_) && r * k_ >= c),
               "Upsample: whole groups only from the start, for repeat and linear upsampling");
   const int64_t offset = n - (n / k_) * k_;  // position of n inside its group
   torch::Tensor spread;
-  if (kind_ == UpsampleKind::kLinear)
-    spread = linear_rows(y, linear_->weight).view({b, r * k_, d});  // (B, r*k, D)
+  if (has_linear_map(kind_))
+    spread = normed(linear_rows(y, linear_->weight).view({b, r * k_, d}));  // (B, r*k, D)
   else
-    spread = y.repeat_interleave(k_, 1);  // (B, r*k, D)
-  if (whole_groups) return spread;        // (B, r*k, D)
-  spread = spread.narrow(1, offset, c);   // (B, c, D)
-  if (kind_ != UpsampleKind::kAttention) return spread;
+    spread = normed(y).repeat_interleave(k_, 1);  // (B, r*k, D); a norm per row commutes
+  if (whole_groups) return spread;                // (B, r*k, D)
+  spread = spread.narrow(1, offset, c);           // (B, c, D)
+  if (!is_attention(kind_)) return spread;
   // Attention: full-resolution query i looks at shortened tokens <= floor(i/k).
   auto u = spread + x_res;  // (B, c, D)
   const int64_t j_first_new = (n + k_ - 1) / k_;
@@ -110,20 +120,22 @@ torch::Tensor UpsampleImpl::forward(const torch::Tensor& y, const torch::Tensor&
 
 torch::Tensor ShortenImpl::step(const torch::Tensor& group) {
   const int64_t b = group.size(0), d = group.size(2);
-  TORCH_CHECK(kind_ != ShortenKind::kAttention, "Shorten::step: attention shortening has no step");
+  TORCH_CHECK(!is_attention(kind_), "Shorten::step: attention shortening has no step");
   if (kind_ == ShortenKind::kLinear)
-    return linear_rows(group.reshape({b, 1, k_ * d}), linear_->weight);  // (B, 1, D)
-  return group.mean(1, /*keepdim=*/true);                                // (B, 1, D)
+    return normed(linear_rows(group.reshape({b, 1, k_ * d}), linear_->weight));  // (B, 1, D)
+  return normed(group.mean(1, /*keepdim=*/true));                                // (B, 1, D)
 }
 
 torch::Tensor UpsampleImpl::step(const torch::Tensor& y, int64_t offset,
                                  const torch::Tensor& residual) {
   const int64_t d = y.size(2);
-  TORCH_CHECK(kind_ != UpsampleKind::kAttention,
-              "Upsample::step: attention upsampling has no step");
-  if (kind_ == UpsampleKind::kLinear)  // only the rows of the weight that make token `offset`
-    return linear_rows(y, linear_->weight.narrow(0, offset * d, d), false, residual);  // (B, 1, D)
-  return residual + y;                                                                 // (B, 1, D)
+  TORCH_CHECK(!is_attention(kind_), "Upsample::step: attention upsampling has no step");
+  if (kind_ == UpsampleKind::kLinear) {  // only the rows of the weight that make token `offset`
+    const auto rows = linear_->weight.narrow(0, offset * d, d);
+    if (!norm_) return linear_rows(y, rows, false, residual);  // (B, 1, D)
+    return residual + normed(linear_rows(y, rows));            // (B, 1, D)
+  }
+  return residual + normed(y);  // (B, 1, D)
 }
 
 }  // namespace hg

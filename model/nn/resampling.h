@@ -30,15 +30,18 @@ class ShortenImpl : public torch::nn::Module {
   // Linear shortening of whole groups g (B, m k, D), already shifted (shorten_input() in
   // fused_ops.h makes them): (B, m, D).
   torch::Tensor forward_groups(const torch::Tensor& g);
-  // One whole group (B, k, D) -> its shortened token (B, 1, D); avg and linear only.
+  // One whole group (B, k, D) -> its shortened token (B, 1, D); avg and linear only (no
+  // attention kind).
   torch::Tensor step(const torch::Tensor& group);
   ShortenKind kind() const { return kind_; }
 
  private:
+  torch::Tensor normed(const torch::Tensor& x);  // through norm_ where there is one
   ShortenKind kind_;
   int k_, factor_;
-  torch::nn::Linear linear_{nullptr};  // (D, kD), for linear shortening
-  CrossBlock cross_{nullptr};          // for attention shortening (pooled by averaging)
+  torch::nn::Linear linear_{nullptr};   // (D, kD): linear shortening, or attention's linear base
+  CrossBlock cross_{nullptr};           // for attention shortening, over the average or the map
+  torch::nn::LayerNorm norm_{nullptr};  // with resample_norm: on every shortened vector
 };
 TORCH_MODULE(Shorten);
 
@@ -60,10 +63,12 @@ class UpsampleImpl : public torch::nn::Module {
   UpsampleKind kind() const { return kind_; }
 
  private:
+  torch::Tensor normed(const torch::Tensor& x);  // through norm_ where there is one
   UpsampleKind kind_;
   int k_, factor_;
-  torch::nn::Linear linear_{nullptr};  // (kD, D), for linear upsampling
-  CrossBlock cross_{nullptr};          // for attention upsampling (on top of repeat)
+  torch::nn::Linear linear_{nullptr};   // (kD, D): linear upsampling, or attention's linear base
+  CrossBlock cross_{nullptr};           // for attention upsampling, over repeat or the map
+  torch::nn::LayerNorm norm_{nullptr};  // with resample_norm: on every upsampled vector
 };
 TORCH_MODULE(Upsample);
 
