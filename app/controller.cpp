@@ -140,6 +140,10 @@ class TrainingWorker : public QObject {
     } catch (const std::exception& e) {
       message = e.what() + kept();
     }
+    if (trainer_) {  // a new run that failed before its first checkpoint leaves nothing behind
+      const std::string removed = trainer_->discard_unsaved();
+      if (!removed.empty()) message += "; " + removed;
+    }
     trainer_.reset();
     clear_requests();
     report([c = controller_, m = QString::fromStdString(message)] { Q_EMIT c->error(m); });

@@ -4,6 +4,7 @@
 // own usage errors keep its status (non-zero). Not the studio: that is hourglass-studio.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 #include <memory>
 #include <new>
@@ -33,6 +34,20 @@ std::string one_line(std::string message) {
   if (memory && message.rfind("out of memory", 0) != 0)
     message = "out of memory: " + message + ". HINT: " + kMemoryHint;
   return message;
+}
+
+// The message of `e` on one line; an exception nested in it (what failed) comes first, then e's
+// own message (what was done about it).
+std::string error_text(const std::exception& e) {
+  try {
+    std::rethrow_if_nested(e);
+  } catch (const std::exception& inner) {
+    return error_text(inner) + "; " + one_line(e.what());
+  } catch (...) {
+  }
+  if (dynamic_cast<const std::bad_alloc*>(&e))
+    return std::string("out of memory. HINT: ") + kMemoryHint;
+  return one_line(e.what());
 }
 
 }  // namespace
@@ -66,11 +81,8 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const hg::PeerFailed&) {
     return 1;  // rank 0 has said what went wrong
-  } catch (const std::bad_alloc&) {
-    std::cerr << "hourglass: error: out of memory. HINT: " << kMemoryHint << "\n";
-    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "hourglass: error: " << one_line(e.what()) << "\n";
+    std::cerr << "hourglass: error: " << error_text(e) << "\n";
     return 1;
   }
 }

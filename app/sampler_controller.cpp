@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <new>
 #include <stdexcept>
 
 #include "app/model_source.h"
@@ -108,6 +109,8 @@ class SamplingWorker : public QObject {
     try {
       body();
       return;
+    } catch (const std::bad_alloc&) {  // past the check before sampling (model/nn/memory.h)
+      message = "out of memory while sampling. HINT: a shorter length or fewer samples";
     } catch (const c10::Error& e) {
       message = e.what_without_backtrace();
     } catch (const std::exception& e) {

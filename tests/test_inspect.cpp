@@ -17,6 +17,7 @@
 #include "model/io/inspection_files.h"
 #include "model/io/tensor_io.h"
 #include "model/nn/hourglass.h"
+#include "model/nn/memory.h"
 #include "model/tools/bench.h"
 #include "model/tools/inspect.h"
 #include "model/tools/profile.h"
@@ -224,6 +225,26 @@ TEST(Inspect, TruncatesToTheModelsSequenceLength) {
   EXPECT_EQ(r.tokens.size(), 16u);  // logits row i predicts tokens[i]: BOS + 15 seen, 16 rows
   EXPECT_EQ(r.positions, 16);
   EXPECT_EQ(r.logits.size(), 16u * kVocabSize);
+}
+
+// Every attention map is kept: an input whose maps cannot fit is refused before the pass, with
+// one line that names the size and the device's free memory.
+TEST(Inspect, AnInputTooLargeForMemoryIsRefusedBeforeThePass) {
+  ModelConfig config = tiny_config();
+  config.seq_len = 1 << 20;  // 2 layers x 2 heads x (2^20)^2 floats at full resolution: ~17 TB
+  torch::manual_seed(7);
+  Hourglass model(config);
+  EXPECT_GT(inspection_memory_bytes(config, config.seq_len), 1e13);
+  EXPECT_LT(inspection_memory_bytes(tiny_config(), 16), 1e6);
+  try {
+    inspect(model, std::vector<uint8_t>(config.seq_len, 'x'));
+    FAIL() << "an inspection of 2^20 positions was attempted";
+  } catch (const OutOfMemory& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind("out of memory: inspecting 1048576 positions", 0), 0u) << message;
+    EXPECT_NE(message.find("GB free. HINT: "), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
 }
 
 TEST(Inspect, RejectsEmptyInputAndUnwritableFolders) {

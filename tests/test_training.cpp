@@ -13,6 +13,8 @@
 #include <random>
 
 #include "model/decode/sampler.h"
+#include "model/nn/device.h"
+#include "model/nn/memory.h"
 #include "model/train/checkpoint.h"
 #include "model/train/optim.h"
 #include "model/train/run_dir.h"
@@ -258,6 +260,68 @@ TEST(Training, ForceReplacesARunWithTheNewOne) {
   EXPECT_EQ(names, (std::vector<std::string>{"corpus.txt", "run"}));
 }
 
+// --force keeps the old run until the new one has a checkpoint: the new one is written beside it
+// (RUN.new-PID), swapped in by the first save, and removed if it fails before then.
+TEST(Training, ForceSwapsInTheNewRunAtItsFirstCheckpoint) {
+  TempDir dir;
+  RunConfig config = tiny_run(write_text(dir));
+  config.train.steps = 2;
+  Trainer::create(config, dir / "run", false)->run(nullptr, nullptr);
+  const fs::path old_checkpoint = dir / "run/checkpoints/step_00000002.safetensors";
+  auto names = [&] {
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(dir.path()))
+      found.push_back(entry.path().filename().string());
+    std::sort(found.begin(), found.end());
+    return found;
+  };
+  {
+    auto failing = Trainer::create(config, dir / "run", true);
+    failing->train_step();
+    EXPECT_TRUE(fs::exists(old_checkpoint)) << "the old run went before the new one saved";
+    EXPECT_EQ(names().size(), 3u);  // corpus.txt, run and the new run beside it
+    const std::string said = failing->discard_unsaved();
+    EXPECT_NE(said.find("is as it was"), std::string::npos) << said;
+  }
+  EXPECT_TRUE(fs::exists(old_checkpoint));
+  EXPECT_EQ(names(), (std::vector<std::string>{"corpus.txt", "run"}));
+
+  auto trainer = Trainer::create(config, dir / "run", true);
+  trainer->train_step();
+  const CheckpointInfo saved = trainer->save();
+  EXPECT_FALSE(fs::exists(old_checkpoint));
+  EXPECT_EQ(saved.weights, dir / "run/checkpoints/step_00000001.safetensors");
+  EXPECT_TRUE(fs::exists(saved.weights));
+  EXPECT_EQ(names(), (std::vector<std::string>{"corpus.txt", "run"}));
+  EXPECT_EQ(trainer->discard_unsaved(), "");  // a run with a checkpoint is kept
+  trainer->run(nullptr, nullptr);
+  EXPECT_EQ(latest_checkpoint(dir / "run/checkpoints")->step, 2);
+  EXPECT_TRUE(fs::exists(dir / "run/metrics.jsonl"));
+}
+
+// A new run that fails before its first checkpoint leaves nothing: the folders it made go, and a
+// folder that was there and empty is empty again.
+TEST(Training, ARunWithoutACheckpointIsRemoved) {
+  TempDir dir;
+  const RunConfig config = tiny_run(write_text(dir));
+  {
+    auto trainer = Trainer::create(config, dir / "new/deeper/run", false);
+    trainer->train_step();
+    ASSERT_TRUE(fs::exists(dir / "new/deeper/run/metrics.jsonl"));
+    const std::string said = trainer->discard_unsaved();
+    EXPECT_NE(said.find("was removed"), std::string::npos) << said;
+  }
+  EXPECT_FALSE(fs::exists(dir / "new"));
+  fs::create_directories(dir / "empty");
+  Trainer::create(config, dir / "empty", false)->train_step();  // dropped without a save
+  EXPECT_TRUE(fs::is_directory(dir / "empty"));
+  EXPECT_TRUE(fs::is_empty(dir / "empty"));
+  // Stopped before its first step, a run still saves: it is kept.
+  std::atomic<bool> stop{true};
+  Trainer::create(config, dir / "stopped", false)->run(&stop, nullptr);
+  EXPECT_EQ(latest_checkpoint(dir / "stopped/checkpoints")->step, 0);
+}
+
 TEST(Training, BadDataPathLeavesTheOldRunAlone) {
   TempDir dir;
   RunConfig config = tiny_run(write_text(dir));
@@ -452,6 +516,45 @@ TEST(Sampler, CachedDecodingSamplesWhatFullRecomputationSamples) {
     EXPECT_EQ(fast.tokens, slow.tokens) << to_string(s) << "/" << to_string(u);
     EXPECT_EQ(fast.tokens[0].size(), 40u);
     EXPECT_NE(fast.tokens[0], fast.tokens[1]);  // independent samples differ
+  }
+}
+
+// A request whose attention scores or caches cannot fit is refused before anything is allocated,
+// with one line naming the size and the device's free memory. A prompt of 2^24 - 8 tokens, in one
+// chunk, needs (2^24)^2 scores per head: petabytes on any machine.
+TEST(Sampler, ARequestTooLargeForMemoryIsRefusedBeforeItStarts) {
+  auto model = sampling_model("1@1 1@2 1@1", ShortenKind::kAvg, UpsampleKind::kRepeat);
+  SampleRequest request;
+  request.options.length = int64_t{1} << 24;
+  request.known.assign(request.options.length - 8, 'a');
+  const ModelConfig& config = model->config();
+  EXPECT_GT(sampling_memory_bytes(config, request.options, request.known.size()), 1e15);
+  SampleOptions small;
+  small.length = 64;
+  EXPECT_LT(sampling_memory_bytes(config, small, 8), 1e7);
+  const double cached = sampling_memory_bytes(config, small, 8);
+  small.full_recompute = true;  // the whole sequence in every pass: its scores, no caches
+  EXPECT_GT(sampling_memory_bytes(config, small, 8), cached);
+  try {
+    sample(model, request);
+    FAIL() << "a request of petabytes was attempted";
+  } catch (const OutOfMemory& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind("out of memory: sampling 1 x 16777216 tokens", 0), 0u) << message;
+    EXPECT_NE(message.find("GB free. HINT: "), std::string::npos) << message;
+  }
+}
+
+TEST(Memory, TheMessageNamesTheWorkTheSizesAndAHint) {
+  EXPECT_EQ(out_of_memory_message("sampling", 1843.4e9, 23.14e9, "fewer samples"),
+            "out of memory: sampling needs 1843 GB, the device has 23.1 GB free. HINT: fewer "
+            "samples");
+  EXPECT_NE(out_of_memory_message("x", 0.01234e9, 1e9, "").find("needs 0.0123 GB"),
+            std::string::npos);
+  check_memory(torch::kCPU, 1.0, "one byte", "");  // fits anywhere: no throw
+  if (available_memory_bytes(torch::kCPU) >= 0) {
+    EXPECT_GT(available_memory_bytes(torch::kCPU), 1 << 20);
+    EXPECT_THROW(check_memory(torch::kCPU, 1e18, "an exabyte", "less"), OutOfMemory);
   }
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <stdexcept>
 #include <thread>
@@ -33,9 +34,7 @@ std::string human_duration(double seconds) {
   return buffer;
 }
 
-}  // namespace
-
-void train_loop(Trainer& trainer) {
+void run_with_progress(Trainer& trainer) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGHUP, on_signal);  // a closed terminal or a dropped ssh saves like Ctrl-C
@@ -79,6 +78,19 @@ void train_loop(Trainer& trainer) {
   });
   std::cerr << (tty ? "\n" : "") << (g_stop ? "stopped" : "finished") << " at step "
             << trainer.step() << "; checkpoint saved in " << trainer.run_dir() << "/checkpoints\n";
+}
+
+}  // namespace
+
+void train_loop(Trainer& trainer) {
+  try {
+    run_with_progress(trainer);
+  } catch (...) {
+    // A new run that failed before its first checkpoint is removed; the error says so.
+    const std::string removed = trainer.discard_unsaved();
+    if (removed.empty()) throw;
+    std::throw_with_nested(std::runtime_error(removed));
+  }
 }
 
 void check_workers_possible(const std::string& device_name, int gpus) {

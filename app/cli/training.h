@@ -14,7 +14,8 @@
 namespace hg::cli {
 
 // Trains until done or Ctrl-C, with a progress line on stderr (from rank 0 alone when several
-// processes train together).
+// processes train together). A new run that fails before its first checkpoint is removed: the
+// error is then rethrown nested in one that says so (std::throw_with_nested).
 void train_loop(Trainer& trainer);
 
 // Data-parallel training. Before starting `gpus` workers: says why it cannot, or on a machine

@@ -18,6 +18,7 @@
 #include "model/core/config.h"
 #include "model/decode/step_decoder.h"
 #include "model/kernels/fused_ops.h"
+#include "model/nn/memory.h"
 
 namespace hg {
 
@@ -194,6 +195,23 @@ void decode_with_device_picks(StepDecoder& stepper, const SampleRequest& request
 
 }  // namespace
 
+double sampling_memory_bytes(const ModelConfig& config, const SampleOptions& o, int64_t prompt) {
+  const Hierarchy hierarchy = config.parsed_hierarchy();
+  const double n = o.n, d = config.d_model, heads = config.n_heads, f32 = 4.0;
+  const double positions = static_cast<double>(o.length) + 1.0;  // BOS first
+  const double pass = o.full_recompute ? positions : static_cast<double>(prompt) + 1.0;
+  double caches = 0.0, scores = 0.0;
+  for (const Level& level : hierarchy.levels) {
+    const int layers = level.pre_layers + level.post_layers;
+    if (layers == 0) continue;
+    const double rows = std::ceil(positions / level.factor);
+    if (!o.full_recompute) caches += layers * 2.0 * n * rows * d * f32;  // keys and values
+    const double chunk = std::ceil(pass / level.factor);
+    scores = std::max(scores, n * heads * chunk * chunk * f32);  // (n, H, T, T), one at a time
+  }
+  return caches + scores + n * pass * kVocabSize * f32;  // + the pass's logits (n, T, 256)
+}
+
 SampleResult sample(Hourglass& model, const SampleRequest& request,
                     const SampleCallback& on_token) {
   const SampleOptions& o = request.options;
@@ -208,6 +226,11 @@ SampleResult sample(Hourglass& model, const SampleRequest& request,
   int64_t prompt = 0;
   while (prompt < static_cast<int64_t>(request.known.size()) && request.known[prompt] >= 0)
     ++prompt;
+
+  check_memory(device, sampling_memory_bytes(model->config(), o, prompt),
+               "sampling " + std::to_string(n) + " x " + std::to_string(o.length) +
+                   " tokens (a prompt of " + std::to_string(prompt) + ")",
+               "a shorter prompt or length, or fewer samples");
 
   SampleResult result;
   result.tokens.assign(n, {});

@@ -37,6 +37,13 @@ struct SampleResult {
 // (sample_types.h); return false to stop.
 using SampleCallback = std::function<bool(const SampleStep& step)>;
 
+// At least what sampling holds at once, in bytes (fp32): every attention layer's keys and values
+// for every position (incremental decoding), and the longest pass's attention scores and logits:
+// the prompt of `prompt` tokens in one chunk, or with full_recompute the whole sequence. sample()
+// compares it with what the device has free before it starts (model/nn/memory.h).
+double sampling_memory_bytes(const ModelConfig& config, const SampleOptions& options,
+                             int64_t prompt);
+
 SampleResult sample(Hourglass& model, const SampleRequest& request,
                     const SampleCallback& on_token = nullptr);
 

@@ -9,6 +9,8 @@
 
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>) && defined(HOURGLASS_WITH_CUDA)
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <cuda_runtime.h>
 #define HOURGLASS_CUDA_STATS 1
 #else
 #define HOURGLASS_CUDA_STATS 0
@@ -54,6 +56,23 @@ int64_t peak_memory_bytes(const torch::Device& device) {
 }
 
 int64_t available_memory_bytes(const torch::Device& device) {
+#if HOURGLASS_CUDA_STATS
+  if (device.is_cuda()) {
+    // The driver's free memory, plus what torch's caching allocator holds without using: the
+    // driver counts it as taken, but this process's next tensors get it first.
+    const c10::DeviceIndex index =
+        device.has_index() ? device.index() : c10::cuda::current_device();
+    const c10::cuda::CUDAGuard guard(index);
+    size_t free = 0, total = 0;
+    if (cudaMemGetInfo(&free, &total) != cudaSuccess) {
+      (void)cudaGetLastError();  // clears the error, so the next CUDA call does not report it
+      return -1;
+    }
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
+    const int64_t cached = stats.reserved_bytes[0].current - stats.allocated_bytes[0].current;
+    return static_cast<int64_t>(free) + std::max<int64_t>(0, cached);
+  }
+#endif
   if (!device.is_cpu()) return -1;
   std::ifstream meminfo("/proc/meminfo");
   std::string key, unit;

@@ -16,8 +16,9 @@ std::string describe_device(
 // Peak bytes allocated on a CUDA device since the last reset; 0 on the CPU.
 int64_t peak_memory_bytes(const torch::Device& device);
 void reset_peak_memory(const torch::Device& device);
-// Bytes the device can still give: on the CPU the kernel's MemAvailable; -1 where unknown (CUDA
-// for now).
+// Bytes the device can still give: on the CPU the kernel's MemAvailable; on CUDA the driver's free
+// memory (cudaMemGetInfo) plus what torch's caching allocator holds unused; -1 where unknown (a
+// libtorch without CUDA statistics).
 int64_t available_memory_bytes(const torch::Device& device);
 // torch starts with one thread on Debian: use `threads`, or with 0 every core unless
 // OMP_NUM_THREADS names a count (ctest runs one process per test case, each with one thread).

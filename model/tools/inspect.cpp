@@ -6,10 +6,12 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <stdexcept>
 
 #include "model/nn/hourglass.h"
+#include "model/nn/memory.h"
 
 namespace hg {
 namespace {
@@ -106,6 +108,19 @@ AttentionMap describe_attention(const std::string& name, const Hierarchy& hierar
 
 }  // namespace
 
+double inspection_memory_bytes(const ModelConfig& config, int64_t positions) {
+  const Hierarchy hierarchy = config.parsed_hierarchy();
+  const double f32 = 4.0, twice = 2.0;  // the traced tensor and its copy in the result
+  double bytes = static_cast<double>(positions) * kVocabSize * f32 * twice;  // logits (T, 256)
+  for (const Level& level : hierarchy.levels) {
+    const double rows = std::ceil(static_cast<double>(positions) / level.factor);
+    const int layers = level.pre_layers + level.post_layers;
+    bytes += layers * config.n_heads * rows * rows * f32 * twice;  // (H, T_l, T_l) per layer
+    bytes += rows * config.d_model * f32 * twice;                  // activations (T_l, D)
+  }
+  return bytes;
+}
+
 InspectResult inspect(Hourglass& model, const std::vector<uint8_t>& tokens) {
   if (tokens.empty())
     throw std::invalid_argument(
@@ -123,9 +138,14 @@ InspectResult inspect(Hourglass& model, const std::vector<uint8_t>& tokens) {
     result.levels.push_back(
         level_rows(static_cast<int>(l), hierarchy.levels[l].factor, result.positions));
 
+  const auto device = model->parameters().front().device();
+  check_memory(
+      device, inspection_memory_bytes(config, result.positions),
+      "inspecting " + std::to_string(result.positions) + " positions (every attention map is kept)",
+      "inspect a shorter input, or a smaller model");
+
   std::vector<int64_t> ids(result.positions, kBosToken);
   for (int64_t p = 1; p < result.positions; ++p) ids[p] = result.tokens[p - 1];
-  const auto device = model->parameters().front().device();
   auto input = torch::tensor(ids, torch::kLong).view({1, result.positions}).to(device);  // (1, T)
 
   Trace trace;

@@ -1,9 +1,12 @@
-// The rules of run_dir.h: which paths `--out` may name, what `--force` may replace, and the swap
-// that replaces a run only once the new one exists.
+// The rules of run_dir.h: which paths `--out` may name, what `--force` may replace, and a new run
+// that replaces an old one, or is kept at all, only once it has a checkpoint.
 #include "model/train/run_dir.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -75,6 +78,14 @@ bool is_run_directory(const fs::path& dir, std::string* why) {
 }
 
 void swap_in_run(const fs::path& fresh, const fs::path& old) {
+  if (renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, old.c_str(), RENAME_EXCHANGE) == 0) {
+    std::error_code ignored;
+    fs::remove_all(fresh, ignored);  // which now holds the old run
+    return;
+  }
+  if (errno != EINVAL && errno != ENOSYS)  // only a file system without the exchange falls back
+    throw fs::filesystem_error("cannot swap in the new run", fresh, old,
+                               std::error_code(errno, std::generic_category()));
   const fs::path retired = old.string() + ".old-" + std::to_string(getpid());
   fs::rename(old, retired);
   try {
@@ -85,6 +96,48 @@ void swap_in_run(const fs::path& fresh, const fs::path& old) {
   }
   std::error_code ignored;
   fs::remove_all(retired, ignored);
+}
+
+NewRunDir::NewRunDir(fs::path target, bool replaces)
+    : target_(std::move(target)), replaces_(replaces) {
+  path_ = replaces_ ? fs::path(target_.string() + ".new-" + std::to_string(getpid())) : target_;
+  // The highest folder that does not exist yet is the one to remove on failure.
+  for (fs::path p = path_; !p.empty() && !fs::exists(p); p = p.parent_path()) {
+    made_ = p;
+    if (p == p.parent_path()) break;
+  }
+  fs::create_directories(path_);
+}
+
+NewRunDir::~NewRunDir() {
+  try {
+    discard();
+  } catch (...) {  // a destructor reports nothing; what could not go stays
+  }
+}
+
+void NewRunDir::commit() {
+  if (committed_ || discarded_) return;
+  if (replaces_) swap_in_run(path_, target_);
+  path_ = target_;
+  committed_ = true;
+}
+
+std::string NewRunDir::discard() {
+  if (committed_ || discarded_) return "";
+  discarded_ = true;
+  std::error_code error;
+  if (!made_.empty()) {
+    fs::remove_all(made_, error);
+    if (replaces_)
+      return "the new run held no checkpoint yet and was removed; " + target_.string() +
+             " is as it was";
+    return target_.string() + " held no checkpoint yet and was removed";
+  }
+  // The folder was there, empty: it is left as it was found.
+  for (const char* name : {"config.json", "metrics.jsonl", "checkpoints", "samples"})
+    fs::remove_all(path_ / name, error);
+  return target_.string() + " held no checkpoint yet and is empty again";
 }
 
 }  // namespace hg

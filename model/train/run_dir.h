@@ -17,7 +17,36 @@ std::filesystem::path checked_run_path(const std::string& out);
 bool is_run_directory(const std::filesystem::path& dir, std::string* why = nullptr);
 
 // Moves `fresh` (a new run made beside `old`) into `old`'s place, then deletes the old run. Call it
-// only once is_run_directory(old) holds: it deletes old's whole tree.
+// only once is_run_directory(old) holds: it deletes old's whole tree. The two trade places in one
+// step (renameat2's RENAME_EXCHANGE) where the file system can, so there is always a run at `old`.
 void swap_in_run(const std::filesystem::path& fresh, const std::filesystem::path& old);
+
+// A run directory being made, until its first checkpoint: a new run is written in its place (its
+// folder made, with any missing folder above it); one that replaces a run is written beside it,
+// in TARGET.new-PID, and swapped in by commit(), so that a run which fails before it has anything
+// to keep costs nothing. Until commit(), discard() (or the destructor) removes exactly what this
+// made: the folders it created, or in a folder that was there and empty, the files it wrote.
+class NewRunDir {
+ public:
+  // `target` as checked_run_path returns it; `replaces`: a run is there, which --force replaces.
+  NewRunDir(std::filesystem::path target, bool replaces);
+  ~NewRunDir();
+  NewRunDir(const NewRunDir&) = delete;
+  NewRunDir& operator=(const NewRunDir&) = delete;
+
+  // Where the run's files go now: TARGET.new-PID until a replacing run is committed, else TARGET.
+  const std::filesystem::path& path() const { return path_; }
+  bool committed() const { return committed_; }
+  // The run has its first checkpoint: a replacing run takes the old one's place (swap_in_run).
+  void commit();
+  // Not committed: removes what this made and returns what it did, for the error message
+  // ("the half-made run directory runs/a was removed"); "" once committed or discarded.
+  std::string discard();
+
+ private:
+  std::filesystem::path target_, path_;
+  std::filesystem::path made_;  // the highest folder this created ("" when path_ existed, empty)
+  bool replaces_ = false, committed_ = false, discarded_ = false;
+};
 
 }  // namespace hg

@@ -1,8 +1,6 @@
 // The training loop and the run directory it writes (docs/ARCHITECTURE.md).
 #include "model/train/trainer.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
@@ -16,6 +14,7 @@
 #include "model/kernels/fused_ops.h"
 #include "model/nn/compat.h"
 #include "model/nn/device.h"
+#include "model/nn/memory.h"
 #include "model/train/run_dir.h"
 
 namespace hg {
@@ -57,22 +56,17 @@ namespace {
 // gradients and AdamW's two moments (16 bytes a parameter), and a few D-wide fp32 rows a token and
 // layer for the activations. Only a config that cannot fit is refused, before anything is made.
 void check_memory_for_training(const RunConfig& config, const torch::Device& device) {
-  const int64_t available = available_memory_bytes(device);
-  if (available < 0) return;
   const ModelConfig& m = config.model;
   const double params = static_cast<double>(model_cost(m).params);
   const double tokens =
       static_cast<double>(config.train.batch / config.train.grad_accum) * m.seq_len;
   const double layers = parse_hierarchy(m.hierarchy).num_layers();
-  const double needs = 16.0 * params + 8.0 * 4.0 * tokens * m.d_model * layers;
-  if (needs <= static_cast<double>(available)) return;
-  std::ostringstream out;
-  out.precision(3);
-  out << "out of memory: training this model (" << params / 1e6 << " M parameters, batch "
-      << config.train.batch << " of " << m.seq_len << " tokens) needs at least " << needs / 1e9
-      << " GB, " << (device.is_cuda() ? "the GPU" : "this machine") << " has " << available / 1e9
-      << " GB available. HINT: lower --batch, --seq-len, --d-model or the layers";
-  throw std::invalid_argument(out.str());
+  std::ostringstream what;
+  what.precision(3);
+  what << "training this model (" << params / 1e6 << " M parameters, batch " << config.train.batch
+       << " of " << m.seq_len << " tokens)";
+  check_memory(device, 16.0 * params + 8.0 * 4.0 * tokens * m.d_model * layers, what.str(),
+               "lower --batch, --seq-len, --d-model or the layers");
 }
 
 }  // namespace
@@ -126,18 +120,28 @@ std::unique_ptr<Trainer> Trainer::create(RunConfig config, const std::string& ru
       throw std::invalid_argument("--force: " + run_dir + " is not a Hourglass run directory (" +
                                   why + "); refusing to delete it. HINT: pick another --out");
   }
-  // Load the data before touching the disk: a bad path must not cost the old run. A run that
-  // replaces another is made beside it and swapped in once it exists.
+  // Load the data before touching the disk: a bad path must not cost the old run. The new run is
+  // kept, and replaces the old one, only once it has a checkpoint (save()).
   auto trainer = std::make_unique<Trainer>(config, open_data(config.train), std::move(group));
-  const fs::path made =
-      taken ? fs::path(target.string() + ".new-" + std::to_string(getpid())) : target;
-  fs::create_directories(made / "checkpoints");
-  fs::create_directories(made / "samples");
-  write_file_atomic((made / "config.json").string(), to_json(trainer->config_).dump(2) + "\n");
-  if (taken) swap_in_run(made, target);
+  auto made = std::make_unique<NewRunDir>(target, taken);
+  fs::create_directories(made->path() / "checkpoints");
+  fs::create_directories(made->path() / "samples");
+  write_file_atomic((made->path() / "config.json").string(),
+                    to_json(trainer->config_).dump(2) + "\n");
+  trainer->metrics_.open(made->path() / "metrics.jsonl", std::ios::app);
   trainer->run_dir_ = run_dir;
-  trainer->metrics_.open(target / "metrics.jsonl", std::ios::app);
+  trainer->new_run_ = std::move(made);
   return trainer;
+}
+
+std::string Trainer::discard_unsaved() {
+  if (!new_run_) return "";
+  metrics_.close();
+  return new_run_->discard();
+}
+
+std::string Trainer::writing_dir() const {
+  return new_run_ && !new_run_->committed() ? new_run_->path().string() : run_dir_;
 }
 
 std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, std::optional<int64_t> steps,
@@ -398,9 +402,14 @@ Metrics Trainer::evaluate(Split split) {
 
 CheckpointInfo Trainer::save() {
   if (run_dir_.empty()) throw std::logic_error("Trainer::save: this trainer has no run directory");
+  const bool first = new_run_ && !new_run_->committed();
   auto info =
-      save_checkpoint(checkpoints_dir(run_dir_), step_, time_s(), model_, optimizer_->state());
+      save_checkpoint(checkpoints_dir(writing_dir()), step_, time_s(), model_, optimizer_->state());
   last_good_checkpoint_ = step_;
+  if (first) {  // the run has something to keep: it is kept (and replaces the old run)
+    new_run_->commit();
+    info = *latest_checkpoint(checkpoints_dir(run_dir_));
+  }
   return info;
 }
 
@@ -409,7 +418,7 @@ void Trainer::write_sample() {
   SampleRequest request;
   request.options.seed = config_.train.seed + static_cast<uint64_t>(step_);
   request.options.temperature = 1.0;
-  const fs::path samples = fs::path(run_dir_) / "samples";
+  const fs::path samples = fs::path(writing_dir()) / "samples";
   fs::create_directories(samples);
   if (data_->is_image()) {
     request.options.n = 4;

@@ -24,6 +24,7 @@
 #include "model/train/distributed.h"
 #include "model/train/graph_step.h"
 #include "model/train/optim.h"
+#include "model/train/run_dir.h"
 
 namespace hg {
 
@@ -36,6 +37,8 @@ class TrainingDiverged : public std::runtime_error {
 class Trainer {
  public:
   // A new run in run_dir, which must not exist (or be empty) unless force. Writes config.json.
+  // The run is kept only once it has a checkpoint (the first save()); until then it is written
+  // beside a run that --force replaces, and the destructor or discard_unsaved() removes it.
   static std::unique_ptr<Trainer> create(RunConfig config, const std::string& run_dir, bool force,
                                          std::shared_ptr<ProcessGroup> group = nullptr);
   // Continues run_dir from its newest checkpoint; `steps` raises the total step count.
@@ -59,6 +62,9 @@ class Trainer {
   Metrics evaluate(Split split);  // fixed batches of the split, model in eval mode
   CheckpointInfo save();          // checkpoint at the current step (run directory only)
   void write_sample();            // a text or PNG sample into samples/ (run directory only)
+  // A new run that has no checkpoint yet (it failed early) is removed, leaving what was there
+  // before; returns what was done, for the error message, or "" when there was nothing to do.
+  std::string discard_unsaved();
 
   // Trains to config().train.steps with evaluation, checkpoints and samples on schedule,
   // appending every metrics line; on_metrics sees each line. Returns early when stop is set,
@@ -79,6 +85,8 @@ class Trainer {
 
  private:
   void append_metrics(const Metrics& m);
+  // Where the run's files go now: run_dir_, or the folder beside it before the first checkpoint.
+  std::string writing_dir() const;
   // Every rank takes rank 0's weights, buffers, optimizer state, step and clock (no-op alone).
   void synchronize_replicas();
   // Rank 0's `decision` (whether and why the loop stops), heard by every rank (itself alone).
@@ -107,6 +115,7 @@ class Trainer {
   bool graph_decided_ = false;
   std::ofstream metrics_;
   int64_t last_good_checkpoint_ = -1;
+  std::unique_ptr<NewRunDir> new_run_;  // a run made by create(), removed unless it saves once
 };
 
 }  // namespace hg
