@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end checks of the `hourglass` command line as a user runs it: train, resume, eval,
-# sample, inspect on small data made here, and the exit status and message of bad input.
+# compare, sample, inspect on small data made here, and the exit status and message of bad input.
 # Usage: test_cli.sh PATH/TO/hourglass
 set -uo pipefail
 hg=$1
@@ -36,6 +36,32 @@ cmp -s "$work/a.txt" "$work/b.txt" || fail "incremental and full-recompute sampl
 "$hg" inspect "$work/run" --text "the hourglass" --out "$work/inspect" 2>/dev/null || fail "inspect"
 [ -f "$work/inspect/meta.json" ] && [ -f "$work/inspect/logits.npy" ] || fail "inspect files"
 ls "$work/inspect/attention/"*.npy >/dev/null 2>&1 || fail "no attention files"
+
+# compare: the hierarchy and its vanilla twin on one budget, both runs and a summary of the two.
+"$hg" compare --data "$work/text.txt" "${small[@]}" --steps 4 --eval-every 2 --out "$work/cmp" \
+  2>"$work/cmp.log" || fail "compare: $(cat "$work/cmp.log")"
+for side in hourglass vanilla; do
+  [ -f "$work/cmp/$side/checkpoints/step_00000004.json" ] || fail "compare: no $side run"
+  grep -q '"split":"val".*"tokens":768' "$work/cmp/$side/metrics.jsonl" ||
+    fail "compare: $side's val lines have no tokens (4 steps x 4 x 48)"
+done
+grep -q '"hierarchy": "3@1"' "$work/cmp/compare.json" || fail "compare: the twin is not 3@1"
+[ "$(grep -c '"val_bits_per_token": [0-9]' "$work/cmp/compare.json")" = 2 ] ||
+  fail "compare.json: $(cat "$work/cmp/compare.json")"
+grep -A6 '"ratio"' "$work/cmp/compare.json" | grep -q '"train_flops": 0\.' ||
+  fail "compare: the hierarchy did not cost fewer FLOPs than its twin"
+expect_error "already exists" "$hg" compare --data "$work/text.txt" "${small[@]}" --steps 1 \
+  --out "$work/cmp"
+expect_error "already a vanilla" "$hg" compare --data "$work/text.txt" --hierarchy "3@1" \
+  --d-model 32 --heads 2 --device cpu --out "$work/y"
+expect_error "not a comparison folder" "$hg" compare --data "$work/text.txt" "${small[@]}" \
+  --steps 1 --out "$work/run" --force
+[ -f "$work/run/checkpoints/step_00000009.json" ] || fail "compare --force touched a plain run"
+[ ! -e "$work/y" ] || fail "a refused compare left $work/y behind"
+"$hg" compare --data "$work/text.txt" "${small[@]}" --steps 2 --out "$work/cmp" --force \
+  2>/dev/null || fail "compare --force did not replace the comparison"
+[ -f "$work/cmp/vanilla/checkpoints/step_00000002.json" ] &&
+  [ ! -e "$work/cmp/vanilla/checkpoints/step_00000004.json" ] || fail "compare --force kept the old runs"
 
 # Images: a folder of PNGs, one corrupt (skipped, not fatal). ImageMagick draws them; a machine
 # without it (the GPU build box) skips this part and says so.
@@ -114,8 +140,55 @@ err=$("$hg" train --data "$work/text.txt" --hierarchy "1@1 1@3 1@1" --d-model 32
 [ "$(wc -l <<<"$err")" = 1 ] && grep -q "out of memory" <<<"$err" || fail "--batch 1000000 said: $err"
 [ ! -e "$work/x" ] || fail "a run that could not start left $work/x behind"
 expect_error "hierarchy is empty" "$hg" train --data "$work/text.txt" --hierarchy "" --out "$work/x"
-expect_error "tokens one request may decode" "$hg" sample "$work/run" --length 1000000000 \
+expect_error "1000000000 is not a whole number from 1 to 16777216" "$hg" sample "$work/run" \
+  --length 1000000000 --out "$work/long.txt"
+expect_error "tokens one request may decode" "$hg" sample "$work/run" --length 16777216 --n 2 \
   --out "$work/long.txt"
+
+# A run that fails before its first checkpoint (here it diverges: lr 9.99) leaves nothing behind
+# and says so; over an old run with --force, the old run stays as it was.
+diverge=(--data "$work/text.txt" "${small[@]}" --lr 9.99 --steps 130 --eval-every 120 --save-every 0)
+err=$("$hg" train "${diverge[@]}" --out "$work/diverged/run" 2>&1 >/dev/null) && fail "lr 9.99 did not diverge"
+err=$(grep "error" <<<"$err")  # after the progress lines, one line
+[ "$(grep -c . <<<"$err")" = 1 ] && grep -q "diverged.*held no checkpoint yet and was removed" <<<"$err" ||
+  fail "a diverged run said: $err"
+[ ! -e "$work/diverged" ] || fail "a run that failed before its first checkpoint left $work/diverged"
+expect_error "is as it was" "$hg" train "${diverge[@]}" --out "$work/again" --force
+[ -f "$work/again/checkpoints/step_00000001.json" ] || fail "a failed --force run cost the old run"
+ls -d "$work"/again.* 2>/dev/null && fail "a failed --force run left its new run beside the old"
+
+# Out of memory before sampling starts: 16 samples of a 120 KB prompt need ~1.8 TB of scores.
+prompt=$(head -c 120000 /dev/zero | tr '\0' a)
+err=$("$hg" sample "$work/run" --prompt "$prompt" --n 16 --length 120010 --out "$work/big.txt" 2>&1)
+[ "$(grep -c . <<<"$err")" = 1 ] && grep -q "out of memory: sampling 16 x 120010 tokens.* GB free. HINT" <<<"$err" ||
+  fail "a 1.8 TB sample said: $err"
+
+# Numbers: words, not CLI11's 309-digit bounds or a conversion error without a limit.
+expect_error "1e20 is not a whole number from 1 to 1000000000" "$hg" train --data "$work/text.txt" \
+  --steps 1e20 --out "$work/x"
+expect_error "0 is not a number above 0, at most 10" "$hg" train --data "$work/text.txt" --lr 0 \
+  --out "$work/x"
+expect_error "1e400 is not a whole number from 2 to 65536" "$hg" train --data "$work/text.txt" \
+  --d-model 1e400 --out "$work/x"
+expect_error "is not a whole number from 1 to 16777216" "$hg" bench "${small[@]}" --sample \
+  --text-length 1000000000
+expect_error "factor 1000000 is more than the 65536 allowed" "$hg" train --data "$work/text.txt" \
+  --hierarchy "1@1000000" --out "$work/x"
+err=$("$hg" sample "$work/run" --temperature -1 --out "$work/x.txt" 2>&1)
+grep -q "1797693" <<<"$err" && fail "--temperature -1 printed a 309-digit bound: $err"
+
+# A folder that cannot be read says so (as root, which reads anything, the check runs as nobody).
+mkdir -p "$work/locked" && echo "some text" > "$work/locked/a.txt" && chmod 000 "$work/locked"
+chmod 755 "$work"
+as_user=()
+if [ "$(id -u)" = 0 ]; then as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
+if [ "$(id -u)" != 0 ] || command -v setpriv >/dev/null; then
+  expect_error "cannot read folder .*locked: Permission denied" "${as_user[@]}" "$hg" train \
+    --data "$work/locked" "${small[@]}" --out "$work/x"
+else
+  echo "skipped the unreadable-folder check: root without setpriv"
+fi
+chmod 755 "$work/locked"
 
 if [ "$failures" -ne 0 ]; then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

@@ -20,19 +20,20 @@ class BenchCommand final : public Command {
                     "Also measure the vanilla transformer of equal depth and width");
     bench->add_flag("--sample", options_.sample,
                     "Also measure sampling: incremental decoding vs full recompute");
-    bench->add_option("--iters", options_.iters, "Timed iterations")->check(CLI::PositiveNumber);
+    bench->add_option("--iters", options_.iters, "Timed iterations")
+        ->check(whole_number(1, 1 << 24));
     bench->add_option("--warmup", options_.warmup, "Untimed iterations first")
-        ->check(CLI::NonNegativeNumber);
+        ->check(whole_number(0, 1 << 24));
     bench->add_option("--text-length", options_.text_length, "Tokens per text sample")
-        ->check(CLI::PositiveNumber);
+        ->check(whole_number(1, 1 << 24));
     bench->add_option("--text-batch", options_.text_batch, "Text samples decoded together")
-        ->check(CLI::PositiveNumber);
+        ->check(whole_number(1, 1 << 24));
     bench
         ->add_option("--image-length", options_.image_length,
                      "Tokens per image sample (3072: 32x32 RGB)")
-        ->check(CLI::PositiveNumber);
+        ->check(whole_number(1, 1 << 24));
     bench->add_option("--image-batch", options_.image_batch, "Images decoded together")
-        ->check(CLI::PositiveNumber);
+        ->check(whole_number(1, 1 << 24));
     bench->add_option("--peak-tflops", options_.peak_tflops,
                       "Device peak TFLOP/s for MFU (default: 989 on CUDA with bf16)");
     bench->add_flag("!--no-bf16", options_.bf16, "Measure in fp32 on CUDA");

@@ -26,7 +26,7 @@ class EvalCommand final : public Command {
     eval->add_option("--data", data_, "Dataset (default: the run's)");
     eval->add_option("--split", split_, "val or test")->check(CLI::IsMember({"val", "test"}));
     eval->add_option("--batches", batches_, "At most this many batches")
-        ->check(CLI::PositiveNumber);
+        ->check(whole_number(1, 1 << 24));
     add_device_option(eval, device_);
   }
 

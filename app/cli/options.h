@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,14 @@ struct ModelOptions {
   // The preset (or the defaults) with the options given on top; throws for an invalid model.
   RunConfig resolve() const;
 };
+
+// Checks of the numbers a user types, which say in words what is allowed ("--steps: 1e20 is not a
+// whole number from 1 to 1000000000"), where CLI11's own ranges print unbounded limits as 309-digit
+// numbers and a number it cannot convert names no limit. Every size has a limit.
+CLI::Validator whole_number(int64_t low, int64_t high);
+// A number from `low` (or above it, when `above_low`) to `high`, finite.
+CLI::Validator real_number(double low, double high, bool above_low = false);
+constexpr int64_t kMostSteps = 1000000000;  // --steps, --eval-every, --save-every
 
 // --device: auto, cpu or cuda.
 CLI::Option* add_device_option(CLI::App* app, std::string& device);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app/cli/commands.h"
+#include "app/cli/options.h"
 #include "app/cli/training.h"
 #include "app/launch.h"
 #include "app/model_source.h"
@@ -22,11 +23,11 @@ class ResumeCommand final : public Command {
     CLI::App* resume = subcommand_;
     resume->add_option("RUN_DIR", run_dir_, "The run directory")->required();
     resume->add_option("--steps", steps_, "Raise the run's total step count")
-        ->check(CLI::PositiveNumber);
+        ->check(whole_number(1, kMostSteps));
     resume
         ->add_option("--gpus", gpus_,
                      "Data-parallel processes (default: as many as trained the run)")
-        ->check(CLI::Range(1, 4096));
+        ->check(whole_number(1, 4096));
   }
 
   int run(char** argv) override {

@@ -47,20 +47,20 @@ class SampleCommand final : public Command {
         sample->add_option("--prime", prime_, "A PNG whose top rows the samples complete");
     prompt_opt->excludes(prime_opt);
     sample->add_option("--keep-rows", keep_rows_, "Rows of --prime to keep (0..32)")
-        ->check(CLI::Range(0, 32));
-    sample->add_option("--n", options_.n, "Number of samples")->check(CLI::Range(1, 4096));
+        ->check(whole_number(0, 32));
+    sample->add_option("--n", options_.n, "Number of samples")->check(whole_number(1, 4096));
     sample
         ->add_option("--length", options_.length,
                      "Tokens per sample, prompt included "
                      "(images: always the whole image)")
-        ->check(CLI::PositiveNumber)
+        ->check(whole_number(1, int64_t{1} << 24))
         ->each([this](const std::string&) { length_given_ = true; });
     sample->add_option("--temperature", options_.temperature, "Softmax temperature (0: greedy)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(real_number(0.0, 1000.0));
     sample->add_option("--top-k", options_.top_k, "Keep the k most likely tokens (0: all)")
-        ->check(CLI::Range(0, 256));
+        ->check(whole_number(0, 256));
     sample->add_option("--top-p", options_.top_p, "Nucleus sampling mass")
-        ->check(CLI::Range(0.0, 1.0));
+        ->check(real_number(0.0, 1.0, true));
     sample->add_option("--seed", options_.seed, "Sampling seed");
     sample->add_flag("--full-recompute", options_.full_recompute,
                      "Recompute the whole sequence per token (the slow reference path)");

@@ -23,15 +23,15 @@ class TrainCommand final : public Command {
                       "folder of PNG/JPEG (default: the preset's)");
     train->add_option("--format", format_, "text, idx, cifar or images (guessed from the path)")
         ->check(CLI::IsMember({"text", "idx", "cifar", "images"}));
-    train->add_option("--steps", steps_, "Optimizer steps")->check(CLI::PositiveNumber);
+    train->add_option("--steps", steps_, "Optimizer steps")->check(whole_number(1, kMostSteps));
     train->add_option("--max-time", max_time_, "Stop after this many seconds of training")
-        ->check(CLI::PositiveNumber);
+        ->check(real_number(0.0, 1e9, true));
     train->add_option("--seed", seed_, "One seed for weights, data order and dropout");
     train
         ->add_option("--eval-every", eval_every_, "Steps between validation passes (0: at the end)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(whole_number(0, kMostSteps));
     train->add_option("--save-every", save_every_, "Steps between checkpoints (0: at the end)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(whole_number(0, kMostSteps));
     train->add_option("--out", out_, "The run directory to create")->required();
     train->add_flag("--force", force_, "Replace an existing run directory");
     train->add_flag(
@@ -41,7 +41,7 @@ class TrainCommand final : public Command {
         ->add_option("--gpus", gpus_,
                      "Data-parallel processes, one per GPU (CPU processes through Gloo without "
                      "CUDA); --batch is per process")
-        ->check(CLI::Range(1, 4096));
+        ->check(whole_number(1, 4096));
   }
 
   int run(char** argv) override {

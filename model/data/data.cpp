@@ -70,6 +70,12 @@ std::vector<fs::path> list_files(const fs::path& folder, bool recursive) {
     if (!entry.is_regular_file(entry_ec)) return;  // follows symlinks: a dangling one is skipped
     (entry.is_symlink(entry_ec) ? links : files).push_back(entry.path());
   };
+  // Unreadable folders below are skipped, but the folder named must open: otherwise it would
+  // seem empty, and the error would say that it holds nothing to read.
+  fs::directory_iterator probe(folder, ec);
+  if (ec)
+    fail("cannot read folder " + folder.string() + ": " + ec.message() +
+         ". HINT: check its permissions (ls -ld " + folder.string() + ")");
   const auto options = fs::directory_options::skip_permission_denied;
   if (recursive) {
     for (const auto& entry : fs::recursive_directory_iterator(folder, options, ec)) visit(entry);
