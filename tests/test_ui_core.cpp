@@ -1,16 +1,21 @@
 // The visualizers' pure parts, without a display or a GL context: the curves' per-pixel
 // decimation, TensorBoard smoothing, tick placement, the CSV export and the metrics-to-series
-// mapping; the inspector's per-level values at each position.
+// mapping; the inspector's per-level values at each position; the run follower's reading of
+// metrics.jsonl.
 // Drawing itself is checked under Xvfb by the studio's Qt tests.
 #include <gtest/gtest.h>
 
+#include <QCoreApplication>
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 
 #include "model/core/inspection.h"
+#include "tests/temp_dir.h"
 #include "ui/inspector/inspector_figures.h"
 #include "ui/training/curves.h"
+#include "ui/training/run_follower.h"
 
 namespace {
 
@@ -235,3 +240,57 @@ TEST(LevelValue, EveryPositionReadsAnExistingRowOrNone) {
 }
 
 }  // namespace
+
+// A metrics.jsonl whose last line never ends (300 MB in the field): read once, not again at every
+// poll, and skipped with a note once it is longer than a metrics line can be; the lines after it
+// still arrive. A line written in two parts arrives once whole; a rewritten file starts over.
+TEST(RunFollower, ReadsEachByteOnceAndSkipsALineTooLong) {
+  int argc = 1;
+  char name[] = "test_ui_core";
+  char* argv[] = {name, nullptr};
+  QCoreApplication app(argc, argv);  // for the follower's timer
+  hg::TempDir dir;
+  const std::string path = dir / "metrics.jsonl";
+  auto write = [&](const std::string& text, std::ios::openmode mode = std::ios::app) {
+    std::ofstream(path, std::ios::binary | mode) << text;
+  };
+  const std::string line = R"({"step":1,"time_s":0.5,"split":"train","loss":2.5})";
+  hg::RunFollower follower(QString::fromStdString(dir.path().string()));
+  int lines = 0, resets = 0;
+  QStringList notes;
+  QObject::connect(&follower, &hg::RunFollower::appended,
+                   [&](const QList<hg::Metrics>& m) { lines += m.size(); });
+  QObject::connect(&follower, &hg::RunFollower::reset, [&] { ++resets; });
+  QObject::connect(&follower, &hg::RunFollower::line_skipped,
+                   [&](const QString& note) { notes.append(note); });
+
+  write(line.substr(0, 20), std::ios::trunc);  // a line in two parts
+  follower.poll();
+  EXPECT_EQ(lines, 0);
+  write(line.substr(20) + "\n");
+  follower.poll();
+  EXPECT_EQ(lines, 1);
+
+  const qint64 huge = 3 * hg::RunFollower::kReadBytes + 12345;  // unterminated, like the 300 MB
+  write(std::string(huge, 'x'));
+  follower.poll();
+  const qint64 after_first = follower.bytes_read();
+  ASSERT_EQ(notes.size(), 1);
+  EXPECT_TRUE(notes[0].contains(QStringLiteral("skipped a line at byte")))
+      << notes[0].toStdString();
+  for (int i = 0; i < 5; ++i) follower.poll();
+  EXPECT_LE(follower.bytes_read() - after_first, 5 * 256);  // the rewrite check's tail, no more
+  EXPECT_EQ(notes.size(), 1);
+
+  write(std::string(100, 'y') + "\n" + line + "\n");  // the long line ends; a good one follows
+  follower.poll();
+  EXPECT_EQ(lines, 2);
+  EXPECT_EQ(notes.size(), 1);
+  EXPECT_EQ(resets, 0);
+  EXPECT_LT(follower.bytes_read(), huge + 4096);  // every byte read once
+
+  write(line + "\n", std::ios::trunc);  // rewritten (a resume truncates): from the start again
+  follower.poll();
+  EXPECT_EQ(resets, 1);
+  EXPECT_EQ(lines, 3);
+}

@@ -1,10 +1,12 @@
 // Polling reader of a run directory's metrics.jsonl and samples/: whole lines from the last offset,
-// a rewrite detected by the last line read no longer being where it was. Read-only.
+// each byte read once, a rewrite detected by the last bytes consumed no longer being where they
+// were. Read-only.
 #include "ui/training/run_follower.h"
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <algorithm>
 
 namespace hg {
 
@@ -20,37 +22,77 @@ void RunFollower::poll() {
   poll_samples();
 }
 
+void RunFollower::restart() {
+  offset_ = read_ = 0;
+  pending_.clear();
+  skipping_ = false;
+  tail_.clear();
+}
+
+void RunFollower::skip_line() {
+  skipping_ = true;
+  pending_.clear();
+  Q_EMIT line_skipped(tr("%1/metrics.jsonl: skipped a line at byte %2, longer than the %3 bytes "
+                         "a metrics line may have")
+                          .arg(run_dir_)
+                          .arg(offset_)
+                          .arg(kMaxLineBytes));
+}
+
 void RunFollower::poll_metrics() {
   QFile file(run_dir_ + QStringLiteral("/metrics.jsonl"));
   if (!file.open(QIODevice::ReadOnly)) return;  // not written yet, or gone for a moment
   const qint64 size = file.size();
-  // Shrunk, or the last line we read is no longer where it was: the file was rewritten.
+  if (size < read_) {  // the line being written got shorter: read it again from its start
+    read_ = offset_;
+    pending_.clear();
+    skipping_ = false;
+  }
+  // Shrunk, or the last bytes consumed are no longer where they were: the file was rewritten.
   bool rewritten = size < offset_;
-  if (!rewritten && !last_line_.isEmpty()) {
-    file.seek(offset_ - last_line_.size());
-    rewritten = file.read(last_line_.size()) != last_line_;
+  if (!rewritten && !tail_.isEmpty()) {
+    file.seek(offset_ - tail_.size());
+    rewritten = file.read(tail_.size()) != tail_;
+    bytes_read_ += tail_.size();
   }
   if (rewritten) {
-    offset_ = 0;
-    last_line_.clear();
+    restart();
     Q_EMIT reset();
   }
-  if (size == offset_) return;
-  file.seek(offset_);
-  const QByteArray chunk = file.read(size - offset_);
-  const qsizetype end = chunk.lastIndexOf('\n');
-  if (end < 0) return;  // only part of a line so far
   QList<Metrics> lines;
-  qsizetype begin = 0;
-  while (begin <= end) {
-    const qsizetype newline = chunk.indexOf('\n', begin);
-    const QByteArray line = chunk.mid(begin, newline - begin).trimmed();
-    if (!line.isEmpty())
-      if (auto m = parse_metrics_line(line.toStdString())) lines.append(*m);
-    last_line_ = chunk.mid(begin, newline + 1 - begin);
-    begin = newline + 1;
+  const qint64 consumed = offset_;
+  while (read_ < size) {  // a block at a time, each byte once
+    file.seek(read_);
+    const QByteArray block = file.read(std::min(kReadBytes, size - read_));
+    if (block.isEmpty()) break;
+    bytes_read_ += block.size();
+    qsizetype begin = 0;
+    for (qsizetype newline; (newline = block.indexOf('\n', begin)) >= 0; begin = newline + 1) {
+      if (!skipping_) {
+        pending_.append(block.constData() + begin, newline - begin);
+        if (pending_.size() > kMaxLineBytes) skip_line();
+      }
+      if (!skipping_) {
+        const QByteArray line = pending_.trimmed();
+        if (!line.isEmpty())
+          if (auto m = parse_metrics_line(line.toStdString())) lines.append(*m);
+      }
+      pending_.clear();
+      skipping_ = false;
+      offset_ = read_ + newline + 1;
+    }
+    if (!skipping_) {  // the start of a line still being written
+      pending_.append(block.constData() + begin, block.size() - begin);
+      if (pending_.size() > kMaxLineBytes) skip_line();
+    }
+    read_ += block.size();
   }
-  offset_ += end + 1;
+  if (offset_ != consumed) {
+    const qint64 tail = std::min<qint64>(offset_, kTailBytes);
+    file.seek(offset_ - tail);
+    tail_ = file.read(tail);
+    bytes_read_ += tail;
+  }
   if (!lines.isEmpty()) Q_EMIT appended(lines);
 }
 

@@ -194,6 +194,7 @@ void TrainingPanel::follow_run(const QString& dir, const QString& info) {
               for (const Metrics& m : lines) append_metrics(snapshot_, label, m);
               Q_EMIT curves_changed();
             });
+    connect(followed.follower, &RunFollower::line_skipped, this, &TrainingPanel::show_error);
     connect(followed.follower, &RunFollower::sample_written, this,
             [this, run_dir](const QString& path) {
               if (run_dir == current_run_) show_sample(path);
