@@ -78,8 +78,10 @@ constexpr int kBosToken = 256;
 
 struct ModelConfig {
   std::string hierarchy = "2@1 4@3 2@1";  // the paper's notation; "8@1" is the vanilla baseline
-  ShortenKind shorten = ShortenKind::kLinear;     // the paper's best shortening for text
-  UpsampleKind upsample = UpsampleKind::kLinear;  // linear upsampling beat repeat in the paper
+  // Linear both ways: cheap, and the step decoder can run it. The paper's own models resample
+  // with attention (the paper-* presets).
+  ShortenKind shorten = ShortenKind::kLinear;
+  UpsampleKind upsample = UpsampleKind::kLinear;
   int d_model = 256;     // width of every level (the paper keeps it constant across levels)
   int n_heads = 4;       // d_model must divide by it; head size d_model / n_heads must be even
   int mlp_ratio = 4;     // MLP hidden width = mlp_ratio * d_model, as in GPT-2
