@@ -1,6 +1,7 @@
 // Hierarchy notation, config validation, JSON round trips, and the cost model's parameter counts.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "model/core/config.h"
@@ -223,6 +224,70 @@ TEST(Cost, VanillaTwinAndShorteningSavings) {
   EXPECT_GT(hier.flops_per_token, 4.0 / 12.0 * vanilla.flops_per_token);
   // Linear shortening and upsampling add 2 * 3 * D^2 parameters over the vanilla twin.
   EXPECT_EQ(hier.params - vanilla.params, 2 * 3 * 512 * 512);
+}
+
+}  // namespace
+}  // namespace hg
+
+namespace hg {
+namespace {
+
+// Every preset shipped in assets/presets loads, validates and describes itself.
+TEST(Presets, EveryShippedPresetLoads) {
+  const std::filesystem::path dir = std::filesystem::path(assets_dir()) / "presets";
+  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    const std::string name = entry.path().stem().string();
+    SCOPED_TRACE(name);
+    RunConfig config;
+    ASSERT_NO_THROW(config = load_preset(name));
+    EXPECT_EQ(config.train.preset, name);
+    const auto json = read_json_file(entry.path().string());
+    ASSERT_TRUE(json.contains("description"));
+    EXPECT_GT(json["description"].get<std::string>().size(), 20u);
+    ++count;
+  }
+  EXPECT_GE(count, 6);
+}
+
+// The paper presets are the authors' configurations (hierarchy, width, resampling, dropout).
+TEST(Presets, PaperPresetsAreThePapersModels) {
+  struct Expected {
+    const char* name;
+    const char* hierarchy;
+    ShortenKind shorten;
+    UpsampleKind upsample;
+    double dropout;
+    int seq_len;
+  };
+  for (const Expected& e :
+       {Expected{"paper-enwik8", "5@1 24@3 5@1", ShortenKind::kAttention, UpsampleKind::kAttention,
+                 0.2, 2048},
+        Expected{"paper-cifar10", "1@1 8@3 1@1", ShortenKind::kAttentionLinear,
+                 UpsampleKind::kAttentionLinear, 0.0, 3072},
+        Expected{"paper-imagenet32", "3@1 24@3 3@1", ShortenKind::kAttentionLinear,
+                 UpsampleKind::kAttentionLinear, 0.01, 3072}}) {
+    SCOPED_TRACE(e.name);
+    const RunConfig c = load_preset(e.name);
+    EXPECT_EQ(parse_hierarchy(c.model.hierarchy).to_string(), e.hierarchy);
+    EXPECT_EQ(c.model.shorten, e.shorten);
+    EXPECT_EQ(c.model.upsample, e.upsample);
+    EXPECT_TRUE(c.model.resample_norm);
+    EXPECT_EQ(c.model.d_model, 512);
+    EXPECT_EQ(c.model.n_heads, 8);
+    EXPECT_EQ(c.model.mlp_ratio, 4);
+    EXPECT_DOUBLE_EQ(c.model.dropout, e.dropout);
+    EXPECT_EQ(c.model.seq_len, e.seq_len);
+    EXPECT_TRUE(c.train.data.empty()) << "the paper's data is not in Debian: --data names it";
+    // Its small twin resamples the same way, on data that is.
+    const RunConfig twin = load_preset(std::string(e.name) + "-small");
+    EXPECT_EQ(twin.model.shorten, e.shorten);
+    EXPECT_EQ(twin.model.upsample, e.upsample);
+    EXPECT_TRUE(twin.model.resample_norm);
+    EXPECT_FALSE(twin.train.data.empty());
+  }
 }
 
 }  // namespace
