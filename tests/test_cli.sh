@@ -25,6 +25,18 @@ expect_error "--force" "$hg" train --data "$work/text.txt" "${small[@]}" --steps
 
 line=$("$hg" eval "$work/run" --split test 2>/dev/null) || fail "eval"
 grep -q '"bits_per_token"' <<<"$line" || fail "eval printed: $line"
+# --full scores every byte of the split: as many tokens as the test split (the last 5%) holds.
+size=$(stat -c %s "$work/text.txt")
+line=$("$hg" eval "$work/run" --split test --full --json 2>/dev/null) || fail "eval --full"
+grep -q "\"tokens\":$((size - size * 95 / 100))," <<<"$line" &&
+  grep -q '"eval":"sliding 48/24"' <<<"$line" && grep -q '"bits_per_char"' <<<"$line" ||
+  fail "eval --full --json printed: $line"
+line=$("$hg" eval "$work/run" --full --context 24 --stride 24 --batch 3 2>/dev/null) ||
+  fail "eval --full --context 24"
+grep -q "bits/char over $((size * 95 / 100 - size * 90 / 100)) bytes (every byte: context 24, stride 24" <<<"$line" ||
+  fail "eval --full printed: $line"
+expect_error "requires --full" "$hg" eval "$work/run" --stride 4
+expect_error "--stride = 9 is more than the context" "$hg" eval "$work/run" --full --context 8 --stride 9
 
 "$hg" sample "$work/run" --prompt "the hour" --length 40 --seed 5 --out "$work/a.txt" 2>/dev/null \
   || fail "sample"
@@ -75,6 +87,9 @@ if command -v convert >/dev/null; then
     --steps 2 --device cpu --out "$work/img" 2>"$work/img.log" || fail "image train: $(cat "$work/img.log")"
   grep -q "skipped" "$work/img.log" || fail "the corrupt PNG was not reported: $(cat "$work/img.log")"
   "$hg" sample "$work/img" --n 2 --out "$work/grid.png" 2>/dev/null || fail "image sample"
+  line=$("$hg" eval "$work/img" --full --json 2>/dev/null) || fail "image eval --full"
+  grep -q '"bits_per_dim"' <<<"$line" && grep -q '"tokens":3072,' <<<"$line" &&
+    grep -q '"eval":"whole 1x3072"' <<<"$line" || fail "image eval --full printed: $line"
   [ "$(head -c 4 "$work/grid.png" | tail -c 3)" = "PNG" ] || fail "grid.png is not a PNG"
   "$hg" sample "$work/img" --prime "$work/pngs/red.png" --keep-rows 8 --n 1 \
     --out "$work/done.png" 2>/dev/null || fail "image completion"
