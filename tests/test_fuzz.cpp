@@ -2,7 +2,8 @@
 // (plain and gzip), CIFAR-10 batches (binary and pickled), ImageNet .npz, folders of PNGs, run
 // configs and metrics.jsonl lines. Each seed below is a valid file made by the project's own
 // writers (the seed corpus); each mutation of it must load or fail with a clean exception, never
-// crash and never ask for memory the input does not justify (std::bad_alloc fails the test). The mutations are seeded, so a run repeats.
+// crash and never ask for memory the input does not justify (std::bad_alloc fails the test). The
+// mutations are seeded, so a run repeats.
 #include <gtest/gtest.h>
 #include <zlib.h>
 
