@@ -1,7 +1,7 @@
 // `hourglass`: the command-line tool (docs/ARCHITECTURE.md, "The command line") — train, resume,
-// eval, sample, inspect, bench. main() parses and dispatches; each subcommand lives in app/cli/
-// (commands.h). Every error a user can cause ends as one line on stderr and exit status 1; CLI11's
-// own usage errors keep its status (non-zero). Not the studio: that is hourglass-studio.
+// compare, eval, sample, inspect, bench. main() parses and dispatches; each subcommand lives in
+// app/cli/ (commands.h). Every error a user can cause ends as one line on stderr and exit status 1;
+// CLI11's own usage errors keep its status (non-zero). Not the studio: that is hourglass-studio.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <exception>
@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
   app.add_flag("--version", version,
                "Print the version, libtorch, device, build options and assets folder");
   std::vector<std::unique_ptr<hg::cli::Command>> commands;
-  for (auto add : {hg::cli::add_train, hg::cli::add_resume, hg::cli::add_eval, hg::cli::add_sample,
-                   hg::cli::add_inspect, hg::cli::add_bench})
+  for (auto add : {hg::cli::add_train, hg::cli::add_resume, hg::cli::add_compare, hg::cli::add_eval,
+                   hg::cli::add_sample, hg::cli::add_inspect, hg::cli::add_bench})
     commands.push_back(add(app));
 
   try {

@@ -28,6 +28,7 @@ class Command {
 // Each adds its subcommand to `app` (in this order, as `hourglass --help` lists them).
 std::unique_ptr<Command> add_train(CLI::App& app);    // train_command.cpp
 std::unique_ptr<Command> add_resume(CLI::App& app);   // resume_command.cpp
+std::unique_ptr<Command> add_compare(CLI::App& app);  // compare_command.cpp
 std::unique_ptr<Command> add_eval(CLI::App& app);     // eval_command.cpp
 std::unique_ptr<Command> add_sample(CLI::App& app);   // sample_command.cpp
 std::unique_ptr<Command> add_inspect(CLI::App& app);  // inspect_command.cpp

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
+#include <stdexcept>
 
 namespace hg::cli {
 
@@ -51,6 +52,31 @@ CLI::Validator whole_number(int64_t low, int64_t high) {
       "a whole number from " + std::to_string(low) + " to " + std::to_string(high);
   return CLI::Validator(
       [=](std::string& text) -> std::string {
+void RunOptions::add_to(CLI::App* app) {
+  app->add_option("--data", data,
+                  "Dataset: a text file or folder, IDX, CIFAR batches (binary or pickled), "
+                  "ImageNet .npz batches, or a folder of PNG/JPEG (default: the preset's)");
+  app->add_option("--format", format, "text, idx, cifar, images or npz (guessed from the path)")
+      ->check(CLI::IsMember({"text", "idx", "cifar", "images", "npz"}));
+  app->add_option("--steps", steps, "Optimizer steps")->check(whole_number(1, kMostSteps));
+  app->add_option("--seed", seed, "One seed for weights, data order and dropout");
+  app->add_option("--eval-every", eval_every, "Steps between validation passes (0: at the end)")
+      ->check(whole_number(0, kMostSteps));
+  app->add_option("--save-every", save_every, "Steps between checkpoints (0: at the end)")
+      ->check(whole_number(0, kMostSteps));
+}
+
+void RunOptions::apply(RunConfig& config) const {
+  if (!data.empty()) config.train.data = data;
+  if (config.train.data.empty())
+    throw std::invalid_argument("--data is required (or a --preset that names data)");
+  if (!format.empty()) config.train.format = format;
+  if (steps) config.train.steps = *steps;
+  if (seed) config.train.seed = *seed;
+  if (eval_every) config.train.eval_every = *eval_every;
+  if (save_every) config.train.save_every = *save_every;
+}
+
         errno = 0;
         char* end = nullptr;
         const long long value = std::strtoll(text.c_str(), &end, 10);

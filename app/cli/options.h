@@ -25,6 +25,17 @@ struct ModelOptions {
 };
 
 // Checks of the numbers a user types, which say in words what is allowed ("--steps: 1e20 is not a
+// The data and schedule options of `train` and `compare`; unset ones keep the preset's values.
+struct RunOptions {
+  std::string data, format;
+  std::optional<int64_t> steps, eval_every, save_every;
+  std::optional<uint64_t> seed;
+
+  void add_to(CLI::App* app);
+  // Lays the options given over `config`; throws when no data is named at all.
+  void apply(RunConfig& config) const;
+};
+
 // whole number from 1 to 1000000000"), where CLI11's own ranges print unbounded limits as 309-digit
 // numbers and a number it cannot convert names no limit. Every size has a limit.
 CLI::Validator whole_number(int64_t low, int64_t high);

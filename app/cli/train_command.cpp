@@ -18,20 +18,9 @@ class TrainCommand final : public Command {
       : Command(app.add_subcommand("train", "Train a new run into RUN_DIR")) {
     CLI::App* train = subcommand_;
     model_.add_to(train);
-    train->add_option("--data", data_,
-                      "Dataset: a text file or folder, IDX, CIFAR batches, or a "
-                      "folder of PNG/JPEG (default: the preset's)");
-    train->add_option("--format", format_, "text, idx, cifar or images (guessed from the path)")
-        ->check(CLI::IsMember({"text", "idx", "cifar", "images"}));
-    train->add_option("--steps", steps_, "Optimizer steps")->check(whole_number(1, kMostSteps));
+    run_.add_to(train);
     train->add_option("--max-time", max_time_, "Stop after this many seconds of training")
         ->check(real_number(0.0, 1e9, true));
-    train->add_option("--seed", seed_, "One seed for weights, data order and dropout");
-    train
-        ->add_option("--eval-every", eval_every_, "Steps between validation passes (0: at the end)")
-        ->check(whole_number(0, kMostSteps));
-    train->add_option("--save-every", save_every_, "Steps between checkpoints (0: at the end)")
-        ->check(whole_number(0, kMostSteps));
     train->add_option("--out", out_, "The run directory to create")->required();
     train->add_flag("--force", force_, "Replace an existing run directory");
     train->add_flag(
@@ -46,15 +35,8 @@ class TrainCommand final : public Command {
 
   int run(char** argv) override {
     RunConfig config = model_.resolve();
-    if (!data_.empty()) config.train.data = data_;
-    if (config.train.data.empty())
-      throw std::invalid_argument("--data is required (or a --preset that names data)");
-    if (!format_.empty()) config.train.format = format_;
-    if (steps_) config.train.steps = *steps_;
-    if (seed_) config.train.seed = *seed_;
+    run_.apply(config);
     if (max_time_) config.train.max_time_s = *max_time_;
-    if (eval_every_) config.train.eval_every = *eval_every_;
-    if (save_every_) config.train.save_every = *save_every_;
     if (no_cuda_graph_) config.train.cuda_graph = false;
     const auto world = world_from_environment();
     if (!world && workers_requested(gpus_)) {
@@ -70,9 +52,8 @@ class TrainCommand final : public Command {
 
  private:
   ModelOptions model_;
-  std::string data_, format_, out_;
-  std::optional<int64_t> steps_, eval_every_, save_every_;
-  std::optional<uint64_t> seed_;
+  RunOptions run_;
+  std::string out_;
   std::optional<double> max_time_;
   bool force_ = false;
   bool no_cuda_graph_ = false;

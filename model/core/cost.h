@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/core/config.h"
+#include "model/core/run_config.h"
 
 namespace hg {
 
@@ -27,5 +28,12 @@ struct ModelCost {
 // FLOPs count matrix multiplies (2 per multiply-add) and attention scores over the whole context
 // (the convention of nanoGPT's estimate_mfu: 4 * D * T per token and layer, causal or not).
 ModelCost model_cost(const ModelConfig& config);
+
+// Training FLOPs per token: the forward pass and a backward pass of twice its cost (3 x forward,
+// nanoGPT's estimate_mfu). What metrics.jsonl's "flops" counts.
+double training_flops_per_token(const ModelConfig& config);
+// Tokens one optimizer step trains on: batch x processes x seq_len (every position of a
+// sequence is predicted). What metrics.jsonl's "tokens" counts.
+int64_t tokens_per_step(const RunConfig& run);
 
 }  // namespace hg

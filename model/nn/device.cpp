@@ -1,9 +1,16 @@
 // CUDA memory statistics go through c10's CUDA allocator, which only exists in CUDA builds of
-// libtorch; Debian's CPU build reports 0.
+// libtorch. On the CPU, peak memory is counted by a thin wrapper around torch's CPU allocator
+// (installed by the first reset_peak_memory), since torch keeps no CPU statistics of its own.
 #include "model/nn/device.h"
 
+#include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -17,6 +24,55 @@
 #endif
 
 namespace hg {
+namespace {
+
+// Counts the bytes of every CPU tensor allocated while it is installed: the same c10::alloc_cpu
+// blocks as torch's default allocator, each with a header holding its size, so the deleter knows
+// what it frees. The data pointer is also the context, as raw_allocate() requires.
+class CountingCpuAllocator final : public c10::Allocator {
+ public:
+  static constexpr size_t kHeader = 64;  // keeps alloc_cpu's 64-byte alignment for the data
+
+  c10::DataPtr allocate(size_t bytes) const override {
+    char* block = static_cast<char*>(c10::alloc_cpu(bytes + kHeader));
+    *reinterpret_cast<size_t*>(block) = bytes;
+    add(static_cast<int64_t>(bytes));
+    char* data = block + kHeader;
+    return {data, data, &release, c10::Device(c10::DeviceType::CPU)};
+  }
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
+  // The bytes held above what was held at the last reset, at their highest since then.
+  int64_t peak_above_baseline() const { return std::max<int64_t>(0, peak_ - baseline_); }
+  void reset() { peak_ = baseline_ = current_.load(); }
+
+  static CountingCpuAllocator& instance() {
+    static CountingCpuAllocator allocator;
+    return allocator;
+  }
+
+ private:
+  static void release(void* data) {
+    if (!data) return;
+    char* block = static_cast<char*>(data) - kHeader;
+    instance().add(-static_cast<int64_t>(*reinterpret_cast<size_t*>(block)));
+    c10::free_cpu(block);
+  }
+  void add(int64_t bytes) const {
+    const int64_t now = current_.fetch_add(bytes) + bytes;
+    int64_t peak = peak_.load();
+    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
+    }
+  }
+
+  mutable std::atomic<int64_t> current_{0}, peak_{0};
+  std::atomic<int64_t> baseline_{0};
+};
+
+std::once_flag g_counting_installed;
+std::atomic<bool> g_counting{false};
+
+}  // namespace
 
 torch::Device resolve_device(const std::string& name, int cuda_index) {
   if (name == "cpu") return torch::kCPU;
@@ -51,7 +107,7 @@ int64_t peak_memory_bytes(const torch::Device& device) {
     return stats.allocated_bytes[0].peak;  // aggregate over pool types
   }
 #endif
-  (void)device;
+  if (device.is_cpu() && g_counting) return CountingCpuAllocator::instance().peak_above_baseline();
   return 0;
 }
 
@@ -86,7 +142,13 @@ void reset_peak_memory(const torch::Device& device) {
 #if HOURGLASS_CUDA_STATS
   if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
 #endif
-  (void)device;
+  if (!device.is_cpu()) return;
+  // Tensors made before this keep their own deleters; only blocks made after it are counted.
+  std::call_once(g_counting_installed, [] {
+    c10::SetCPUAllocator(&CountingCpuAllocator::instance());
+    g_counting = true;
+  });
+  CountingCpuAllocator::instance().reset();
 }
 
 void set_cpu_threads(int threads) {

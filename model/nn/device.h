@@ -13,7 +13,11 @@ namespace hg {
 torch::Device resolve_device(const std::string& name, int cuda_index = 0);
 std::string describe_device(
     const torch::Device& device);  // "cuda:0 (NVIDIA H200)" / "cpu (2 threads)"
-// Peak bytes allocated on a CUDA device since the last reset; 0 on the CPU.
+// Peak memory since the last reset_peak_memory. CUDA: torch's peak allocated bytes (0 where the
+// libtorch build has no CUDA statistics). CPU: the peak bytes of libtorch tensors held above what
+// was held at the reset, counted by a wrapper around torch's CPU allocator that the first reset
+// installs (0 before it); the whole process's tensors, not the run's alone, and not the buffers
+// libraries allocate themselves (oneDNN scratch space) nor anything outside torch.
 int64_t peak_memory_bytes(const torch::Device& device);
 void reset_peak_memory(const torch::Device& device);
 // Bytes the device can still give: on the CPU the kernel's MemAvailable; on CUDA the driver's free

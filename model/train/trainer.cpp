@@ -88,6 +88,8 @@ Trainer::Trainer(RunConfig config, std::shared_ptr<const Dataset> data,
     threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
                               std::max(1, group_->local_size()));
   set_cpu_threads(threads);
+  // Peak memory counts from here: what this run's batches, model and optimizer hold.
+  reset_peak_memory(device_);
   batcher_ = std::make_unique<Batcher>(*data_, config_.model.seq_len);
   torch::manual_seed(config_.train.seed);
   model_ = Hourglass(config_.model);
@@ -368,6 +370,7 @@ Metrics Trainer::train_step() {
       config_.train.batch * static_cast<double>(world_size()) * batcher_->seq_len() / seconds;
   m.lr = lr;
   m.mem_bytes = peak_memory_bytes(device_);
+  count_compute(m);
   return m;
 }
 
@@ -397,6 +400,7 @@ Metrics Trainer::evaluate(Split split) {
   m.tokens_per_s = tokens / std::max(seconds, 1e-9);
   m.lr = learning_rate(config_.train, std::max<int64_t>(0, step_ - 1));
   m.mem_bytes = peak_memory_bytes(device_);
+  count_compute(m);
   return m;
 }
 
@@ -438,6 +442,11 @@ void Trainer::write_sample() {
     write_file_atomic((samples / (step_stem(step_) + ".txt")).string(),
                       std::string(result.tokens[0].begin(), result.tokens[0].end()));
   }
+}
+
+void Trainer::count_compute(Metrics& m) const {
+  // From the step, not summed per step, so a resumed run counts exactly as an unbroken one.
+  fill_compute(m, tokens_per_step(config_), training_flops_per_token(config_.model));
 }
 
 void Trainer::append_metrics(const Metrics& m) {

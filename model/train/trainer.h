@@ -95,6 +95,8 @@ class Trainer {
   torch::Tensor loss_of(const torch::Tensor& tokens);
   // The eager step: forward and backward per micro-batch, gradients averaged over the ranks, the
   // update. Returns the mean loss; throws TrainingDiverged before updating on a bad loss.
+  // Sets m's tokens and training FLOPs so far (model/core/cost.h).
+  void count_compute(Metrics& m) const;
   double eager_step(double lr);
   void throw_if_diverged(double loss) const;
   // What to say when a validation loss shows the run diverged, else "".
