@@ -135,10 +135,12 @@ TEST(CurvesCsv, HeaderThenOneLinePerPointQuotingWhereNeeded) {
   snapshot.series.push_back({"run a", "train loss", {{1, 0.5, 4.25}, {2, 1.0, 3.5}}});
   snapshot.series.push_back({"b,\"c\"", "lr", {{10, 2.25, 0.0003}}});
   EXPECT_EQ(curves_csv(snapshot),
-            "run,metric,step,time_s,value\n"
-            "run a,train loss,1,0.5,4.25\n"
-            "run a,train loss,2,1,3.5\n"
-            "\"b,\"\"c\"\"\",lr,10,2.25,0.0003\n");
+  snapshot.series.back().points.back().tokens = 7680;
+  snapshot.series.back().points.back().flops = 1.5e12;
+            "run,metric,step,time_s,value,tokens,flops\n"
+            "run a,train loss,1,0.5,4.25,0,0\n"
+            "run a,train loss,2,1,3.5,0,0\n"
+            "\"b,\"\"c\"\"\",lr,10,2.25,0.0003,7680,1.5e+12\n");
   EXPECT_EQ(CurvesView().csv(snapshot), curves_csv(snapshot));
 }
 
@@ -201,6 +203,76 @@ TEST(AppendMetrics, CpuRunsHaveNoMemorySeriesAndResumesReplaceLaterSteps) {
 }
 
 TEST(CurvesView, GroupsNameTheirMetrics) {
+TEST(AppendMetrics, PointsKeepTokensFlopsAndTheValProtocol) {
+  CurvesSnapshot snapshot;
+  hg::Metrics m;
+  m.split = "val";
+  m.step = 10;
+  m.tokens = 5120;
+  m.flops = 3.0e9;
+  m.eval = "windows 64x128";
+  append_metrics(snapshot, "r", m);
+  const CurveSeries* val = find(snapshot, "r", kMetricValBits);
+  ASSERT_NE(val, nullptr);
+  EXPECT_EQ(val->points.at(0).tokens, 5120.0);
+  EXPECT_EQ(val->points.at(0).flops, 3.0e9);
+  EXPECT_EQ(val->eval.at(10.0), "windows 64x128");
+  m.step = 5;  // resumed from step 4: the protocol of step 10 goes with its point
+  m.eval.clear();
+  append_metrics(snapshot, "r", m);
+  EXPECT_TRUE(val->eval.empty());
+}
+
+TEST(Metrics, OldLinesGetTokensAndFlopsFromTheirStep) {
+  auto m = hg::parse_metrics_line(R"({"step":3,"time_s":1,"split":"train","loss":2})");
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->tokens, 0);
+  hg::fill_compute(*m, /*tokens_per_step=*/512, /*flops_per_token=*/1e6);
+  EXPECT_EQ(m->tokens, 3 * 512);
+  EXPECT_DOUBLE_EQ(m->flops, 3 * 512 * 1e6);
+  hg::Metrics written;  // a line that says its own counts keeps them
+  written.tokens = 100;
+  written.flops = 7.0;
+  hg::fill_compute(written, 512, 1e6);
+  EXPECT_EQ(written.tokens, 100);
+  EXPECT_EQ(written.flops, 7.0);
+  written.split = "val";
+  written.eval = "windows 8x128";
+  const auto back = hg::parse_metrics_line(written.to_json_line());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->tokens, 100);
+  EXPECT_EQ(back->eval, "windows 8x128");
+  const auto object = hg::parse_metrics_line(
+      R"({"step":3,"time_s":1,"split":"val","loss":2,"eval":{"split":"val","windows":8}})");
+  ASSERT_TRUE(object.has_value());
+  EXPECT_EQ(object->eval, R"({"split":"val","windows":8})");
+}
+
+TEST(RunSummary, SaysTheLastValTheTimeTheFlopsAndThePeakMemory) {
+  CurvesSnapshot snapshot;
+  hg::Metrics m;
+  m.split = "train";
+  m.step = 100;
+  m.time_s = 125.0;
+  m.tokens = 100 * 2048;
+  m.flops = 1.3e12;
+  m.mem_bytes = 181ll * 1024 * 1024;
+  append_metrics(snapshot, "hourglass", m);
+  EXPECT_EQ(run_summary(snapshot, "hourglass"), "2m05s · 1.30 TFLOP · 181 MiB peak");
+  m.split = "val";
+  m.bits_per_token = 2.4104;
+  m.time_s = 126.0;
+  append_metrics(snapshot, "hourglass", m);
+  EXPECT_EQ(run_summary(snapshot, "hourglass"),
+            "val 2.410 bits/token · 2m06s · 1.30 TFLOP · 181 MiB peak");
+  EXPECT_EQ(run_summary(snapshot, "other"), "");
+  EXPECT_EQ(si_label(768000, ""), "768 k");
+  EXPECT_EQ(si_label(2.5e15, "FLOP"), "2.50 PFLOP");
+  EXPECT_EQ(si_label(12.0, "FLOP"), "12.0 FLOP");
+  EXPECT_EQ(tick_label(2e12, 5e11, 3e12), "2T");  // the FLOPs axis
+  EXPECT_EQ(tick_label(1.5e9, 5e8, 3e9), "1.5G");
+}
+
   EXPECT_EQ(CurvesView::group_metrics(CurvesView::kLoss),
             (std::vector<std::string>{kMetricTrainLoss, kMetricValLoss}));
   EXPECT_EQ(CurvesView::group_metrics(CurvesView::kMemory),

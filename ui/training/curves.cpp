@@ -36,7 +36,29 @@ void append_point(CurveSeries& series, const CurvePoint& point) {
   auto& points = series.points;
   // A resumed run re-logs steps after its checkpoint: its new points replace the old ones.
   while (!points.empty() && points.back().step >= point.step) points.pop_back();
+  series.eval.erase(series.eval.lower_bound(point.step), series.eval.end());
   points.push_back(point);
+}
+
+// The last point of a run's series of `metric`, or null.
+const CurvePoint* last_point(const CurvesSnapshot& snapshot, const std::string& run,
+                             const char* metric) {
+  for (const CurveSeries& s : snapshot.series)
+    if (s.run == run && s.metric == metric && !s.points.empty()) return &s.points.back();
+  return nullptr;
+}
+
+// "45 s", "2m05s", "1h02m".
+std::string duration_label(double seconds) {
+  const int s = static_cast<int>(seconds + 0.5);
+  char buffer[32];
+  if (s < 60)
+    std::snprintf(buffer, sizeof buffer, "%d s", s);
+  else if (s < 3600)
+    std::snprintf(buffer, sizeof buffer, "%dm%02ds", s / 60, s % 60);
+  else
+    std::snprintf(buffer, sizeof buffer, "%dh%02dm", s / 3600, (s / 60) % 60);
+  return buffer;
 }
 
 }  // namespace
@@ -44,7 +66,9 @@ void append_point(CurveSeries& series, const CurvePoint& point) {
 void append_metrics(CurvesSnapshot& snapshot, const std::string& run, const hg::Metrics& m) {
   const double step = static_cast<double>(m.step);
   auto add = [&](const char* metric, double value) {
-    append_point(series_for(snapshot, run, metric), CurvePoint{step, m.time_s, value});
+    CurveSeries& series = series_for(snapshot, run, metric);
+    append_point(series, CurvePoint{step, m.time_s, value, static_cast<double>(m.tokens), m.flops});
+    if (!m.eval.empty()) series.eval[step] = m.eval;
   };
   if (m.split == "val") {
     add(kMetricValLoss, m.loss);
@@ -128,14 +152,51 @@ std::vector<double> nice_log_ticks(double lo, double hi, int max_ticks) {
 }
 
 std::string curves_csv(const CurvesSnapshot& snapshot) {
-  std::string csv = "run,metric,step,time_s,value\n";
+  std::string csv = "run,metric,step,time_s,value,tokens,flops\n";
   for (const CurveSeries& s : snapshot.series) {
     const std::string prefix = csv_field(s.run) + "," + csv_field(s.metric) + ",";
     for (const CurvePoint& p : s.points)
       csv += prefix + number_text(p.step, "%.17g") + "," + number_text(p.time_s, "%.10g") + "," +
-             number_text(p.value, "%.10g") + "\n";
+             number_text(p.value, "%.10g") + "," + number_text(p.tokens, "%.17g") + "," +
+             number_text(p.flops, "%.10g") + "\n";
   }
   return csv;
+}
+
+std::string si_label(double v, const char* unit) {
+  static constexpr const char* kPrefixes[] = {"", "k", "M", "G", "T", "P", "E"};
+  int power = 0;
+  double scaled = v;
+  while (std::abs(scaled) >= 999.5 && power + 1 < static_cast<int>(std::size(kPrefixes))) {
+    scaled /= 1000.0;
+    ++power;
+  }
+  const char* format = std::abs(scaled) >= 99.95   ? "%.0f"
+                       : std::abs(scaled) >= 9.995 ? "%.1f"
+                                                   : "%.2f";
+  std::string text = number_text(scaled, format);
+  const std::string suffix = std::string(kPrefixes[power]) + unit;
+  return suffix.empty() ? text : text + " " + suffix;
+}
+
+std::string run_summary(const CurvesSnapshot& snapshot, const std::string& run) {
+  std::vector<std::string> parts;
+  if (const CurvePoint* val = last_point(snapshot, run, kMetricValBits))
+    parts.push_back("val " + number_text(val->value, "%.3f") + " bits/token");
+  double time_s = 0.0, flops = 0.0, memory = 0.0;
+  for (const CurveSeries& s : snapshot.series) {
+    if (s.run != run || s.points.empty()) continue;
+    time_s = std::max(time_s, s.points.back().time_s);
+    flops = std::max(flops, s.points.back().flops);
+    if (s.metric == kMetricMemory)
+      for (const CurvePoint& p : s.points) memory = std::max(memory, p.value);
+  }
+  if (time_s > 0.0) parts.push_back(duration_label(time_s));
+  if (flops > 0.0) parts.push_back(si_label(flops, "FLOP"));
+  if (memory > 0.0) parts.push_back(number_text(memory, "%.0f") + " MiB peak");
+  std::string text;
+  for (const std::string& part : parts) text += (text.empty() ? "" : " · ") + part;
+  return text;
 }
 
 void ColumnDecimator::add(ImVec2 p) {
@@ -169,10 +230,15 @@ std::string value_label(double v) {
   return number_text(v, std::abs(v) >= 1e4 && std::abs(v) < 1e12 ? "%.0f" : "%.4g");
 }
 
-// Tick label with as many decimals as the tick spacing needs. The k/M suffix and the exponent
-// form are chosen from the largest value on the axis (axis_max), so one axis uses one form.
+// Tick label with as many decimals as the tick spacing needs. The k/M/G/T/P suffix and the
+// exponent form are chosen from the largest value on the axis (axis_max), so one axis uses one
+// form.
 std::string tick_label(double v, double spacing, double axis_max) {
   if (std::abs(v) < spacing * 1e-6) return "0";  // -0.0 and 1e-17 from float steps
+  if (axis_max >= 1e18) return number_text(v, "%.1e");
+  if (axis_max >= 1e15) return number_text(v / 1e15, "%gP");  // training FLOPs
+  if (axis_max >= 1e12) return number_text(v / 1e12, "%gT");
+  if (axis_max >= 1e9) return number_text(v / 1e9, "%gG");
   if (axis_max >= 1e6) return number_text(v / 1e6, "%gM");
   if (axis_max >= 1e4) return number_text(v / 1e3, "%gk");
   if (axis_max < 1e-2) return number_text(v, "%.1e");
@@ -203,6 +269,11 @@ std::vector<std::string> CurvesView::group_metrics(int group) {
     default:
       return {};
   }
+}
+
+const char* CurvesView::x_axis_name(int axis) {
+  static constexpr const char* kNames[kXAxisCount] = {"step", "time", "tokens", "FLOPs"};
+  return axis >= 0 && axis < kXAxisCount ? kNames[axis] : "?";
 }
 
 bool CurvesView::group_smoothed(int group) {

@@ -1,5 +1,6 @@
 // The live training curves (the Training panel's plot): train/val loss and bits per token, learning
-// rate, tokens/s and memory of several runs overlaid, drawn with ImGui draw lists (no ImPlot).
+// rate, tokens/s and memory of several runs overlaid, against steps, time, tokens or training
+// FLOPs, one plot per data kind, drawn with ImGui draw lists (no ImPlot).
 // CurvesSnapshot is plain data the GUI model hands over; CurvesView is the visualizer (its own UI
 // state + draw(), in curves_view.cpp). The pure helpers (curves.cpp) need no GL or ImGui context.
 #pragma once
@@ -18,16 +19,22 @@ struct CurvePoint {
   double step = 0.0;
   double time_s = 0.0;
   double value = 0.0;
+  double tokens = 0.0;  // tokens trained on so far; 0 where unknown (hg::Metrics::tokens)
+  double flops = 0.0;   // training FLOPs so far
 };
 
 struct CurveSeries {
-  std::string run;                 // run label; several runs are overlaid
-  std::string metric;              // one of the kMetric* names below
-  std::vector<CurvePoint> points;  // in order of step
+  std::string run;                     // run label; several runs are overlaid
+  std::string metric;                  // one of the kMetric* names below
+  std::vector<CurvePoint> points;      // in order of step
+  std::map<double, std::string> eval;  // by step: how a val point was evaluated, where said
 };
 
 struct CurvesSnapshot {
   std::vector<CurveSeries> series;
+  // Run -> its data kind ("text, 128 tokens/sample"); runs of different kinds are drawn on plots
+  // of their own, since their losses are not comparable. A run without an entry is of kind "".
+  std::map<std::string, std::string> run_kind;
 };
 
 // Metric names as they appear in CurveSeries::metric and in the CSV.
@@ -41,7 +48,8 @@ inline constexpr const char* kMetricMemory = "memory";  // MiB of peak memory
 
 // Adds one metrics line of `run`: a train line gives train loss, train bits/token, lr, tokens/s
 // and memory (only when mem_bytes > 0, i.e. measured); a val line gives val loss and val
-// bits/token. A step at or before the series' last step (a run resumed from an older checkpoint)
+// bits/token (with its eval protocol, if the line says). Every point keeps the line's tokens and
+// FLOPs. A step at or before the series' last step (a run resumed from an older checkpoint)
 // first drops the points it replaces, so x stays increasing.
 void append_metrics(CurvesSnapshot& snapshot, const std::string& run, const hg::Metrics& m);
 
@@ -88,17 +96,29 @@ std::string tick_label(double v, double spacing, double axis_max);
 // A read-out value: whole numbers for big ones (tokens/s), else four significant digits.
 std::string value_label(double v);
 
-// All points of the snapshot as "run,metric,step,time_s,value\n" lines after that header line.
+// All points of the snapshot as "run,metric,step,time_s,value,tokens,flops\n" lines after that
+// header line.
 std::string curves_csv(const CurvesSnapshot& snapshot);
+
+// A number with an SI prefix and a unit: "1.30 TFLOP", "768 k", "181 MiB" is not this (binary).
+std::string si_label(double v, const char* unit);
+
+// What a run has reached, for its legend entry: "val 2.410 bits/token · 2m05s · 1.30 TFLOP ·
+// 181 MiB peak" from its series (the last val point, the latest time and FLOPs, the highest
+// memory); parts not known yet are left out.
+std::string run_summary(const CurvesSnapshot& snapshot, const std::string& run);
 
 struct CurvesView {
   enum MetricGroup { kLoss = 0, kBitsPerToken, kLearningRate, kTokensPerS, kMemory, kGroupCount };
+  // The x axis: optimizer steps, training time, tokens trained on, training FLOPs. Tokens and
+  // FLOPs put a hierarchy and its vanilla twin on the paper's footing: loss per compute.
+  enum XAxis { kXStep = 0, kXTime, kXTokens, kXFlops, kXAxisCount };
 
   int metric_group = kLoss;      // the combo in the view's toolbar row
   float smoothing = 0.6f;        // EMA weight, TensorBoard-style
   bool log_y = false;            // non-positive values are skipped
-  bool x_time = false;           // false: optimizer step; true: training time
-  std::set<std::string> hidden;  // "run\tmetric" keys toggled off in the legend
+  int x_axis = kXStep;           // an XAxis
+  std::set<std::string> hidden;  // runs toggled off in the legend (every metric of the run)
 
   // Called from inside draw() (i.e. inside paintGL) when the user clicks an export button: defer
   // file dialogs and QOpenGLWidget::grabFramebuffer() with QTimer::singleShot(0, ...).
@@ -111,6 +131,7 @@ struct CurvesView {
   std::string csv(const CurvesSnapshot& snapshot) const { return curves_csv(snapshot); }
 
   static const char* group_name(int group);
+  static const char* x_axis_name(int axis);  // "step", "time", "tokens", "FLOPs"
   // The metrics a group shows, e.g. kLoss -> {"train loss", "val loss"}.
   static std::vector<std::string> group_metrics(int group);
   // Whether the smoothing applies to a group's train curves (not to lr and memory).
@@ -124,15 +145,18 @@ struct CurvesView {
     CurvePoint first, last;
     float smoothing = -1.0f;
     bool log_y = false;
-    double x_unit = 0.0;                         // 0: steps; else seconds per unit of the time axis
-    std::vector<double> x, smoothed, raw, line;  // raw/line: plotted y, NaN where not plottable
+    int x_axis = kXStep;
+    double time_unit = 1.0;                         // seconds per unit of the time axis
+    std::vector<double> x, smoothed, raw, line;     // raw/line: plotted y, NaN where not plottable
     double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;  // over plottable raw points; lo > hi if none
   };
   const Plotted& plotted(const CurveSeries& series, const std::string& key, float smoothing_used,
-                         double x_unit);
+                         double time_unit);
 
   void draw_toolbar(const CurvesSnapshot& snapshot);
-  void draw_plot(const CurvesSnapshot& snapshot);
+  // One plot per data kind, stacked; each draws the runs of its kind.
+  void draw_plots(const CurvesSnapshot& snapshot);
+  void draw_plot(const CurvesSnapshot& snapshot, const std::string& kind, ImVec2 size, bool titled);
 
   std::map<std::string, Plotted> plotted_;       // by "run\tmetric"
   std::map<std::string, Plotted> plotted_next_;  // this frame's entries: dropped series vanish

@@ -1,6 +1,7 @@
-// CurvesView: the live curves drawn with ImGui draw lists: toolbar, axes, grid, curves decimated
-// per pixel column, legend and hover read-out. The numbers it draws come from curves.cpp's pure
-// helpers; it neither reads runs nor writes exports (its owner does).
+// CurvesView: the live curves drawn with ImGui draw lists: toolbar, one plot per data kind with
+// axes, grid, curves decimated per pixel column, a legend of runs and a hover read-out. The numbers
+// it draws come from curves.cpp's pure helpers; it neither reads runs nor writes exports (its owner
+// does).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -13,21 +14,19 @@ namespace {
 constexpr int kMaxPolylinePoints = 4000;  // anti-aliased lines take 4 vertices a point: stay
                                           // far below ImDrawList's 16-bit index range per call
 
-ImU32 run_color(size_t run_index, bool lighter) {
+ImU32 run_color(size_t run_index) {
   // Tableau 10: distinct hues that stay readable on a dark background.
   static constexpr ImU32 kPalette[] = {IM_COL32(31, 119, 180, 255),  IM_COL32(255, 127, 14, 255),
                                        IM_COL32(44, 160, 44, 255),   IM_COL32(214, 39, 40, 255),
                                        IM_COL32(148, 103, 189, 255), IM_COL32(140, 86, 75, 255),
                                        IM_COL32(227, 119, 194, 255), IM_COL32(127, 127, 127, 255),
                                        IM_COL32(188, 189, 34, 255),  IM_COL32(23, 190, 207, 255)};
-  ImVec4 c = ImGui::ColorConvertU32ToFloat4(kPalette[run_index % std::size(kPalette)]);
-  if (lighter) {  // val curves: the run's hue, mixed towards white
-    c.x += (1.0f - c.x) * 0.5f;
-    c.y += (1.0f - c.y) * 0.5f;
-    c.z += (1.0f - c.z) * 0.5f;
-  }
-  return ImGui::ColorConvertFloat4ToU32(c);
+  return kPalette[run_index % std::size(kPalette)];
 }
+
+// Val points: white markers ringed in the run's colour on a dashed line, so they stand out from
+// the train curve of any run (on the dark plot white contrasts with every hue of the palette).
+constexpr ImU32 kValFill = IM_COL32(250, 250, 250, 255);
 
 ImU32 with_alpha(ImU32 color, float alpha) {
   ImVec4 c = ImGui::ColorConvertU32ToFloat4(color);
@@ -38,10 +37,10 @@ ImU32 with_alpha(ImU32 color, float alpha) {
 // One visible series, ready to draw: x in the chosen axis, y smoothed and log-mapped as needed.
 struct PreparedSeries {
   const CurveSeries* series = nullptr;
-  std::string key;  // "run\tmetric", the legend's toggle key
-  ImU32 color = 0;
-  bool hidden = false;
-  bool sparse = false;  // val curves: a point every eval interval, drawn with markers
+  ImU32 color = 0;         // the run's
+  bool hidden = false;     // its run is toggled off in the legend
+  bool sparse = false;     // val curves: a point every eval interval, drawn with markers
+  bool plottable = false;  // some point has a value on this x axis (old runs may lack FLOPs)
   // CurvesView::Plotted's vectors: x in the axis unit, smoothed values, plotted raw and smoothed.
   const std::vector<double>* x = nullptr;
   const std::vector<double>* smoothed = nullptr;
@@ -53,6 +52,34 @@ double plotted_y(double v, bool log_y) {
   if (!std::isfinite(v)) return std::numeric_limits<double>::quiet_NaN();
   if (!log_y) return v;
   return v > 0.0 ? std::log10(v) : std::numeric_limits<double>::quiet_NaN();
+}
+
+// A dashed polyline: val curves, told from train curves by more than their colour.
+void draw_dashed(ImDrawList* draw, const std::vector<ImVec2>& points, ImU32 color, float width) {
+  constexpr float kDash = 6.0f, kGap = 4.0f;
+  float phase = 0.0f;  // distance into the current dash+gap period, carried across segments
+  for (size_t i = 0; i + 1 < points.size(); ++i) {
+    const ImVec2 a = points[i], b = points[i + 1];
+    const float length = std::hypot(b.x - a.x, b.y - a.y);
+    if (length <= 0.0f) continue;
+    for (float t = 0.0f; t < length;) {
+      const bool on = phase < kDash;
+      const float step = std::min(length - t, on ? kDash - phase : kDash + kGap - phase);
+      if (on) {
+        const float t0 = t / length, t1 = (t + step) / length;
+        draw->AddLine(ImVec2(a.x + (b.x - a.x) * t0, a.y + (b.y - a.y) * t0),
+                      ImVec2(a.x + (b.x - a.x) * t1, a.y + (b.y - a.y) * t1), color, width);
+      }
+      t += step;
+      phase = std::fmod(phase + step, kDash + kGap);
+    }
+  }
+}
+
+// A val point: white, ringed in the run's colour.
+void draw_val_marker(ImDrawList* draw, ImVec2 at, ImU32 run_color, float radius) {
+  draw->AddCircleFilled(at, radius, kValFill);
+  draw->AddCircle(at, radius, run_color, 0, 1.5f);
 }
 
 // Time axis unit, chosen from the span so tick labels stay short.
@@ -146,41 +173,81 @@ struct PlotFrame {
   }
 };
 
-// Legend in the top right corner; a click on a row toggles that series in `hidden`. Returns
-// whether the mouse is over it (then the hover read-out stays away).
-bool draw_legend(ImDrawList* draw, const PlotFrame& frame, const std::vector<PreparedSeries>& all,
-                 bool plot_hovered, std::set<std::string>& hidden) {
+// Legend in the top right corner: one row per run (its colour, name and what it has reached:
+// run_summary), then a key to the train line and the val markers when both are shown. A click on
+// a run's row hides or shows all its curves. Returns whether the mouse is over it (then the hover
+// read-out stays away).
+bool draw_legend(ImDrawList* draw, const PlotFrame& frame, const CurvesSnapshot& snapshot,
+                 const std::vector<PreparedSeries>& all, bool plot_hovered,
+                 std::set<std::string>& hidden) {
+  struct Row {
+    std::string run, summary;
+    ImU32 color;
+    bool hidden;
+  };
+  std::vector<Row> rows;
+  bool any_val = false, any_train = false;
+  for (const PreparedSeries& p : all) {
+    (p.sparse ? any_val : any_train) = true;
+    const std::string& run = p.series->run;
+    if (std::none_of(rows.begin(), rows.end(), [&](const Row& r) { return r.run == run; }))
+      rows.push_back({run, run_summary(snapshot, run), p.color, p.hidden});
+  }
+  const bool key = any_val && any_train;
   const ImGuiStyle& style = ImGui::GetStyle();
   const float text_h = ImGui::GetTextLineHeight();
   const float swatch = text_h * 0.8f;
-  float legend_w = 0.0f;
-  for (const PreparedSeries& p : all)
-    legend_w = std::max(legend_w,
-                        ImGui::CalcTextSize((p.series->run + "  " + p.series->metric).c_str()).x);
-  legend_w += swatch + 3.0f * style.ItemInnerSpacing.x;
-  const ImVec2 l0(frame.p1.x - legend_w - 8.0f, frame.p0.y + 8.0f);
-  const ImVec2 l1(frame.p1.x - 8.0f, l0.y + all.size() * text_h + 2.0f * style.ItemInnerSpacing.y);
+  const float gap = style.ItemInnerSpacing.x;
+  float name_w = 0.0f, summary_w = 0.0f;
+  for (const Row& r : rows) {
+    name_w = std::max(name_w, ImGui::CalcTextSize(r.run.c_str()).x);
+    summary_w = std::max(summary_w, ImGui::CalcTextSize(r.summary.c_str()).x);
+  }
+  const char* const kTrainKey = "train";
+  const char* const kValKey = "val";
+  const float key_w = 2.0f * swatch + 4.0f * gap + ImGui::CalcTextSize(kTrainKey).x +
+                      ImGui::CalcTextSize(kValKey).x + 2.0f * swatch;
+  const float legend_w =
+      std::max(swatch + 3.0f * gap + name_w + (summary_w > 0.0f ? 2.0f * gap + summary_w : 0.0f),
+               key ? key_w + 2.0f * gap : 0.0f);
+  const size_t lines = rows.size() + (key ? 1 : 0);
+  const ImVec2 l0(std::max(frame.p0.x + 4.0f, frame.p1.x - legend_w - 8.0f), frame.p0.y + 8.0f);
+  const ImVec2 l1(frame.p1.x - 8.0f, l0.y + lines * text_h + 2.0f * style.ItemInnerSpacing.y);
   draw->AddRectFilled(l0, l1, ImGui::GetColorU32(ImGuiCol_WindowBg, 0.85f), 3.0f);
-  for (size_t i = 0; i < all.size(); ++i) {
-    const PreparedSeries& p = all[i];
-    const ImVec2 row(l0.x + style.ItemInnerSpacing.x, l0.y + style.ItemInnerSpacing.y + i * text_h);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    const ImVec2 row(l0.x + gap, l0.y + style.ItemInnerSpacing.y + i * text_h);
     const ImVec2 s0(row.x, row.y + (text_h - swatch) * 0.5f);
     const ImVec2 s1(s0.x + swatch, s0.y + swatch);
-    if (p.hidden)
-      draw->AddRect(s0, s1, p.color);
+    if (r.hidden)
+      draw->AddRect(s0, s1, r.color);
     else
-      draw->AddRectFilled(s0, s1, p.color);
-    const std::string label = p.series->run + "  " + p.series->metric;
-    draw->AddText(ImVec2(s1.x + style.ItemInnerSpacing.x, row.y),
-                  ImGui::GetColorU32(p.hidden ? ImGuiCol_TextDisabled : ImGuiCol_Text),
-                  label.c_str());
+      draw->AddRectFilled(s0, s1, r.color);
+    const float name_x = s1.x + gap;
+    draw->AddText(ImVec2(name_x, row.y),
+                  ImGui::GetColorU32(r.hidden ? ImGuiCol_TextDisabled : ImGuiCol_Text),
+                  r.run.c_str());
+    draw->AddText(ImVec2(name_x + name_w + 2.0f * gap, row.y),
+                  ImGui::GetColorU32(ImGuiCol_TextDisabled), r.summary.c_str());
     if (plot_hovered && ImGui::IsMouseHoveringRect(row, ImVec2(l1.x, row.y + text_h)) &&
         ImGui::IsMouseClicked(0)) {
-      if (p.hidden)
-        hidden.erase(p.key);
+      if (r.hidden)
+        hidden.erase(r.run);
       else
-        hidden.insert(p.key);
+        hidden.insert(r.run);
     }
+  }
+  if (key) {  // "—— train   (o) val"
+    const ImVec2 row(l0.x + gap, l0.y + style.ItemInnerSpacing.y + rows.size() * text_h);
+    const float mid = row.y + text_h * 0.5f;
+    const ImU32 text = ImGui::GetColorU32(ImGuiCol_TextDisabled);
+    draw->AddLine(ImVec2(row.x, mid), ImVec2(row.x + 2.0f * swatch, mid), text, 2.0f);
+    float x = row.x + 2.0f * swatch + gap;
+    draw->AddText(ImVec2(x, row.y), text, kTrainKey);
+    x += ImGui::CalcTextSize(kTrainKey).x + 3.0f * gap;
+    draw_dashed(draw, {ImVec2(x, mid), ImVec2(x + 2.0f * swatch, mid)}, text, 1.5f);
+    draw_val_marker(draw, ImVec2(x + swatch, mid), text, swatch * 0.4f);
+    draw->AddText(ImVec2(x + 2.0f * swatch + gap, row.y), text, kValKey);
   }
   return ImGui::IsMouseHoveringRect(l0, l1);
 }
@@ -188,7 +255,7 @@ bool draw_legend(ImDrawList* draw, const PlotFrame& frame, const std::vector<Pre
 // Hover read-out: a vertical line at the mouse, a dot on each visible series at its point
 // nearest to that x, and a tooltip with their values.
 void draw_hover(ImDrawList* draw, const PlotFrame& frame, const std::vector<PreparedSeries>& all,
-                const char* x_name, bool x_is_time, bool show_raw) {
+                const char* x_name, int x_axis, bool show_raw) {
   const float mouse_x = ImGui::GetIO().MousePos.x;
   if (mouse_x < frame.p0.x || mouse_x > frame.p1.x) return;
   const double x =
@@ -198,13 +265,21 @@ void draw_hover(ImDrawList* draw, const PlotFrame& frame, const std::vector<Prep
   const float text_h = ImGui::GetTextLineHeight();
   const float swatch = text_h * 0.8f;
   ImGui::BeginTooltip();
-  ImGui::Text(x_is_time ? "%s %.2f" : "%s %.0f", x_name, x);
+  if (x_axis == CurvesView::kXTokens || x_axis == CurvesView::kXFlops)
+    ImGui::Text("%s %s", x_name, si_label(x, "").c_str());
+  else
+    ImGui::Text(x_axis == CurvesView::kXTime ? "%s %.2f" : "%s %.0f", x_name, x);
   ImGui::Separator();
   for (const PreparedSeries& p : all) {
-    if (p.hidden) continue;
+    if (p.hidden || !p.plottable) continue;
     const size_t i = nearest_index(*p.x, x);
     const double y = (*p.line)[i];
-    if (!std::isnan(y)) draw->AddCircleFilled(frame.to_screen((*p.x)[i], y), 3.5f, p.color);
+    if (!std::isnan(y)) {
+      if (p.sparse)
+        draw_val_marker(draw, frame.to_screen((*p.x)[i], y), p.color, 5.0f);
+      else
+        draw->AddCircleFilled(frame.to_screen((*p.x)[i], y), 3.5f, p.color);
+    }
     const ImVec2 at = ImGui::GetCursorScreenPos();
     ImGui::GetWindowDrawList()->AddRectFilled(
         ImVec2(at.x, at.y + (text_h - swatch) * 0.5f),
@@ -218,10 +293,13 @@ void draw_hover(ImDrawList* draw, const PlotFrame& frame, const std::vector<Prep
       ImGui::SameLine();
       ImGui::TextDisabled("(raw %s)", value_label(point.value).c_str());
     }
-    if (x_is_time) {
+    if (x_axis != CurvesView::kXStep) {
       ImGui::SameLine();
       ImGui::TextDisabled("step %.0f", point.step);
     }
+    if (p.sparse)  // how the val figure was measured, where the run says
+      if (const auto eval = p.series->eval.find(point.step); eval != p.series->eval.end())
+        ImGui::TextDisabled("    eval: %s", eval->second.c_str());
   }
   ImGui::EndTooltip();
 }
@@ -344,13 +422,18 @@ void draw_curves(ImDrawList* draw, const PlotFrame& frame, const std::vector<Pre
     return decimator.finish();
   };
   for (const PreparedSeries& p : all) {
-    if (p.hidden) continue;
+    if (p.hidden || !p.plottable) continue;
     if (show_raw && !p.sparse)
       draw_curve(draw, screen_points(p, *p.raw), with_alpha(p.color, 0.25f), 1.0f);
     const std::vector<ImVec2> line = screen_points(p, *p.line);
-    draw_curve(draw, line, p.color, 2.0f);
-    if (p.sparse && line.size() * 6.0f < frame.p1.x - frame.p0.x)
-      for (const ImVec2& v : line) draw->AddCircleFilled(v, 2.5f, p.color);
+    if (!p.sparse) {
+      draw_curve(draw, line, p.color, 2.0f);
+      continue;
+    }
+    draw_dashed(draw, line, p.color, 1.5f);
+    // Markers on every val point; smaller where they would crowd each other.
+    const float radius = line.size() * 12.0f < frame.p1.x - frame.p0.x ? 4.0f : 2.5f;
+    for (const ImVec2& v : line) draw_val_marker(draw, v, p.color, radius);
   }
   draw->PopClipRect();
 }
@@ -361,7 +444,7 @@ void CurvesView::draw(const CurvesSnapshot& snapshot) {
   metric_group = std::clamp(metric_group, 0, kGroupCount - 1);  // e.g. restored from settings
   ImGui::PushID(this);
   draw_toolbar(snapshot);
-  draw_plot(snapshot);
+  draw_plots(snapshot);
   ImGui::PopID();
 }
 
@@ -391,10 +474,10 @@ void CurvesView::draw_toolbar(const CurvesSnapshot& snapshot) {
   ImGui::EndDisabled();
   next_item(toggle_w("log"));
   ImGui::Checkbox("log", &log_y);
-  next_item(toggle_w("step"));
-  if (ImGui::RadioButton("step", !x_time)) x_time = false;
-  next_item(toggle_w("time"));
-  if (ImGui::RadioButton("time", x_time)) x_time = true;
+  for (int axis = 0; axis < kXAxisCount; ++axis) {
+    next_item(toggle_w(x_axis_name(axis)));
+    if (ImGui::RadioButton(x_axis_name(axis), x_axis == axis)) x_axis = axis;
+  }
   next_item(button_w("Export CSV"));
   if (ImGui::Button("Export CSV") && on_export_csv) on_export_csv(csv(snapshot));
   next_item(button_w("Export PNG"));
@@ -402,7 +485,7 @@ void CurvesView::draw_toolbar(const CurvesSnapshot& snapshot) {
 }
 
 const CurvesView::Plotted& CurvesView::plotted(const CurveSeries& series, const std::string& key,
-                                               float smoothing_used, double x_unit) {
+                                               float smoothing_used, double time_unit) {
   const CurvePoint& first = series.points.front();
   const CurvePoint& last = series.points.back();
   auto same = [](const CurvePoint& a, const CurvePoint& b) {
@@ -413,25 +496,48 @@ const CurvesView::Plotted& CurvesView::plotted(const CurveSeries& series, const 
   if (cached != plotted_.end()) {
     const Plotted& c = cached->second;
     if (c.size == series.points.size() && same(c.first, first) && same(c.last, last) &&
-        c.smoothing == smoothing_used && c.log_y == log_y && c.x_unit == x_unit) {
+        c.smoothing == smoothing_used && c.log_y == log_y && c.x_axis == x_axis &&
+        c.time_unit == time_unit) {
       p = std::move(cached->second);
       return p;
     }
   }
-  p = Plotted{series.points.size(), first, last, smoothing_used, log_y, x_unit, {}, {}, {}, {}};
+  p = Plotted{series.points.size(),
+              first,
+              last,
+              smoothing_used,
+              log_y,
+              x_axis,
+              time_unit,
+              {},
+              {},
+              {},
+              {},
+              {}};
   std::vector<double> values;
+  std::vector<bool> placed;  // whether the point has a value on this axis
   values.reserve(p.size);
   p.x.reserve(p.size);
   for (const CurvePoint& point : series.points) {
-    p.x.push_back(x_unit > 0.0 ? point.time_s / x_unit : point.step);
+    // A point past step 0 without tokens comes from a run whose config could not be read: it has
+    // no place on the compute axes. It keeps its neighbour's x, so x stays sorted.
+    const bool known = point.tokens > 0.0 || point.step == 0.0;
+    const double x = x_axis == kXTime     ? point.time_s / time_unit
+                     : x_axis == kXTokens ? point.tokens
+                     : x_axis == kXFlops  ? point.flops
+                                          : point.step;
+    const bool here = x_axis == kXStep || x_axis == kXTime || known;
+    p.x.push_back(here ? x : (p.x.empty() ? 0.0 : p.x.back()));
+    placed.push_back(here);
     values.push_back(point.value);
   }
   // Smooth the values themselves, then map to log: the mean of a loss, not of its logarithm.
   p.smoothed = smoothing_used > 0.0f ? smooth_ema(values, smoothing_used) : values;
   Range x_range, y_range;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
   for (size_t i = 0; i < values.size(); ++i) {
-    p.raw.push_back(plotted_y(values[i], log_y));
-    p.line.push_back(plotted_y(p.smoothed[i], log_y));
+    p.raw.push_back(placed[i] ? plotted_y(values[i], log_y) : nan);
+    p.line.push_back(placed[i] ? plotted_y(p.smoothed[i], log_y) : nan);
     if (std::isnan(p.raw[i])) continue;
     x_range.add(p.x[i]);
     y_range.add(p.raw[i]);
@@ -443,9 +549,30 @@ const CurvesView::Plotted& CurvesView::plotted(const CurveSeries& series, const 
   return p;
 }
 
-void CurvesView::draw_plot(const CurvesSnapshot& snapshot) {
-  const ImVec2 origin = ImGui::GetCursorScreenPos();
+void CurvesView::draw_plots(const CurvesSnapshot& snapshot) {
+  // The data kinds in the order their runs first appear; one plot each, stacked.
+  std::vector<std::string> kinds;
+  for (const CurveSeries& s : snapshot.series) {
+    const auto kind = snapshot.run_kind.find(s.run);
+    const std::string name = kind == snapshot.run_kind.end() ? std::string() : kind->second;
+    if (std::find(kinds.begin(), kinds.end(), name) == kinds.end()) kinds.push_back(name);
+  }
+  if (kinds.empty()) kinds.push_back("");
   const ImVec2 avail = ImGui::GetContentRegionAvail();
+  const float gap = ImGui::GetStyle().ItemSpacing.y;
+  const float height = (avail.y - gap * (kinds.size() - 1)) / kinds.size();
+  plotted_next_.clear();
+  for (const std::string& kind : kinds) {
+    ImGui::PushID(kind.c_str());
+    draw_plot(snapshot, kind, ImVec2(avail.x, height), kinds.size() > 1);
+    ImGui::PopID();
+  }
+  plotted_.swap(plotted_next_);
+}
+
+void CurvesView::draw_plot(const CurvesSnapshot& snapshot, const std::string& kind, ImVec2 avail,
+                           bool titled) {
+  const ImVec2 origin = ImGui::GetCursorScreenPos();
   const ImVec2 size(std::max(avail.x, 120.0f), std::max(avail.y, 90.0f));
   ImGui::InvisibleButton("##plot", size);
   const bool hovered = ImGui::IsItemHovered();
@@ -458,32 +585,35 @@ void CurvesView::draw_plot(const CurvesSnapshot& snapshot) {
   const TimeUnit unit = time_unit(latest_time(snapshot));
   std::vector<PreparedSeries> prepared;
   PlotFrame frame;
-  plotted_next_.clear();
   for (const CurveSeries& s : snapshot.series) {
     if (s.points.empty() || std::find(metrics.begin(), metrics.end(), s.metric) == metrics.end())
       continue;
+    const auto run_kind = snapshot.run_kind.find(s.run);
+    if ((run_kind == snapshot.run_kind.end() ? std::string() : run_kind->second) != kind) continue;
     const std::string key = s.run + "\t" + s.metric;
     if (plotted_next_.count(key)) continue;  // a repeated series: the first one is drawn
-    const bool hide = hidden.count(key) > 0;
+    const bool hide = hidden.count(s.run) > 0;
     const bool sparse = s.metric.rfind("val ", 0) == 0;
     const size_t run_index = std::find(runs.begin(), runs.end(), s.run) - runs.begin();
     // Val points are few and each already averages many batches: they stay as measured.
     const float smoothing_used = smoothed_group && !sparse ? smoothing : 0.0f;
-    const Plotted& data = plotted(s, key, smoothing_used, x_time ? unit.seconds : 0.0);
-    if (!hide && data.x_lo <= data.x_hi) frame.include(data.x_lo, data.x_hi, data.y_lo, data.y_hi);
-    prepared.push_back({&s, key, run_color(run_index, sparse), hide, sparse, &data.x,
-                        &data.smoothed, &data.raw, &data.line});
+    const Plotted& data = plotted(s, key, smoothing_used, unit.seconds);
+    const bool plottable = data.x_lo <= data.x_hi;
+    if (!hide && plottable) frame.include(data.x_lo, data.x_hi, data.y_lo, data.y_hi);
+    prepared.push_back({&s, run_color(run_index), hide, sparse, plottable, &data.x, &data.smoothed,
+                        &data.raw, &data.line});
   }
-  plotted_.swap(plotted_next_);
-
   const bool have_data = !frame.x.empty() && !frame.y.empty();
   const YTicks y_ticks = place_frame(frame, origin, size, log_y);
   draw->AddRectFilled(frame.p0, frame.p1, ImGui::GetColorU32(ImGuiCol_FrameBg));
   static constexpr const char* kAxisNames[kGroupCount] = {
       "loss (nats/token)", "bits per token", "learning rate", "tokens/s", "peak memory (MiB)"};
-  const char* x_title = x_time ? unit.label : "step";
-  draw_titles(draw, frame, origin.y,
-              std::string(kAxisNames[metric_group]) + (log_y ? "  [log]" : ""), x_title);
+  static constexpr const char* kXTitles[kXAxisCount] = {"step", "", "tokens trained on",
+                                                        "training FLOPs (cost model)"};
+  const char* x_title = x_axis == kXTime ? unit.label : kXTitles[std::clamp(x_axis, 0, 3)];
+  std::string y_title = std::string(kAxisNames[metric_group]) + (log_y ? "  [log]" : "");
+  if (titled) y_title += "   —   " + (kind.empty() ? std::string("runs of unknown data") : kind);
+  draw_titles(draw, frame, origin.y, y_title, x_title);
   if (!have_data) {
     const std::string empty = std::string("no ") + group_name(metric_group) + " data yet";
     const ImVec2 empty_size = ImGui::CalcTextSize(empty.c_str());
@@ -493,9 +623,9 @@ void CurvesView::draw_plot(const CurvesSnapshot& snapshot) {
     return;
   }
 
-  draw_grid(draw, frame, y_ticks, x_time);
+  draw_grid(draw, frame, y_ticks, x_axis == kXTime);
   const bool show_raw = smoothed_group && smoothing > 0.0f;
   draw_curves(draw, frame, prepared, show_raw);
-  const bool over_legend = draw_legend(draw, frame, prepared, hovered, hidden);
-  if (hovered && !over_legend) draw_hover(draw, frame, prepared, x_title, x_time, show_raw);
+  const bool over_legend = draw_legend(draw, frame, snapshot, prepared, hovered, hidden);
+  if (hovered && !over_legend) draw_hover(draw, frame, prepared, x_title, x_axis, show_raw);
 }

@@ -20,7 +20,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "model/core/cost.h"
 #include "model/core/run_config.h"
+#include "model/data/data.h"
 #include "ui/imgui/imgui_canvas.h"
 #include "ui/training/run_follower.h"
 
@@ -48,6 +50,19 @@ QString describe_run(const QString& run_dir) {
   } catch (const std::exception& e) {
     return QStringLiteral("%1 (config: %2)").arg(run_dir, QString::fromUtf8(e.what()));
   }
+}
+
+// "text, 128 tokens/sample": runs of one kind share a plot (CurvesSnapshot::run_kind).
+std::string data_kind(const RunConfig& c) {
+  std::string kind = "text";
+  try {
+    const DataFormat format =
+        c.train.format.empty() ? guess_format(c.train.data) : parse_format(c.train.format);
+    if (format != DataFormat::kText) kind = to_string(format) == "npz" ? "npz" : "images";
+  } catch (const std::exception&) {
+    kind = "data";  // the path is gone: the kind is unknown, the length still tells runs apart
+  }
+  return kind + ", " + std::to_string(c.model.seq_len) + " tokens/sample";
 }
 
 }  // namespace
@@ -190,8 +205,13 @@ void TrainingPanel::follow_run(const QString& dir, const QString& info) {
       Q_EMIT curves_changed();
     });
     connect(followed.follower, &RunFollower::appended, this,
-            [this, label](const QList<Metrics>& lines) {
-              for (const Metrics& m : lines) append_metrics(snapshot_, label, m);
+            [this, run_dir, label](const QList<Metrics>& lines) {
+              const Followed& f = read_run_facts(run_dir);
+              for (Metrics m : lines) {
+                // Lines written before tokens and FLOPs were logged get them from their step.
+                if (f.tokens_per_step > 0) fill_compute(m, f.tokens_per_step, f.flops_per_token);
+                append_metrics(snapshot_, label, m);
+              }
               Q_EMIT curves_changed();
             });
     connect(followed.follower, &RunFollower::line_skipped, this, &TrainingPanel::show_error);
@@ -207,6 +227,21 @@ void TrainingPanel::follow_run(const QString& dir, const QString& info) {
   current_run_ = run_dir;
   show_current();
   refresh_run_list();
+}
+
+const TrainingPanel::Followed& TrainingPanel::read_run_facts(const QString& run_dir) {
+  Followed& f = followers_[run_dir];
+  if (f.tokens_per_step > 0) return f;  // read once: a run's config does not change its kind
+  try {
+    const RunConfig c = run_config_from_json(
+        read_json_file((run_dir + QStringLiteral("/config.json")).toStdString()));
+    f.tokens_per_step = tokens_per_step(c);
+    f.flops_per_token = training_flops_per_token(c.model);
+    snapshot_.run_kind[f.label] = data_kind(c);
+  } catch (const std::exception&) {
+    // No config.json (yet): the curves show against steps and time; tried again with new lines.
+  }
+  return f;
 }
 
 void TrainingPanel::close_run(const QString& run_dir) {
@@ -251,6 +286,9 @@ void TrainingPanel::refresh_run_list() {
 }
 
 void TrainingPanel::drop_series(const std::string& label) {
+  snapshot_.run_kind.erase(label);
+  for (Followed& f : followers_)
+    if (f.label == label) f.tokens_per_step = 0;  // read again: a forced rerun may differ
   auto& series = snapshot_.series;
   series.erase(std::remove_if(series.begin(), series.end(),
                               [&](const CurveSeries& s) { return s.run == label; }),

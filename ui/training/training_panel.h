@@ -67,7 +67,12 @@ class TrainingPanel : public QWidget {
     RunFollower* follower = nullptr;
     std::string label;  // the run's name in the legend and the CSV
     QString info;       // one line above the curves: folder, data, model
+    // From config.json, to give old metrics lines their tokens and FLOPs; 0 until it is read.
+    int64_t tokens_per_step = 0;
+    double flops_per_token = 0.0;
   };
+  // Reads run_dir's config.json once it exists: tokens per step, FLOPs per token, the data kind.
+  const Followed& read_run_facts(const QString& run_dir);
   // The panel top to bottom: action buttons and run list, error banner, run line, then the curves
   // canvas above the latest sample.
   QLayout* build_top_row();
