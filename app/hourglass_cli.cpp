@@ -55,6 +55,9 @@ std::string error_text(const std::exception& e) {
 int main(int argc, char** argv) {
   CLI::App app{"hourglass: train, sample and dissect Hourglass models (hierarchical transformers)"};
   app.require_subcommand(0, 1);
+  // An option given twice takes its last value, as a shell alias or a script with a line added
+  // expects (CLI11's default says "At Most 1 required but received 2", which names no option).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   bool version = false;
   app.add_flag("--version", version,
                "Print the version, libtorch, device, build options and assets folder");
