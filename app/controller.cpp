@@ -61,7 +61,10 @@ class TrainingWorker : public QObject {
         interrupt = false;
         if (stop_requested.exchange(false) || quitting) return finish(/*completed=*/false);
         if (save_requested.exchange(false)) save();
-        if (pause_requested) return report_state(RunState::kPaused);
+        if (pause_requested) {
+          report_state(RunState::kPaused);
+          return sample_if_new();
+        }
         if (trainer_->done()) return finish(/*completed=*/true);
         report_state(RunState::kRunning);
         trainer_->run(&interrupt, [this](const Metrics& m) {
@@ -112,11 +115,23 @@ class TrainingWorker : public QObject {
     if (saved_step_ != trainer_->step()) trainer_->save();
     const int64_t step = trainer_->step();
     const QString dir = run_dir();
-    trainer_.reset();
     clear_requests();
     report_state(RunState::kIdle);
     report(
         [c = controller_, dir, step, completed] { Q_EMIT c->run_finished(dir, step, completed); });
+    sample_if_new();
+    trainer_.reset();
+  }
+
+  // A sample of the model as it stands when the run pauses or stops, unless the schedule wrote
+  // one at this step: a lesson's run shows what it learned however short it was. It is written
+  // after the state is reported, so Stop and Pause answer at once; closing the studio cancels it.
+  void sample_if_new() {
+    if (trainer_->step() == 0 || trainer_->has_sample() || quitting) return;
+    trainer_->write_sample(&quitting);
+    report([c = controller_, step = trainer_->step(), dir = run_dir()] {
+      Q_EMIT c->sample_written(step, dir);
+    });
   }
 
   // Runs `body`; any exception becomes the controller's error signal, the trainer is dropped

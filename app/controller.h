@@ -59,6 +59,8 @@ class Controller : public QObject {
   // A user-facing message: a bad data path, a diverged run, out of memory. The studio goes on.
   void error(const QString& message);
 
+  // A sample of the model at `step` was written to run_dir/samples on Pause or Stop.
+  void sample_written(qint64 step, const QString& run_dir);
  private:
   friend class TrainingWorker;
   void set_state(RunState state);

@@ -83,7 +83,10 @@ int main(int argc, char** argv) {
   });
   quit_poll.start(200);
 
-  if (parser.isSet(run_option)) window.open_run(parser.value(run_option));
+  if (parser.isSet(run_option))
+    window.open_run(parser.value(run_option));
+  else
+    window.reopen_last_run();  // the curves and samples of the last session's run
   if (parser.isSet(start_option)) {
     QTimer::singleShot(0, &window, [&window] {
       if (window.start_action()->isEnabled())

@@ -8,19 +8,23 @@
 #include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <cmath>
 #include <memory>
 
 #include "app/controller.h"
 #include "app/studio.h"
+#include "model/data/data.h"
 #include "tests/gui_waits.h"
 #include "ui/imgui/imgui_canvas.h"
 #include "ui/main_window.h"
+#include "ui/training/run_estimate.h"
 #include "ui/training/run_panel.h"
 #include "ui/training/training_panel.h"
 
@@ -67,6 +71,10 @@ class TestStudio : public QObject {
   void window_opens_on_a_valid_default();
   void run_panel_shows_invalid_input_in_place();
   void training_through_the_ui_pause_resume_stop();
+  void run_panel_intervals_and_estimate();
+  void data_buttons_pick_the_matching_preset();
+  void pause_and_stop_write_a_sample();
+  void run_panel_settings_and_last_run_are_restored();
   void opened_run_folder_is_followed();
   void bad_data_path_shows_an_error();
   void out_of_memory_shows_an_error();
@@ -254,6 +262,147 @@ void TestStudio::training_through_the_ui_pause_resume_stop() {
           s.points.back().value < s.points.front().value - 0.5,
           qPrintable(
               QStringLiteral("%1 -> %2").arg(s.points.front().value).arg(s.points.back().value)));
+}
+
+void TestStudio::run_panel_intervals_and_estimate() {
+  RunPanel* panel = window_->run_panel();
+  QVERIFY(panel->load_preset(QStringLiteral("lesson-fashion")));
+  auto* eval_every = panel->findChild<QSpinBox*>(QStringLiteral("eval_every"));
+  auto* sample_every = panel->findChild<QSpinBox*>(QStringLiteral("sample_every"));
+  auto* batch = panel->findChild<QSpinBox*>(QStringLiteral("batch"));
+  QVERIFY(eval_every && sample_every && batch);
+  // The image lesson shows a validation point and a sample every 20 steps.
+  QCOMPARE(eval_every->value(), 20);
+  QCOMPARE(sample_every->value(), 20);
+  eval_every->setValue(10);
+  sample_every->setValue(30);
+  QCOMPARE(panel->run_config().train.eval_every, int64_t{10});
+  QCOMPARE(panel->run_config().train.sample_every, int64_t{30});
+
+  // Time and memory before Start, from the config: a batch twice as large takes twice the time
+  // a step and more memory (the estimate is linear in the batch: 1e-9 relative is rounding).
+  QVERIFY2(panel->estimate_text().contains(QStringLiteral("a step")),
+           qPrintable(panel->estimate_text()));
+  QVERIFY(panel->estimate_text().contains(QStringLiteral("Memory")));
+  RunConfig config = panel->run_config();
+  const RunEstimate small = estimate_run(config);
+  config.train.batch *= 2;
+  const RunEstimate large = estimate_run(config);
+  QVERIFY(small.seconds_per_step > 0 && small.memory_bytes > 0);
+  QVERIFY(std::abs(large.seconds_per_step / small.seconds_per_step - 2.0) < 1e-9);
+  QVERIFY(large.memory_bytes > small.memory_bytes);
+  const QString before = panel->estimate_text();
+  batch->setValue(batch->value() * 2);
+  QVERIFY(panel->estimate_text() != before);
+}
+
+void TestStudio::data_buttons_pick_the_matching_preset() {
+  RunPanel* panel = window_->run_panel();
+  QVERIFY(panel->load_preset(QStringLiteral("tiny-cpu")));
+  auto button = [&](const QString& text) {
+    for (QPushButton* b : panel->findChildren<QPushButton*>())
+      if (b->text() == text) return b;
+    return static_cast<QPushButton*>(nullptr);
+  };
+  QPushButton* fashion = button(QStringLiteral("Fashion-MNIST"));
+  QPushButton* icons = button(QStringLiteral("Icons (RGB)"));
+  QPushButton* fortunes = button(QStringLiteral("Fortunes"));
+  QVERIFY(fashion && icons && fortunes);
+
+  // A text model and image data: the image preset comes with the data.
+  fashion->click();
+  QCOMPARE(panel->run_config().train.data, std::string(kDefaultGrayPath));
+  QCOMPARE(panel->run_config().train.preset, std::string("lesson-fashion"));
+  QCOMPARE(panel->run_config().model.hierarchy, std::string("1@1 1@4 2@16 1@4 1@1"));
+  // A model of the data's kind is kept, edits included.
+  auto* d_model = panel->findChild<QSpinBox*>(QStringLiteral("d_model"));
+  d_model->setValue(96);
+  fashion->click();
+  QCOMPARE(panel->run_config().model.d_model, 96);
+  // RGB icons and back to text: each brings its own preset.
+  icons->click();
+  QCOMPARE(panel->run_config().train.data, std::string(kDefaultIconsPath));
+  QCOMPARE(panel->run_config().train.preset, std::string("lesson-icons"));
+  fortunes->click();
+  QCOMPARE(panel->run_config().train.data, std::string(kDefaultTextPath));
+  QCOMPARE(panel->run_config().train.preset, std::string("tiny-cpu"));
+}
+
+void TestStudio::pause_and_stop_write_a_sample() {
+  // No scheduled samples: any sample in samples/ comes from the pause or the stop.
+  RunConfig config = tiny_config();
+  config.train.sample_every = 0;
+  config.train.save_every = 0;
+  const QString run_dir = fresh_run_dir(QStringLiteral("sample_on_stop"));
+  window_->run_panel()->set_run_config(config);
+  window_->run_panel()->set_run_dir(run_dir);
+  QSignalSpy metrics(controller_.get(), &Controller::metrics);
+  QSignalSpy finished(controller_.get(), &Controller::run_finished);
+  // This run's samples only: the run of an earlier test may still be writing its stop's sample.
+  QList<qint64> samples;
+  QObject receiver;  // disconnects at the end of the test
+  connect(controller_.get(), &Controller::sample_written, &receiver,
+          [&](qint64 step, const QString& dir) {
+            if (dir == run_dir) samples.append(step);
+          });
+  window_->start_action()->trigger();
+  QVERIFY(wait_while_progressing([&] { return metrics.count() >= 3; },
+                                 [&] { return qint64(metrics.count()); }));
+
+  auto sample_file = [&](qint64 step) {
+    return run_dir + QStringLiteral("/samples/step_%1.txt").arg(step, 8, 10, QLatin1Char('0'));
+  };
+  window_->pause_action()->trigger();
+  QTRY_COMPARE_WITH_TIMEOUT(samples.count(), 1, kTrainTimeoutMs);
+  const qint64 paused_step = samples.first();
+  QVERIFY(paused_step > 0);
+  QVERIFY2(QFileInfo::exists(sample_file(paused_step)), qPrintable(sample_file(paused_step)));
+  QCOMPARE(window_->run_state(), RunState::kPaused);
+
+  window_->resume_action()->trigger();
+  QVERIFY(wait_while_progressing(
+      [&] { return metrics.last().at(0).value<Metrics>().step > paused_step + 2; },
+      [&] { return qint64(metrics.count()); }));
+  window_->stop_action()->trigger();
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTrainTimeoutMs);
+  QTRY_COMPARE_WITH_TIMEOUT(samples.count(), 2, kTrainTimeoutMs);
+  const qint64 stopped_step = finished.first().at(1).toLongLong();
+  QCOMPARE(samples.last(), stopped_step);
+  QVERIFY2(QFileInfo::exists(sample_file(stopped_step)), qPrintable(sample_file(stopped_step)));
+  QCOMPARE(QDir(run_dir + QStringLiteral("/samples")).entryList(QDir::Files).size(), 2);
+}
+
+void TestStudio::run_panel_settings_and_last_run_are_restored() {
+  RunConfig config = tiny_config();
+  config.train.eval_every = 7;
+  config.train.sample_every = 13;
+  config.model.d_model = 48;
+  RunPanel* panel = window_->run_panel();
+  panel->set_run_config(config);
+  panel->set_run_dir(fresh_run_dir(QStringLiteral("chosen")));
+  QVERIFY(panel->is_valid());
+
+  // A new session's panel opens on these fields, not on the default preset.
+  RunPanel next;
+  QCOMPARE(next.run_config().model.d_model, 48);
+  QCOMPARE(next.run_config().model.hierarchy, config.model.hierarchy);
+  QCOMPARE(next.run_config().train.eval_every, int64_t{7});
+  QCOMPARE(next.run_config().train.sample_every, int64_t{13});
+  QCOMPARE(next.run_config().train.data, config.train.data);
+  QCOMPARE(next.run_dir(), fresh_run_dir(QStringLiteral("chosen")));
+
+  // Settings another version wrote, that no longer parse, give the default preset.
+  QSettings().setValue(QStringLiteral("run_panel/config"),
+                       QStringLiteral("{\"model\": {\"nope\": 1}}"));
+  RunPanel fresh;
+  QCOMPARE(fresh.run_config().train.preset, std::string("tiny-cpu"));
+  panel->set_run_config(config);  // saved again, for the sessions below
+
+  // A new window reopens the newest recent run (the runs of the tests above).
+  MainWindow window;
+  QVERIFY(!window.recent_runs().isEmpty());
+  QVERIFY(window.reopen_last_run());
+  QCOMPARE(window.training_panel()->current_run(), window.recent_runs().first());
 }
 
 void TestStudio::opened_run_folder_is_followed() {

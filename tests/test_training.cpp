@@ -105,6 +105,27 @@ TEST(Training, ResumeGivesTheSameCurve) {
   EXPECT_LT(whole.at(12), whole.at(1));                         // and it learned something
 }
 
+// A stop that comes while a step's validation pass runs (the studio's Stop on a slow CPU) ends the
+// pass after its first batch: no val line for that step, a checkpoint at it, and resuming gives the
+// same curve as a run never stopped.
+TEST(Training, AStopDuringAnEvaluationEndsItAndResumeRepeatsTheCurve) {
+  TempDir dir;
+  const RunConfig config = tiny_run(write_text(dir));
+  Trainer::create(config, dir / "whole", false)->run(nullptr, nullptr);
+  {
+    auto trainer = Trainer::create(config, dir / "stopped", false);
+    std::atomic<bool> stop{false};
+    trainer->run(&stop, [&](const Metrics& m) {
+      if (m.step == 4 && m.split == "train") stop = true;  // step 4 evaluates next (2 batches)
+    });
+    ASSERT_EQ(trainer->step(), 4);
+  }
+  for (const auto& j : read_metrics(dir / "stopped")) EXPECT_NE(j["split"], "val") << j.dump();
+  EXPECT_TRUE(fs::exists(dir / "stopped/checkpoints/step_00000004.json"));
+  Trainer::resume(dir / "stopped")->run(nullptr, nullptr);
+  EXPECT_EQ(train_losses(dir / "stopped"), train_losses(dir / "whole"));
+}
+
 // On CUDA the step is captured once and replayed as a graph (graph_step.h), its gradients the
 // graph's own tensors: the curve is the eager step's, with one micro-batch and with two.
 TEST(TrainingCuda, GraphedStepsFollowTheEagerCurve) {

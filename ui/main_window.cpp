@@ -325,6 +325,13 @@ void MainWindow::add_recent_run(const QString& run_dir) {
   runs.prepend(run_dir);
   while (runs.size() > kMaxRecentRuns) runs.removeLast();
   QSettings().setValue(kRecentKey, runs);
+bool MainWindow::reopen_last_run() {
+  const QStringList runs = recent_runs();
+  if (runs.isEmpty() || !QFileInfo(runs.first()).isDir()) return false;
+  open_run(runs.first());
+  return true;
+}
+
   rebuild_recent_menu();
 }
 

@@ -72,6 +72,9 @@ class MainWindow : public QMainWindow {
   void open_run(const QString& run_dir, const QString& info = {});
 
  Q_SIGNALS:
+  // Opens the newest of the recent runs, when its folder still exists: a restarted studio shows
+  // where the last session left off. False when there is none.
+  bool reopen_last_run();
   void start_requested(const hg::RunConfig& config, const QString& run_dir);
   void continue_requested(const QString& run_dir);
   void pause_requested();

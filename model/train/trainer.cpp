@@ -304,6 +304,7 @@ double Trainer::eager_step(double lr) {
   double loss_sum = 0.0;
   optimizer_->zero_grad();
   for (int m = 0; m < config_.train.grad_accum; ++m) {
+    if (m > 0) throw_if_interrupted();  // the step is dropped whole: no update, step_ unchanged
     // This rank's rows of the whole data-parallel micro-batch.
     auto tokens =
         batcher_->train_rows(micro * world, rank * micro, micro, config_.train.seed, step_, m);
@@ -381,6 +382,7 @@ Metrics Trainer::evaluate(Split split) {
   double nats = 0.0;
   int64_t tokens = 0;
   for (int i = 0; i < config_.train.eval_batches; ++i) {
+    if (i > 0) throw_if_interrupted();
     // The whole data-parallel batch (rank 0 evaluates alone), so the figure does not depend on
     // how many processes trained.
     auto batch = batcher_->eval_batch(split, config_.train.batch * world_size(), i);
@@ -417,8 +419,11 @@ CheckpointInfo Trainer::save() {
   return info;
 }
 
-void Trainer::write_sample() {
+void Trainer::write_sample(const std::atomic<bool>* cancel) {
   if (run_dir_.empty()) return;
+  // A stop during a scheduled sample drops it (the studio writes one of the stopped model).
+  auto interrupted = [&] { return cancel != nullptr ? cancel->load() : this->interrupted(); };
+  const SampleCallback until_interrupted = [&](const SampleStep&) { return !interrupted(); };
   SampleRequest request;
   request.options.seed = config_.train.seed + static_cast<uint64_t>(step_);
   request.options.temperature = 1.0;
@@ -427,7 +432,8 @@ void Trainer::write_sample() {
   if (data_->is_image()) {
     request.options.n = 4;
     request.options.length = config_.model.seq_len;
-    auto result = sample(model_, request);
+    auto result = sample(model_, request, until_interrupted);
+    if (interrupted()) return;
     std::vector<uint8_t> pixels;
     for (const auto& tokens : result.tokens)
       pixels.insert(pixels.end(), tokens.begin(), tokens.end());
@@ -438,10 +444,18 @@ void Trainer::write_sample() {
     const size_t prompt = std::min<size_t>(32, data_->val.size());
     request.known.assign(data_->val.begin(), data_->val.begin() + prompt);
     request.options.length = std::min<int64_t>(prompt + 256, config_.model.seq_len);
-    auto result = sample(model_, request);
+    auto result = sample(model_, request, until_interrupted);
+    if (interrupted()) return;
     write_file_atomic((samples / (step_stem(step_) + ".txt")).string(),
                       std::string(result.tokens[0].begin(), result.tokens[0].end()));
   }
+  last_sample_step_ = step_;
+}
+
+bool Trainer::interrupted() const { return !group_ && stop_ != nullptr && stop_->load(); }
+
+void Trainer::throw_if_interrupted() const {
+  if (interrupted()) throw Interrupted();
 }
 
 void Trainer::count_compute(Metrics& m) const {
@@ -464,6 +478,14 @@ void Trainer::run(const std::atomic<bool>* stop,
   };
   const int64_t sample_every = t.sample_every > 0 ? t.sample_every : t.save_every;
   const double started = time_s();
+  // Alone (not data-parallel, where every rank must take the same steps), a stop also ends a step
+  // between its micro-batches, an evaluation between its batches and a scheduled sample, so that
+  // a long step on a CPU stops within about a micro-batch.
+  stop_ = stop;
+  struct Forget {
+    const std::atomic<bool>** stop;
+    ~Forget() { *stop = nullptr; }
+  } forget{&stop_};
   enum Decision { kGoOn = 0, kStop = 1, kOutOfTime = 2, kDiverged = 3 };
   std::string diverged;  // rank 0's verdict on the last validation loss, when it diverged
   bool any_diverged = false;
@@ -479,14 +501,28 @@ void Trainer::run(const std::atomic<bool>* stop,
     }
     if (decision == kStop) break;
     if (decision == kOutOfTime) {
-      if (writes() && (t.eval_every == 0 || step_ % t.eval_every != 0)) emit(evaluate(Split::kVal));
+      try {
+        if (writes() && (t.eval_every == 0 || step_ % t.eval_every != 0))
+          emit(evaluate(Split::kVal));
+      } catch (const Interrupted&) {
+      }
       break;
     }
-    const Metrics m = train_step();
+    Metrics m;
+    try {
+      m = train_step();
+    } catch (const Interrupted&) {
+      break;  // stopped between micro-batches: the step was not taken
+    }
     if (writes()) emit(m);
     const bool last = done();
     if (writes() && ((t.eval_every > 0 && step_ % t.eval_every == 0) || last)) {
-      const Metrics val = evaluate(Split::kVal);
+      Metrics val;
+      try {
+        val = evaluate(Split::kVal);
+      } catch (const Interrupted&) {
+        break;  // stopped inside a long evaluation: the step is kept, its val line is not
+      }
       emit(val);
       diverged = divergence(val.loss);
     }

@@ -61,7 +61,10 @@ class Trainer {
   Metrics train_step();           // one optimizer step; throws TrainingDiverged
   Metrics evaluate(Split split);  // fixed batches of the split, model in eval mode
   CheckpointInfo save();          // checkpoint at the current step (run directory only)
-  void write_sample();            // a text or PNG sample into samples/ (run directory only)
+  // A text or PNG sample into samples/ (run directory only). Abandoned, writing nothing, once
+  // `cancel` is set (by default, during run(), run()'s stop flag).
+  void write_sample(const std::atomic<bool>* cancel = nullptr);
+  bool has_sample() const { return last_sample_step_ == step_; }  // of the current step
   // A new run that has no checkpoint yet (it failed early) is removed, leaving what was there
   // before; returns what was done, for the error message, or "" when there was nothing to do.
   std::string discard_unsaved();
@@ -84,9 +87,16 @@ class Trainer {
   bool writes() const { return !group_ || group_->rank() == 0; }
 
  private:
+  // What run() does when its stop flag is set mid-step: the step, evaluation or sample in
+  // progress is abandoned (nothing of it is applied or written) and run() returns.
+  struct Interrupted {};
+  bool interrupted() const;
+  void throw_if_interrupted() const;
   void append_metrics(const Metrics& m);
   // Where the run's files go now: run_dir_, or the folder beside it before the first checkpoint.
   std::string writing_dir() const;
+  // Sets m's tokens and training FLOPs so far (model/core/cost.h).
+  void count_compute(Metrics& m) const;
   // Every rank takes rank 0's weights, buffers, optimizer state, step and clock (no-op alone).
   void synchronize_replicas();
   // Rank 0's `decision` (whether and why the loop stops), heard by every rank (itself alone).
@@ -95,8 +105,6 @@ class Trainer {
   torch::Tensor loss_of(const torch::Tensor& tokens);
   // The eager step: forward and backward per micro-batch, gradients averaged over the ranks, the
   // update. Returns the mean loss; throws TrainingDiverged before updating on a bad loss.
-  // Sets m's tokens and training FLOPs so far (model/core/cost.h).
-  void count_compute(Metrics& m) const;
   double eager_step(double lr);
   void throw_if_diverged(double loss) const;
   // What to say when a validation loss shows the run diverged, else "".
@@ -117,7 +125,9 @@ class Trainer {
   bool graph_decided_ = false;
   std::ofstream metrics_;
   int64_t last_good_checkpoint_ = -1;
-  std::unique_ptr<NewRunDir> new_run_;  // a run made by create(), removed unless it saves once
+  int64_t last_sample_step_ = -1;
+  const std::atomic<bool>* stop_ = nullptr;  // run()'s stop flag while it runs
+  std::unique_ptr<NewRunDir> new_run_;       // a run made by create(), removed unless it saves once
 };
 
 }  // namespace hg

@@ -13,14 +13,17 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QSettings>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "model/core/cost.h"
 #include "model/data/data.h"
+#include "ui/training/run_estimate.h"
 
 namespace hg {
 namespace {
@@ -37,7 +40,8 @@ QString engineering(double value) {
 QString package_for(const QString& path) {
   if (path == kDefaultTextPath) return QStringLiteral("fortunes");
   if (path == kDefaultGrayPath) return QStringLiteral("dataset-fashion-mnist");
-  if (path == kDefaultColorPath) return QStringLiteral("tango-icon-theme");
+  if (path == kDefaultColorPath || path == kDefaultIconsPath)
+    return QStringLiteral("tango-icon-theme");
   return {};
 }
 
@@ -96,6 +100,28 @@ void add_cost_row(QTableWidget* table, const QStringList& cells, bool bold = fal
   }
 }
 
+// What a data path holds, as far as a model cares: 0 text, 1 gray images, 3 RGB images.
+int data_kind(const std::string& path) {
+  switch (guess_format(path)) {
+    case DataFormat::kText:
+      return 0;
+    case DataFormat::kIdx:
+      return 1;
+    default:
+      return 3;
+  }
+}
+
+// "42 s", "14 min", "2.5 h".
+QString duration(double seconds) {
+  if (seconds < 90) return QStringLiteral("%1 s").arg(seconds, 0, 'f', seconds < 10 ? 1 : 0);
+  if (seconds < 5400) return QStringLiteral("%1 min").arg(seconds / 60, 0, 'f', 0);
+  return QStringLiteral("%1 h").arg(seconds / 3600, 0, 'f', 1);
+}
+
+const QString kSettingsConfig = QStringLiteral("run_panel/config");
+const QString kSettingsRunDir = QStringLiteral("run_panel/run_dir");
+
 QString percent(double part, double whole) {
   return QString::number(100.0 * part / whole, 'f', 0) + QStringLiteral(" %");
 }
@@ -104,7 +130,7 @@ QString percent(double part, double whole) {
 
 RunPanel::RunPanel(QWidget* parent) : QWidget(parent) {
   build_ui();
-  if (!load_preset(QStringLiteral("tiny-cpu"))) set_run_config(RunConfig{});
+  if (!restore_settings() && !load_preset(QStringLiteral("tiny-cpu"))) set_run_config(RunConfig{});
 }
 
 void RunPanel::build_ui() {
@@ -119,6 +145,7 @@ void RunPanel::build_ui() {
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(form);
   layout->addWidget(build_cost_table());
+  layout->addWidget(build_estimate_label());
   layout->addWidget(build_error_label());
   layout->addStretch(1);
   layout->addWidget(build_start_button());
@@ -137,12 +164,16 @@ QLayout* RunPanel::build_data_field() {
     connect(button, &QPushButton::clicked, this, on_click);
     defaults->addWidget(button);
   };
-  add_button(tr("Fortunes"), QString::fromLatin1(kDefaultTextPath),
-             [this] { set_data_path(QString::fromLatin1(kDefaultTextPath)); });
-  add_button(tr("Fashion-MNIST"), QString::fromLatin1(kDefaultGrayPath),
-             [this] { set_data_path(QString::fromLatin1(kDefaultGrayPath)); });
-  add_button(tr("Tango icons"), QString::fromLatin1(kDefaultColorPath),
-             [this] { set_data_path(QString::fromLatin1(kDefaultColorPath)); });
+  // Each default with the lesson preset of its kind (assets/presets).
+  const std::tuple<QString, const char*, const char*> kDefaults[] = {
+      {tr("Fortunes"), kDefaultTextPath, "tiny-cpu"},
+      {tr("Fashion-MNIST"), kDefaultGrayPath, "lesson-fashion"},
+      {tr("Icons (RGB)"), kDefaultIconsPath, "lesson-icons"}};
+  for (const auto& [label, path, preset] : kDefaults) {
+    const QString where = QString::fromLatin1(path), name = QString::fromLatin1(preset);
+    add_button(label, tr("%1 (with the %2 preset for a model of another kind)").arg(where, name),
+               [this, where, name] { pick_data(where, name); });
+  }
   add_button(tr("File…"), tr("Choose a data file"), [this] { choose_data_file(); });
   add_button(tr("Folder…"), tr("Choose a folder of images or text"),
              [this] { choose_data_folder(); });
@@ -196,6 +227,12 @@ void RunPanel::add_schedule_rows(QFormLayout* form) {
   lr_->setObjectName(QStringLiteral("lr"));
   form->addRow(tr("seq_len"), field_pair(seq_len_, tr("batch"), batch_));
   form->addRow(tr("lr"), field_pair(lr_, tr("steps"), steps_));
+  // How often the curve gets a validation point and samples/ a picture: for a lesson, often.
+  eval_every_ = spin("eval_every", 0, 100000000, 10);
+  eval_every_->setSpecialValueText(tr("at the end"));
+  sample_every_ = spin("sample_every", 0, 100000000, 10);
+  sample_every_->setSpecialValueText(tr("with saves"));
+  form->addRow(tr("eval every"), field_pair(eval_every_, tr("sample every"), sample_every_));
 }
 
 QLayout* RunPanel::build_run_dir_field() {
@@ -228,6 +265,18 @@ QTableWidget* RunPanel::build_cost_table() {
   return cost_;
 }
 
+// The time and memory the run will take, before it starts (run_estimate.h).
+QLabel* RunPanel::build_estimate_label() {
+  estimate_ = new QLabel;
+  estimate_->setObjectName(QStringLiteral("run_estimate"));
+  estimate_->setWordWrap(true);
+  estimate_->setToolTip(
+      tr("From the FLOPs above at %1 GFLOP/s, what a 2-core laptop CPU trains at; a GPU is far "
+         "faster. The curves' tokens/s give the real speed once the run goes.")
+          .arg(kCpuTrainFlopsPerSecond / 1e9, 0, 'f', 1));
+  return estimate_;
+}
+
 QLabel* RunPanel::build_error_label() {
   error_ = new QLabel;
   error_->setObjectName(QStringLiteral("run_error"));
@@ -258,7 +307,7 @@ void RunPanel::connect_edits() {
   connect(run_dir_, &QLineEdit::textChanged, this, update);
   for (QComboBox* box : {shorten_, upsample_})
     connect(box, &QComboBox::currentIndexChanged, this, update);
-  for (QSpinBox* box : {d_model_, heads_, seq_len_, batch_, steps_})
+  for (QSpinBox* box : {d_model_, heads_, seq_len_, batch_, steps_, eval_every_, sample_every_})
     connect(box, &QSpinBox::valueChanged, this, update);
   connect(preset_, &QComboBox::textActivated, this,
           [this](const QString& name) { load_preset(name); });
@@ -276,6 +325,8 @@ RunConfig RunPanel::run_config() const {
   c.model.seq_len = seq_len_->value();
   c.train.batch = batch_->value();
   c.train.steps = steps_->value();
+  c.train.eval_every = eval_every_->value();
+  c.train.sample_every = sample_every_->value();
   bool ok = false;
   const double lr = lr_->text().trimmed().toDouble(&ok);
   c.train.lr = ok ? lr : -1.0;  // validate() names it
@@ -294,6 +345,10 @@ void RunPanel::set_run_config(const RunConfig& config) {
   seq_len_->setValue(config.model.seq_len);
   batch_->setValue(config.train.batch);
   steps_->setValue(static_cast<int>(std::min<int64_t>(config.train.steps, steps_->maximum())));
+  eval_every_->setValue(
+      static_cast<int>(std::min<int64_t>(config.train.eval_every, eval_every_->maximum())));
+  sample_every_->setValue(
+      static_cast<int>(std::min<int64_t>(config.train.sample_every, sample_every_->maximum())));
   lr_->setText(QString::number(config.train.lr, 'g', 6));
   preset_->setCurrentIndex(preset_->findText(QString::fromStdString(config.train.preset)));
   loading_ = false;
@@ -312,6 +367,16 @@ bool RunPanel::load_preset(const QString& name) {
 
 void RunPanel::set_data_path(const QString& path) { data_path_->setText(path); }
 
+void RunPanel::pick_data(const QString& path, const QString& preset) {
+  // A model of another kind than the data (a text model on images) loads the data's preset; a
+  // missing preset leaves the fields as they are, its error shown.
+  if (data_kind(path.toStdString()) != data_kind(data_path_->text().trimmed().toStdString()))
+    load_preset(preset);
+  set_data_path(path);
+}
+
+QString RunPanel::estimate_text() const { return estimate_->text(); }
+
 QString RunPanel::run_dir() const { return run_dir_->text().trimmed(); }
 
 void RunPanel::set_run_dir(const QString& dir) { run_dir_->setText(dir); }
@@ -329,7 +394,43 @@ void RunPanel::update_cost() {
   const RunConfig config = run_config();
   if (error.isEmpty()) error = validation_error(config);
   fill_cost_table(config);
+  show_estimate(config);
   show_validity(error);
+  if (error.isEmpty()) save_settings();
+}
+
+void RunPanel::show_estimate(const RunConfig& config) {
+  try {
+    const RunEstimate e = estimate_run(config);
+    estimate_->setText(tr("About %1 a step on a 2-core CPU: %2 steps in about %3. Memory: about "
+                          "%4B.")
+                           .arg(duration(e.seconds_per_step))
+                           .arg(config.train.steps)
+                           .arg(duration(e.total_seconds))
+                           .arg(engineering(e.memory_bytes)));
+  } catch (const std::invalid_argument&) {
+    estimate_->clear();  // the hierarchy does not parse: the error says why
+  }
+}
+
+void RunPanel::save_settings() const {
+  QSettings settings;
+  settings.setValue(kSettingsConfig, QString::fromStdString(to_json(run_config()).dump()));
+  settings.setValue(kSettingsRunDir, run_dir());
+}
+
+bool RunPanel::restore_settings() {
+  const QSettings settings;
+  const QString saved = settings.value(kSettingsConfig).toString();
+  if (saved.isEmpty()) return false;
+  try {
+    const RunConfig config = run_config_from_json(nlohmann::json::parse(saved.toStdString()));
+    set_run_dir(settings.value(kSettingsRunDir).toString());
+    set_run_config(config);
+    return true;
+  } catch (const std::exception&) {
+    return false;  // written by another version: start from the preset instead
+  }
 }
 
 QString RunPanel::data_error() const {
