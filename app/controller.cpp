@@ -8,11 +8,14 @@
 #include <QDir>
 #include <QStandardPaths>
 #include <atomic>
+#include <filesystem>
 #include <new>
+#include <optional>
 #include <stdexcept>
 
 #include "model/core/cost.h"
 #include "model/nn/device.h"
+#include "model/train/compare.h"
 #include "model/train/trainer.h"
 
 namespace hg {
@@ -50,6 +53,19 @@ class TrainingWorker : public QObject {
 
   void continue_run(const std::string& run_dir) {
     begin(run_dir, [&] { trainer_ = Trainer::resume(run_dir); });
+  }
+
+  // The hierarchy into out/hourglass, then (once it completes) its vanilla twin into out/vanilla,
+  // then out/compare.json. A stop or a failure ends the comparison.
+  void compare(const RunConfig& config, const std::string& out) {
+    std::string hourglass_dir;
+    const bool ok = guarded([&] {
+      twin_ = vanilla_twin_run(config);  // refuses a hierarchy that is already vanilla
+      const auto dir = prepare_compare_dir(out, /*force=*/false);
+      compare_dir_ = dir.string();
+      hourglass_dir = (dir / kCompareHourglassDir).string();
+    });
+    if (ok) start(config, hourglass_dir);
   }
 
   // Trains until the run is done, paused or stopped, handling requests between steps. Every
@@ -116,11 +132,36 @@ class TrainingWorker : public QObject {
     const int64_t step = trainer_->step();
     const QString dir = run_dir();
     clear_requests();
-    report_state(RunState::kIdle);
+    // A comparison's twin follows at once: the window never sees an idle moment between the two.
+    const bool twin_follows = completed && twin_ && !quitting;
+    report_state(twin_follows ? RunState::kStarting : RunState::kIdle);
     report(
         [c = controller_, dir, step, completed] { Q_EMIT c->run_finished(dir, step, completed); });
     sample_if_new();
     trainer_.reset();
+    if (!compare_dir_.empty()) continue_comparison(completed);
+  }
+
+  // After a run of a comparison: the twin next, or the summary once both completed.
+  void continue_comparison(bool completed) {
+    if (!completed || quitting) return end_comparison();
+    if (twin_) {
+      const RunConfig twin = *twin_;
+      twin_.reset();
+      return start(twin, (std::filesystem::path(compare_dir_) / kCompareVanillaDir).string());
+    }
+    guarded([&] {
+      write_compare_summary(compare_dir_, describe_device(resolve_device("auto")));
+      report([c = controller_, dir = QString::fromStdString(compare_dir_)] {
+        Q_EMIT c->comparison_finished(dir);
+      });
+    });
+    end_comparison();
+  }
+
+  void end_comparison() {
+    twin_.reset();
+    compare_dir_.clear();
   }
 
   // A sample of the model as it stands when the run pauses or stops, unless the schedule wrote
@@ -161,6 +202,7 @@ class TrainingWorker : public QObject {
     }
     trainer_.reset();
     clear_requests();
+    end_comparison();
     report([c = controller_, m = QString::fromStdString(message)] { Q_EMIT c->error(m); });
     report_state(RunState::kIdle);
     return false;
@@ -191,7 +233,9 @@ class TrainingWorker : public QObject {
 
   Controller* controller_;  // lives in the GUI thread; only reached through report()
   std::unique_ptr<Trainer> trainer_;
-  int64_t saved_step_ = -1;  // the step of the trainer's newest checkpoint
+  std::optional<RunConfig> twin_;  // a comparison's vanilla run, until it starts
+  std::string compare_dir_;        // a comparison's folder while one is in progress
+  int64_t saved_step_ = -1;        // the step of the trainer's newest checkpoint
 };
 
 Controller::Controller(QObject* parent)
@@ -211,6 +255,14 @@ void Controller::start(const RunConfig& config, const QString& run_dir) {
   set_state(RunState::kStarting);
   worker_.post(
       [w = worker_.get(), config, dir = run_dir_.toStdString()] { w->start(config, dir); });
+}
+
+void Controller::compare(const RunConfig& config, const QString& out_dir) {
+  if (state_ != RunState::kIdle) stop();
+  run_dir_ = out_dir.isEmpty() ? default_run_dir() : out_dir;
+  set_state(RunState::kStarting);
+  worker_.post(
+      [w = worker_.get(), config, dir = run_dir_.toStdString()] { w->compare(config, dir); });
 }
 
 void Controller::continue_run(const QString& run_dir) {

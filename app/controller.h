@@ -30,6 +30,11 @@ class Controller : public QObject {
   // A new run of `config` in `run_dir`; an empty run_dir picks default_run_dir(). A run in
   // progress is stopped first (saving its checkpoint).
   void start(const RunConfig& config, const QString& run_dir = {});
+  // The configured hierarchy and then its vanilla twin of equal depth and width (same data, seed
+  // and token budget) into out_dir/hourglass and out_dir/vanilla, one after the other on this
+  // worker, then out_dir/compare.json (model/train/compare.h). Pause, resume and save reach
+  // whichever run is in progress; a stop ends the comparison. Empty out_dir: default_run_dir().
+  void compare(const RunConfig& config, const QString& out_dir = {});
   // Continues `run_dir` from its newest checkpoint (Trainer::resume).
   void continue_run(const QString& run_dir);
   // Pause and stop take effect between two optimizer steps; both save a checkpoint, so a paused
@@ -54,13 +59,15 @@ class Controller : public QObject {
                    qint64 total_steps);
   void metrics(const hg::Metrics& m);
   void checkpoint_saved(qint64 step, const QString& run_dir);
+  // A sample of the model at `step` was written to run_dir/samples on Pause or Stop.
+  void sample_written(qint64 step, const QString& run_dir);
   // The run reached its last step or was stopped; its last checkpoint is at `step`.
   void run_finished(const QString& run_dir, qint64 step, bool completed);
+  // Both runs of a comparison completed and out_dir/compare.json is written.
+  void comparison_finished(const QString& out_dir);
   // A user-facing message: a bad data path, a diverged run, out of memory. The studio goes on.
   void error(const QString& message);
 
-  // A sample of the model at `step` was written to run_dir/samples on Pause or Stop.
-  void sample_written(qint64 step, const QString& run_dir);
  private:
   friend class TrainingWorker;
   void set_state(RunState state);

@@ -2,6 +2,8 @@
 // direct; the controller's own signals already arrive from its worker as queued calls.
 #include "app/studio.h"
 
+#include <QStatusBar>
+
 #include "app/build_info.h"
 #include "app/controller.h"
 #include "app/inspect_worker.h"
@@ -9,6 +11,7 @@
 #include "ui/inspector/inspector_panel.h"
 #include "ui/main_window.h"
 #include "ui/sampler/sampler_panel.h"
+#include "ui/training/run_panel.h"
 #include "ui/training/training_panel.h"
 
 namespace hg {
@@ -24,6 +27,22 @@ void connect_studio(MainWindow& window, Controller& controller) {
   QObject::connect(&window, &MainWindow::resume_requested, &controller, &Controller::resume);
   QObject::connect(&window, &MainWindow::stop_requested, &controller, &Controller::stop);
   QObject::connect(&window, &MainWindow::save_requested, &controller, &Controller::save_checkpoint);
+
+  // "Compare with vanilla" in the Run panel: both runs on this controller, one after the other.
+  RunPanel* run_panel = window.run_panel();
+  QObject::connect(run_panel, &RunPanel::compare_requested, &controller,
+                   [&window, &controller, run_panel] {
+                     window.training_panel()->clear_error();
+                     controller.compare(run_panel->run_config(), run_panel->run_dir());
+                   });
+  QObject::connect(&controller, &Controller::state_changed, run_panel,
+                   [run_panel](RunState state) { run_panel->set_idle(state == RunState::kIdle); });
+  QObject::connect(&controller, &Controller::comparison_finished, &window,
+                   [&window](const QString& dir) {
+                     window.statusBar()->showMessage(
+                         QObject::tr("Comparison finished: %1/compare.json").arg(dir), 10000);
+                   });
+  run_panel->set_idle(controller.state() == RunState::kIdle);
 
   QObject::connect(&controller, &Controller::state_changed, &window, &MainWindow::set_run_state);
   QObject::connect(&controller, &Controller::run_started, &window, &MainWindow::on_run_started);

@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
                                        QStringLiteral("PATH"));
   const QCommandLineOption start_option(QStringLiteral("start"),
                                         QStringLiteral("Start training the Run panel's config."));
+  const QCommandLineOption compare_option(
+      QStringLiteral("compare"),
+      QStringLiteral(
+          "Train the Run panel's config, then its vanilla twin (Compare with vanilla)."));
   const QCommandLineOption screenshot_option(
       QStringLiteral("screenshot"),
       QStringLiteral("Save a picture of the window to PATH before quitting (with --quit-after)."),
@@ -60,8 +64,8 @@ int main(int argc, char** argv) {
   const QCommandLineOption quit_option(QStringLiteral("quit-after"),
                                        QStringLiteral("Quit after SECONDS (a run saves first)."),
                                        QStringLiteral("SECONDS"));
-  parser.addOptions(
-      {run_option, preset_option, data_option, start_option, screenshot_option, quit_option});
+  parser.addOptions({run_option, preset_option, data_option, start_option, compare_option,
+                     screenshot_option, quit_option});
   parser.process(app);
 
   hg::Controller controller;  // declared first: destroyed last, after the window
@@ -94,6 +98,17 @@ int main(int argc, char** argv) {
       else
         std::fprintf(stderr, "hourglass-studio: --start: the Run panel's config is not valid: %s\n",
                      qPrintable(window.run_panel()->error_text()));
+    });
+  }
+  if (parser.isSet(compare_option)) {
+    QTimer::singleShot(0, &window, [&window] {
+      if (!window.run_panel()->compare_enabled())
+        std::fprintf(stderr, "hourglass-studio: --compare: %s\n",
+                     qPrintable(window.run_panel()->error_text().isEmpty()
+                                    ? QStringLiteral("the hierarchy has no vanilla twin")
+                                    : window.run_panel()->error_text()));
+      else
+        Q_EMIT window.run_panel()->compare_requested();
     });
   }
   if (parser.isSet(quit_option)) {

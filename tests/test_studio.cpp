@@ -14,12 +14,15 @@
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QtTest>
 #include <cmath>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "app/controller.h"
 #include "app/studio.h"
+#include "model/core/cost.h"
 #include "model/data/data.h"
 #include "tests/gui_waits.h"
 #include "ui/imgui/imgui_canvas.h"
@@ -76,6 +79,9 @@ class TestStudio : public QObject {
   void pause_and_stop_write_a_sample();
   void run_panel_settings_and_last_run_are_restored();
   void opened_run_folder_is_followed();
+  void old_run_is_plotted_against_compute();
+  void compare_with_vanilla_trains_both_runs();
+  void stop_ends_a_comparison();
   void bad_data_path_shows_an_error();
   void out_of_memory_shows_an_error();
   void closing_mid_run_keeps_a_checkpoint();
@@ -436,6 +442,117 @@ void TestStudio::opened_run_folder_is_followed() {
   QVERIFY(csv.open(QIODevice::ReadOnly));
   const QByteArray text = csv.readAll();
   QVERIFY(text.contains("cli_run") && text.contains("ui_run"));
+}
+
+// A run written before tokens and FLOPs were logged gets them from its config.json, and runs of
+// another data kind are told apart (they go on a plot of their own).
+void TestStudio::old_run_is_plotted_against_compute() {
+  const QString run_dir = fresh_run_dir(QStringLiteral("old_run"));
+  QVERIFY(QDir().mkpath(run_dir));
+  RunConfig config = tiny_config();
+  write_file(run_dir + QStringLiteral("/config.json"),
+             QByteArray::fromStdString(to_json(config).dump()), QIODevice::WriteOnly);
+  write_file(run_dir + QStringLiteral("/metrics.jsonl"),
+             metrics_line(1, 5.0) + metrics_line(2, 4.0), QIODevice::WriteOnly);
+  window_->open_run(run_dir);
+  TrainingPanel* training = window_->training_panel();
+  QTRY_COMPARE(training->point_count(run_dir, kMetricTrainLoss), 2);
+  const CurvesSnapshot& snapshot = training->snapshot();
+  const std::string label = QFileInfo(run_dir).fileName().toStdString();
+  const CurveSeries* loss = nullptr;
+  for (const CurveSeries& s : snapshot.series)
+    if (s.run == label && s.metric == kMetricTrainLoss) loss = &s;
+  QVERIFY(loss);
+  const double tokens = 2.0 * config.train.batch * config.model.seq_len;  // step 2
+  QCOMPARE(loss->points.back().tokens, tokens);
+  QCOMPARE(loss->points.back().flops, tokens * training_flops_per_token(config.model));
+  QCOMPARE(snapshot.run_kind.at(label), std::string("text, 64 tokens/sample"));
+  training->close_run(QFileInfo(run_dir).absoluteFilePath());
+}
+
+// "Compare with vanilla": the configured hierarchy, then its twin, into one folder; both are
+// followed on one plot and a summary of the two is written.
+void TestStudio::compare_with_vanilla_trains_both_runs() {
+  const QString out = fresh_run_dir(QStringLiteral("compare"));
+  RunConfig config = tiny_config();
+  config.train.steps = 6;
+  config.train.eval_every = 3;
+  config.train.save_every = 0;
+  window_->run_panel()->set_run_config(config);
+  window_->run_panel()->set_run_dir(out);
+  auto* button = window_->run_panel()->findChild<QToolButton*>(QStringLiteral("compare_vanilla"));
+  QVERIFY(button);
+  QTRY_VERIFY2(button->isEnabled(), qPrintable(window_->run_panel()->error_text()));
+  QVERIFY(button->toolTip().contains(QStringLiteral("3@1")));  // the twin of 1@1 1@2 1@1
+  QSignalSpy started(controller_.get(), &Controller::run_started);
+  QSignalSpy finished(controller_.get(), &Controller::comparison_finished);
+  QSignalSpy metrics(controller_.get(), &Controller::metrics);
+  QTest::mouseClick(button, Qt::LeftButton);
+  QVERIFY(!button->isEnabled());  // one comparison at a time
+  QVERIFY(wait_while_progressing([&] { return finished.count() == 1; },
+                                 [&] { return qint64(metrics.count()); }));
+  QCOMPARE(finished.first().at(0).toString(), out);
+  QCOMPARE(started.count(), 2);
+  const QString hourglass = out + QStringLiteral("/hourglass");
+  const QString vanilla = out + QStringLiteral("/vanilla");
+  QCOMPARE(started.at(0).at(0).toString(), hourglass);
+  QCOMPARE(started.at(1).at(0).toString(), vanilla);
+  QTRY_COMPARE(window_->run_state(), RunState::kIdle);
+
+  QFile summary_file(out + QStringLiteral("/compare.json"));
+  QVERIFY(summary_file.open(QIODevice::ReadOnly));
+  const auto summary = nlohmann::json::parse(summary_file.readAll().toStdString());
+  QCOMPARE(summary.at("vanilla").at("hierarchy").get<std::string>(), std::string("3@1"));
+  QCOMPARE(summary.at("hourglass").at("tokens"), summary.at("vanilla").at("tokens"));
+  QVERIFY(summary.at("hourglass").at("train_flops").get<double>() <
+          summary.at("vanilla").at("train_flops").get<double>());
+  QVERIFY(summary.at("vanilla").at("peak_mem_bytes").get<double>() > 0);  // counted on the CPU
+
+  // Both runs on one plot, each with its final val loss, time, FLOPs and memory in the legend.
+  TrainingPanel* training = window_->training_panel();
+  training->poll_now();
+  QTRY_COMPARE(training->point_count(hourglass, kMetricValBits), 2);
+  QTRY_COMPARE(training->point_count(vanilla, kMetricValBits), 2);
+  const CurvesSnapshot& snapshot = training->snapshot();
+  QCOMPARE(snapshot.run_kind.at("hourglass"), snapshot.run_kind.at("vanilla"));
+  for (const char* run : {"hourglass", "vanilla"}) {
+    const QString legend = QString::fromStdString(run_summary(snapshot, run));
+    QVERIFY2(legend.startsWith(QStringLiteral("val ")) && legend.contains(QStringLiteral("FLOP")) &&
+                 legend.contains(QStringLiteral("MiB peak")),
+             qPrintable(legend));
+  }
+  training->view().x_axis = CurvesView::kXFlops;
+  const int frames = training->canvas()->frames_drawn();
+  training->canvas()->update();
+  QTRY_VERIFY_WITH_TIMEOUT(training->canvas()->frames_drawn() > frames + 1, 20000);
+  const QString shot = QStringLiteral(HOURGLASS_TEST_OUTPUT_DIR "/studio_compare.png");
+  QVERIFY2(window_->grab().save(shot), qPrintable(shot));
+  training->view().x_axis = CurvesView::kXStep;
+  training->close_run(QFileInfo(hourglass).absoluteFilePath());
+  training->close_run(QFileInfo(vanilla).absoluteFilePath());
+}
+
+// A stop during the hierarchy's run ends the comparison: the twin never starts.
+void TestStudio::stop_ends_a_comparison() {
+  const QString out = fresh_run_dir(QStringLiteral("compare_stopped"));
+  window_->run_panel()->set_run_config(tiny_config());
+  window_->run_panel()->set_run_dir(out);
+  QSignalSpy started(controller_.get(), &Controller::run_started);
+  QSignalSpy finished(controller_.get(), &Controller::run_finished);
+  QSignalSpy metrics(controller_.get(), &Controller::metrics);
+  Q_EMIT window_->run_panel()->compare_requested();
+  QVERIFY(wait_while_progressing([&] { return metrics.count() >= 3; },
+                                 [&] { return qint64(metrics.count()); }));
+  QVERIFY(window_->pause_action()->isEnabled());  // the window's controls reach the run
+  window_->stop_action()->trigger();
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTrainTimeoutMs);
+  QTRY_COMPARE(window_->run_state(), RunState::kIdle);
+  QCoreApplication::processEvents();
+  QCOMPARE(started.count(), 1);
+  QVERIFY(!QFileInfo::exists(out + QStringLiteral("/vanilla")));
+  QVERIFY(!QFileInfo::exists(out + QStringLiteral("/compare.json")));
+  window_->training_panel()->close_run(
+      QFileInfo(out + QStringLiteral("/hourglass")).absoluteFilePath());
 }
 
 void TestStudio::bad_data_path_shows_an_error() {

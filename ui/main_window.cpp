@@ -243,7 +243,7 @@ void MainWindow::set_device(const QString& device) { device_label_->setText(devi
 
 void MainWindow::update_memory() {
   QString text = tr("memory %1").arg(format_bytes(resident_bytes()));
-  if (gpu_peak_bytes_ > 0) text += tr(", GPU peak %1").arg(format_bytes(gpu_peak_bytes_));
+  if (gpu_peak_bytes_ > 0) text += tr(", run peak %1").arg(format_bytes(gpu_peak_bytes_));
   memory_label_->setText(text);
 }
 

@@ -149,6 +149,7 @@ void RunPanel::build_ui() {
   layout->addWidget(build_error_label());
   layout->addStretch(1);
   layout->addWidget(build_start_button());
+  layout->addWidget(build_compare_button());
   connect_edits();
 }
 
@@ -383,6 +384,42 @@ void RunPanel::set_run_dir(const QString& dir) { run_dir_->setText(dir); }
 
 QString RunPanel::error_text() const { return valid_ ? QString() : error_->text(); }
 
+// The paper's comparison in one click: this config, then the vanilla transformer of its depth.
+QToolButton* RunPanel::build_compare_button() {
+  compare_ = new QToolButton;
+  compare_->setObjectName(QStringLiteral("compare_vanilla"));
+  compare_->setText(tr("Compare with vanilla"));
+  compare_->setToolButtonStyle(Qt::ToolButtonTextOnly);
+  compare_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+  connect(compare_, &QToolButton::clicked, this, &RunPanel::compare_requested);
+  return compare_;
+}
+
+void RunPanel::update_compare_button(const RunConfig& config) {
+  if (!compare_) return;  // update_cost() during build_ui(), before the button exists
+  QString twin;
+  try {
+    if (parse_hierarchy(config.model.hierarchy).levels.size() > 1)
+      twin = QString::fromStdString(config.model.vanilla_twin().hierarchy);
+  } catch (const std::invalid_argument&) {
+  }
+  compare_->setEnabled(idle_ && valid_ && !twin.isEmpty());
+  compare_->setToolTip(
+      twin.isEmpty()
+          ? tr("The hierarchy must shorten to have a vanilla twin to compare with")
+          : tr("Train %1, then its vanilla twin %2 (same width, depth, data, seed and tokens), one "
+               "after the other into the run folder's hourglass/ and vanilla/; both curves land "
+               "on one plot (try the FLOPs axis)")
+                .arg(QString::fromStdString(config.model.hierarchy), twin));
+}
+
+bool RunPanel::compare_enabled() const { return compare_->isEnabled(); }
+
+void RunPanel::set_idle(bool idle) {
+  idle_ = idle;
+  update_compare_button(run_config());
+}
+
 void RunPanel::set_start_action(QAction* start) {
   start_->setDefaultAction(start);
   start_->show();
@@ -396,6 +433,7 @@ void RunPanel::update_cost() {
   fill_cost_table(config);
   show_estimate(config);
   show_validity(error);
+  update_compare_button(config);
   if (error.isEmpty()) save_settings();
 }
 

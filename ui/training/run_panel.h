@@ -48,9 +48,16 @@ class RunPanel : public QWidget {
   QString error_text() const;  // the validation message shown in place; empty when valid
   // A "Start" button at the foot of the panel that triggers `start` (the window's action).
   void set_start_action(QAction* start);
+  // Whether no run is in progress: "Compare with vanilla" is enabled only then (and for a valid
+  // config whose hierarchy shortens).
+  void set_idle(bool idle);
+  bool compare_enabled() const;
 
  Q_SIGNALS:
   void validity_changed(bool valid);
+  // "Compare with vanilla": train run_config() and then its vanilla twin of equal depth and width
+  // (model/core/config.h, vanilla_twin) into run_dir() (app/controller.h, Controller::compare).
+  void compare_requested();
 
  private:
   // The form, section by section, then the cost table, the error and the Start button.
@@ -64,6 +71,8 @@ class RunPanel : public QWidget {
   QLabel* build_error_label();
   QLabel* build_estimate_label();
   QToolButton* build_start_button();
+  QToolButton* build_compare_button();
+  void update_compare_button(const RunConfig& config);  // enabled state and the twin it names
   void connect_edits();
 
   void update_cost();          // validates, fills the cost table, shows or clears the error
@@ -102,6 +111,8 @@ class RunPanel : public QWidget {
   QLabel* error_ = nullptr;
   QLabel* estimate_ = nullptr;
   QToolButton* start_ = nullptr;
+  QToolButton* compare_ = nullptr;
+  bool idle_ = true;
 };
 
 }  // namespace hg
