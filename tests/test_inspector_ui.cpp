@@ -1,20 +1,27 @@
 // Qt Test of the studio's Inspector, run under Xvfb: a text run trained by the studio's
 // own controller is inspected from its newest checkpoint while it trains, an image model from a
 // file and from its dataset; the numbers the Inspector draws equal the files `hourglass inspect`
-// writes for the same checkpoint and input; hover and click move and lock the query; screenshots
-// of both cases land beside the binary. Waits with QTRY_* and signals, never sleeps.
+// writes for the same checkpoint and input; hover and click move and lock the query; every element
+// of the diagram explains itself on hover, each view has a caption and its colours a bar; hovering
+// every position of a ragged text reads rows that exist; follow starts at the first checkpoint and
+// messages clear; Help -> Guide opens; the layout holds at 1280x720 and 1920x1080. Screenshots
+// land beside the binary. Waits with QTRY_* and signals, never sleeps.
+#include <QAction>
 #include <QCheckBox>
+#include <QDialog>
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
 #include <QFileInfo>
 #include <QImage>
+#include <QLineEdit>
 #include <QProcess>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QTextBrowser>
 #include <QtTest>
 #include <cmath>
 #include <cstring>
@@ -24,6 +31,7 @@
 
 #include "app/controller.h"
 #include "app/inspect_worker.h"
+#include "app/sampler_controller.h"
 #include "app/studio.h"
 #include "model/core/run_config.h"
 #include "model/data/data.h"
@@ -32,6 +40,8 @@
 #include "ui/imgui/imgui_canvas.h"
 #include "ui/inspector/inspector_panel.h"
 #include "ui/main_window.h"
+#include "ui/sampler/model_picker.h"
+#include "ui/sampler/sampler_panel.h"
 #include "ui/training/training_panel.h"
 
 namespace hg {
@@ -76,6 +86,11 @@ nlohmann::json read_json(const QString& path) {
   return nlohmann::json::parse(in);
 }
 
+// A level's band in the diagram ("level1"), which holds its layer chips.
+bool is_band(const std::string& id) {
+  return id.rfind("level", 0) == 0 && id.find('_') == std::string::npos;
+}
+
 bool close(double a, double b, double tol) { return std::abs(a - b) <= tol * (1.0 + std::abs(b)); }
 
 }  // namespace
@@ -89,11 +104,16 @@ class TestInspectorUi : public QObject {
   void text_of_a_run_while_it_trains();
   void drawn_text_numbers_equal_hourglass_inspect();
   void hover_moves_and_click_locks_the_query();
+  void every_element_explains_itself_on_hover();
+  void hovering_every_position_of_a_ragged_text_reads_existing_rows();
   void follow_inspects_each_new_checkpoint();
   void image_from_a_file_equals_hourglass_inspect();
   void image_from_the_dataset();
   void errors_are_shown_in_place();
+  void follow_starts_at_the_first_checkpoint_and_messages_clear();
+  void guide_opens_offline();
   void demo_models_for_a_person_to_look_at();
+  void layout_at_1280x720_and_1920x1080();
 
  private:
   RunConfig text_config() const;
@@ -102,6 +122,10 @@ class TestInspectorUi : public QObject {
   const InspectSnapshot* inspect(Action&& action);
   void wait_frames(int count = 3);
   void screenshot(const QString& name);
+  // Moves the pointer over canvas pixel `at` and waits until a frame has drawn with it there.
+  void hover(QPointF at);
+  // The window at `size` with the Run dock open beside `dock`, which is brought to the front.
+  void lay_out(QSize size, const QString& dock);
   // Runs `hourglass inspect` on `weights` with `input_args` into a fresh folder; returns it.
   QString run_cli(const QString& weights, const QStringList& input_args);
   // Every map and level of the snapshot, and the figures drawn, against the CLI's files.
@@ -113,6 +137,7 @@ class TestInspectorUi : public QObject {
   QString text_path_, images_dir_, text_run_, image_run_;
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<InspectWorker> inspector_;
+  std::unique_ptr<SamplerController> sampler_;
   std::unique_ptr<MainWindow> window_;
   int cli_runs_ = 0;
 };
@@ -135,9 +160,11 @@ void TestInspectorUi::initTestCase() {
 
   controller_ = std::make_unique<Controller>();
   inspector_ = std::make_unique<InspectWorker>();
+  sampler_ = std::make_unique<SamplerController>();
   window_ = std::make_unique<MainWindow>();
   connect_studio(*window_, *controller_);
   connect_inspector(*window_, *controller_, *inspector_);
+  connect_sampler(*window_, *controller_, *sampler_);
   window_->resize(1280, 800);
   window_->show();
   QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
@@ -152,6 +179,7 @@ void TestInspectorUi::initTestCase() {
 
 void TestInspectorUi::cleanupTestCase() {
   window_.reset();
+  sampler_.reset();
   inspector_.reset();
   controller_.reset();
 }
@@ -198,6 +226,22 @@ void TestInspectorUi::screenshot(const QString& name) {
   const QString path = QStringLiteral(HOURGLASS_TEST_OUTPUT_DIR "/") + name;
   QVERIFY2(window_->grab().save(path), qPrintable(path));
   qInfo("screenshot: %s", qPrintable(path));
+}
+
+void TestInspectorUi::hover(QPointF at) {
+  QTest::mouseMove(panel()->canvas(), at.toPoint());
+  wait_frames(2);
+}
+
+void TestInspectorUi::lay_out(QSize size, const QString& dock) {
+  window_->resize(size);
+  auto* run = window_->findChild<QDockWidget*>(QStringLiteral("run_dock"));
+  run->show();
+  auto* front = window_->findChild<QDockWidget*>(dock);
+  front->show();
+  front->raise();
+  QTRY_COMPARE(window_->size(), size);
+  QTRY_VERIFY(run->isVisible() && front->widget()->isVisible());
 }
 
 QString TestInspectorUi::run_cli(const QString& weights, const QStringList& input_args) {
@@ -415,9 +459,99 @@ void TestInspectorUi::hover_moves_and_click_locks_the_query() {
   QTest::mouseMove(window_.get(), QPoint(5, window_->height() - 5));
 }
 
+void TestInspectorUi::every_element_explains_itself_on_hover() {
+  // The text model has attention shortening: its keys start with the shift's padding.
+  InspectorView& view = panel()->view();
+  view.selection.map = "level0_shorten";
+  view.selection.level = 0;
+  view.selection.channel = -1;
+  view.selection.locked = true;
+  wait_frames();
+  const InspectorTrace trace = view.trace();  // a copy: each frame rebuilds it
+
+  // A caption over each of the three views; colour bars for the attention over the input, each
+  // level's activations and the heatmap, each with its unit and its range.
+  QCOMPARE(trace.captions.size(), size_t{3});
+  for (const std::string& caption : trace.captions) QVERIFY(!caption.empty());
+  const std::vector<std::string> bars = {"attention", "L0", "L1", "attention map"};
+  QCOMPARE(trace.colour_bars.size(), bars.size());
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const InspectorTrace::ColourBar& bar = trace.colour_bars[i];
+    QCOMPARE(bar.label, bars[i]);
+    QVERIFY2(!bar.unit.empty(), bar.label.c_str());
+    QVERIFY2(bar.hi > bar.lo, bar.label.c_str());
+  }
+  QCOMPARE(trace.colour_bars[1].unit, std::string("norm"));
+
+  // Every part of the diagram, the sqrt switch, the BOS/padding legend and the colour bars are
+  // there, and hovering each shows its own words.
+  for (const char* id :
+       {"hierarchy", "level0", "level1", "level0_layer0", "level0_layer1", "level1_layer0",
+        "level0_shorten", "level0_upsample", "sqrt", "bos", "colour_bar_attention", "colour_bar_L0",
+        "colour_bar_L1", "colour_bar_attention_map"})
+    QVERIFY2(trace.find(id), id);
+  QVERIFY(trace.find("bos")->tooltip.find("pad") != std::string::npos);
+  for (const InspectorTrace::Element& e : trace.elements) {
+    QVERIFY2(!e.tooltip.empty(), e.id.c_str());
+    // A band is hovered on its label ("L0 x1"), which no layer chip covers.
+    const QPointF at = is_band(e.id) ? QPointF(e.p0.x + 6.0, (e.p0.y + e.p1.y) * 0.5)
+                                     : QPointF((e.p0.x + e.p1.x) * 0.5, (e.p0.y + e.p1.y) * 0.5);
+    hover(at);
+    QTRY_COMPARE_WITH_TIMEOUT(QString::fromStdString(view.trace().tooltip),
+                              QString::fromStdString(e.tooltip), 30000);
+    if (e.id == "level1") screenshot(QStringLiteral("inspector_tooltip_level.png"));
+  }
+  // The BOS cell of the input names itself too.
+  hover(QPointF(view.input.position_center(0).x, view.input.position_center(0).y));
+  QTRY_VERIFY_WITH_TIMEOUT(view.trace().tooltip.find("BOS") != std::string::npos, 30000);
+  QTest::mouseMove(window_.get(), QPoint(5, window_->height() - 5));
+}
+
+void TestInspectorUi::hovering_every_position_of_a_ragged_text_reads_existing_rows() {
+  // 40 bytes: 41 positions, and level 1 (factor 3) has rows for positions 0..39 only, so the
+  // last position's group is incomplete.
+  const InspectSnapshot* s = panel()->snapshot();
+  QVERIFY(s);
+  const InspectResult& r = s->result;
+  QCOMPARE(r.positions, int64_t{41});
+  QCOMPARE(r.levels[1].factor, 3);
+  QVERIFY((r.positions - 1) % 3 != 0);
+  InspectorView& view = panel()->view();
+  view.selection.locked = false;
+  view.selection.channel = -1;
+  wait_frames();
+  int missing = 0;
+  for (int64_t p = 0; p < r.positions; ++p) {
+    const ImVec2 c = view.input.position_center(p);
+    QTest::mouseMove(panel()->canvas(), QPoint(static_cast<int>(c.x), static_cast<int>(c.y)));
+    QTRY_COMPARE_WITH_TIMEOUT(view.trace().hovered_position, p, 30000);
+    const std::vector<InspectorTrace::LevelReading> readings = view.trace().readings;
+    QCOMPARE(readings.size(), r.levels.size());
+    for (const InspectorTrace::LevelReading& reading : readings) {
+      const std::vector<float>& values = view.figures().activations[reading.level];
+      const QString where =
+          QStringLiteral("position %1 level %2 row %3").arg(p).arg(reading.level).arg(reading.row);
+      if (reading.exists) {
+        QVERIFY2(reading.row < static_cast<int64_t>(values.size()), qPrintable(where));
+        QCOMPARE(reading.value, values[static_cast<size_t>(reading.row)]);
+        const PositionSpan span = r.levels[reading.level].covers[reading.row];
+        QVERIFY2(span.first <= p && p <= span.last, qPrintable(where));
+      } else {
+        QVERIFY2(reading.row >= static_cast<int64_t>(values.size()), qPrintable(where));
+        ++missing;
+      }
+    }
+  }
+  QCOMPARE(missing, 1);  // position 40 at level 1: its group of 3 ends after the input
+  QTest::mouseMove(window_.get(), QPoint(5, window_->height() - 5));
+}
+
 void TestInspectorUi::follow_inspects_each_new_checkpoint() {
   const int64_t before = panel()->snapshot()->model.step;
-  panel()->findChild<QCheckBox*>(QStringLiteral("inspector_follow"))->setChecked(true);
+  // Following a run that has a checkpoint inspects it at once.
+  QVERIFY(inspect([this] {
+    panel()->findChild<QCheckBox*>(QStringLiteral("inspector_follow"))->setChecked(true);
+  }));
   QSignalSpy saved(controller_.get(), &Controller::checkpoint_saved);
   QSignalSpy metrics(controller_.get(), &Controller::metrics);
   QVERIFY(wait_while_progressing(
@@ -523,6 +657,72 @@ void TestInspectorUi::errors_are_shown_in_place() {
   QVERIFY(window_->isVisible());
 }
 
+void TestInspectorUi::follow_starts_at_the_first_checkpoint_and_messages_clear() {
+  // A fresh run, before its first checkpoint: "Training run" says it holds none, in red.
+  const QString run = temp_.filePath(QStringLiteral("follow_run"));
+  QSignalSpy metrics(controller_.get(), &Controller::metrics);
+  QSignalSpy failed(inspector_.get(), &InspectWorker::failed);
+  controller_->start(text_config(), run);
+  QVERIFY(wait_while_progressing([&] { return metrics.count() >= 2; },
+                                 [&] { return qint64(metrics.count()); }));
+  panel()->set_mode(InspectorPanel::Mode::kText);
+  panel()->set_text(QStringLiteral("a dog ran in the park."));
+  QTest::mouseClick(panel()->findChild<QPushButton*>(QStringLiteral("inspector_training")),
+                    Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(failed.count() >= 1, kTimeoutMs);
+  QVERIFY2(panel()->status_text().contains(QStringLiteral("holds no checkpoint")),
+           qPrintable(panel()->status_text()));
+  QVERIFY(panel()->status_is_error());
+
+  // Follow waits for the first checkpoint without an error, then inspects it on its own; the red
+  // message is gone.
+  panel()->set_follow(true);
+  QVERIFY(!panel()->status_is_error());
+  QVERIFY2(panel()->status_text().contains(QStringLiteral("first checkpoint")),
+           qPrintable(panel()->status_text()));
+  const InspectSnapshot* s = inspect([this] { controller_->save_checkpoint(); });
+  QVERIFY2(s, qPrintable(panel()->status_text()));
+  QVERIFY(s->model.weights.find(run.toStdString()) == 0);
+  QVERIFY(!panel()->status_is_error());
+  QVERIFY2(!panel()->status_text().contains(QStringLiteral("checkpoint")),
+           qPrintable(panel()->status_text()));
+  panel()->set_follow(false);
+  QSignalSpy finished(controller_.get(), &Controller::run_finished);
+  controller_->stop();
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTimeoutMs);
+
+  // "Opening…" gives way once the model is open, also with an inspection on screen.
+  panel()->set_source(text_run_);
+  QVERIFY(panel()->status_text().startsWith(QStringLiteral("Opening")));
+  QTRY_VERIFY_WITH_TIMEOUT(panel()->model() && panel()->model()->source == text_run_.toStdString(),
+                           kTimeoutMs);
+  QVERIFY2(!panel()->status_text().contains(QStringLiteral("Opening")),
+           qPrintable(panel()->status_text()));
+  QVERIFY(!panel()->status_is_error());
+  // The picker is the Sampler's: the demo models and the open run's checkpoints are listed.
+  auto* picker = panel()->findChild<ModelPicker*>(QStringLiteral("inspector_source"));
+  QVERIFY(picker);
+  QVERIFY(picker->findData(ModelPicker::demo_model(QStringLiteral("demo-text"))) >= 0 ||
+          ModelPicker::demo_model(QStringLiteral("demo-text")).isEmpty());
+  QVERIFY(!picker->run_steps().empty());
+}
+
+void TestInspectorUi::guide_opens_offline() {
+  auto* action = window_->findChild<QAction*>(QStringLiteral("guide"));
+  QVERIFY(action);
+  action->trigger();
+  QVERIFY(window_->guide());
+  QTRY_VERIFY(window_->guide()->isVisible());
+  auto* text = window_->guide()->findChild<QTextBrowser*>(QStringLiteral("guide_text"));
+  QVERIFY(text);
+  for (const char* words : {"Train a model", "Sample from a model", "Inspect what the hierarchy",
+                            "BOS", "L1 x3", "sqrt"})
+    QVERIFY2(text->toPlainText().contains(QString::fromUtf8(words)), words);
+  QVERIFY2(window_->guide()->grab().save(QStringLiteral(HOURGLASS_TEST_OUTPUT_DIR "/guide.png")),
+           "guide.png");
+  window_->guide()->close();
+}
+
 void TestInspectorUi::demo_models_for_a_person_to_look_at() {
   // The bundled demo models (README, "Demo models") are trained: their pictures show structure.
   const QString models = QString::fromStdString(assets_dir()) + QStringLiteral("/models/");
@@ -537,6 +737,15 @@ void TestInspectorUi::demo_models_for_a_person_to_look_at() {
   QVERIFY2(s, qPrintable(panel()->status_text()));
   panel()->view().selection = InspectorSelection{"level1_layer1", 1, -1, -1, 70, true};
   screenshot(QStringLiteral("inspector_demo_text.png"));
+  // The same with a tooltip: what "L1 x3" means, on its band's label.
+  wait_frames();
+  const InspectorTrace::Element* band = panel()->view().trace().find("level1");
+  QVERIFY(band);
+  hover(QPointF(band->p0.x + 6.0, (band->p0.y + band->p1.y) * 0.5));
+  QTRY_VERIFY_WITH_TIMEOUT(panel()->view().trace().tooltip.find("3x shorter") != std::string::npos,
+                           30000);
+  screenshot(QStringLiteral("inspector_explained.png"));
+  QTest::mouseMove(window_.get(), QPoint(5, window_->height() - 5));
 
   const QString fashion = models + QStringLiteral("demo-fashion.safetensors");
   if (!QFileInfo::exists(fashion) || !QFileInfo::exists(QString::fromUtf8(kDefaultGrayPath)))
@@ -551,6 +760,61 @@ void TestInspectorUi::demo_models_for_a_person_to_look_at() {
   panel()->view().selection =
       InspectorSelection{"level0_layer1", 0, -1, -1, position_of(20 * 32 + 16, 0, 1), true};
   screenshot(QStringLiteral("inspector_demo_fashion.png"));
+}
+
+void TestInspectorUi::layout_at_1280x720_and_1920x1080() {
+  const int side = 32 * ImageSampleView::kMinZoom;  // a sample tile at the smallest zoom
+  for (const QSize size : {QSize(1280, 720), QSize(1920, 1080)}) {
+    const QString tag = QStringLiteral("%1x%2").arg(size.width()).arg(size.height());
+    // The Inspector beside the Run dock: nothing squeezed below the size it asks for, and the
+    // model picker does not stretch across the screen.
+    lay_out(size, QStringLiteral("inspector_dock"));
+    QVERIFY2(panel()->width() >= panel()->minimumSizeHint().width(), qPrintable(tag));
+    QVERIFY2(panel()->canvas()->width() >= panel()->canvas()->minimumWidth(), qPrintable(tag));
+    auto* picker = panel()->findChild<ModelPicker*>(QStringLiteral("inspector_source"));
+    QVERIFY2(picker->width() <= 480, qPrintable(QString::number(picker->width())));
+    auto* text = panel()->findChild<QLineEdit*>(QStringLiteral("inspector_text"));
+    QVERIFY2(text->width() < 1920 / 2, qPrintable(QString::number(text->width())));
+    // The diagram's labels and chips do not overlap one another (a band holds its chips).
+    const std::vector<InspectorTrace::Element> elements = panel()->view().trace().elements;
+    for (size_t i = 0; i < elements.size(); ++i)
+      for (size_t j = i + 1; j < elements.size(); ++j) {
+        const InspectorTrace::Element &a = elements[i], &b = elements[j];
+        const bool band = is_band(a.id) || is_band(b.id);
+        if (band || a.id == "hierarchy" || b.id == "hierarchy") continue;
+        const bool overlap = a.p0.x < b.p1.x - 1 && b.p0.x < a.p1.x - 1 && a.p0.y < b.p1.y - 1 &&
+                             b.p0.y < a.p1.y - 1;
+        QVERIFY2(!overlap, qPrintable(tag + QStringLiteral(": %1 overlaps %2")
+                                                .arg(QString::fromStdString(a.id),
+                                                     QString::fromStdString(b.id))));
+      }
+    screenshot(QStringLiteral("layout_inspector_%1.png").arg(tag));
+
+    // The Sampler beside the Run dock: two columns of tiles.
+    lay_out(size, QStringLiteral("sampler_dock"));
+    SamplerPanel* sampler = window_->sampler_panel();
+    QSignalSpy loaded(sampler_.get(), &SamplerController::model_loaded);
+    QSignalSpy steps(sampler_.get(), &SamplerController::step);
+    QSignalSpy finished(sampler_.get(), &SamplerController::job_finished);
+    if (sampler->model_info().channels == 0) {
+      sampler->select_source(SamplerPanel::demo_model(QStringLiteral("demo-fashion")));
+      QTRY_VERIFY_WITH_TIMEOUT(loaded.count() >= 1, kTimeoutMs);
+    }
+    sampler->start();
+    QTRY_VERIFY_WITH_TIMEOUT(steps.count() >= 3, kTimeoutMs);
+    const int frames = sampler->canvas()->frames_drawn();
+    QTRY_VERIFY_WITH_TIMEOUT(sampler->canvas()->frames_drawn() >= frames + 3, 30000);
+    QVERIFY(window_->grab().save(QStringLiteral(HOURGLASS_TEST_OUTPUT_DIR "/layout_sampler_") +
+                                 tag + QStringLiteral(".png")));
+    QVERIFY2(sampler->image_view().columns >= 2,
+             qPrintable(QStringLiteral("%1: %2 column(s) in a canvas %3 px wide (a tile is %4)")
+                            .arg(tag)
+                            .arg(sampler->image_view().columns)
+                            .arg(sampler->canvas()->width())
+                            .arg(side)));
+    sampler->stop();
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() >= 1, kTimeoutMs);
+  }
 }
 
 }  // namespace hg

@@ -1,7 +1,7 @@
 // The visualizers' pure parts, without a display or a GL context: the curves' per-pixel
 // decimation, TensorBoard smoothing, tick placement, the CSV export and the metrics-to-series
-// mapping; the inspector's per-level values at each position; the run follower's reading of
-// metrics.jsonl.
+// mapping; the inspector's per-level values at each position and its tooltips and captions; the run
+// follower's reading of metrics.jsonl.
 // Drawing itself is checked under Xvfb by the studio's Qt tests.
 #include <gtest/gtest.h>
 
@@ -13,6 +13,7 @@
 
 #include "model/core/inspection.h"
 #include "tests/temp_dir.h"
+#include "ui/inspector/inspector_explain.h"
 #include "ui/inspector/inspector_figures.h"
 #include "ui/training/curves.h"
 #include "ui/training/run_follower.h"
@@ -134,9 +135,9 @@ TEST(CurvesCsv, HeaderThenOneLinePerPointQuotingWhereNeeded) {
   CurvesSnapshot snapshot;
   snapshot.series.push_back({"run a", "train loss", {{1, 0.5, 4.25}, {2, 1.0, 3.5}}});
   snapshot.series.push_back({"b,\"c\"", "lr", {{10, 2.25, 0.0003}}});
-  EXPECT_EQ(curves_csv(snapshot),
   snapshot.series.back().points.back().tokens = 7680;
   snapshot.series.back().points.back().flops = 1.5e12;
+  EXPECT_EQ(curves_csv(snapshot),
             "run,metric,step,time_s,value,tokens,flops\n"
             "run a,train loss,1,0.5,4.25,0,0\n"
             "run a,train loss,2,1,3.5,0,0\n"
@@ -202,7 +203,6 @@ TEST(AppendMetrics, CpuRunsHaveNoMemorySeriesAndResumesReplaceLaterSteps) {
   EXPECT_EQ(loss->points.back().step, 3.0);
 }
 
-TEST(CurvesView, GroupsNameTheirMetrics) {
 TEST(AppendMetrics, PointsKeepTokensFlopsAndTheValProtocol) {
   CurvesSnapshot snapshot;
   hg::Metrics m;
@@ -273,6 +273,7 @@ TEST(RunSummary, SaysTheLastValTheTimeTheFlopsAndThePeakMemory) {
   EXPECT_EQ(tick_label(1.5e9, 5e8, 3e9), "1.5G");
 }
 
+TEST(CurvesView, GroupsNameTheirMetrics) {
   EXPECT_EQ(CurvesView::group_metrics(CurvesView::kLoss),
             (std::vector<std::string>{kMetricTrainLoss, kMetricValLoss}));
   EXPECT_EQ(CurvesView::group_metrics(CurvesView::kMemory),
@@ -309,6 +310,94 @@ TEST(LevelValue, EveryPositionReadsAnExistingRowOrNone) {
       }
     }
   }
+}
+
+// Every element the hierarchy diagram draws has a tooltip in plain words that names what it is
+// and what it does, for text and for images, for one to three levels and every resampling kind.
+TEST(InspectorExplain, EveryDiagramElementHasPlainWords) {
+  const char* const hierarchies[] = {"1@1 2@3 1@1", "2@1 2@3 4@9 2@3 2@1", "8@1",
+                                     "1@1 1@4 2@16 1@4 1@1"};
+  for (const char* text : hierarchies)
+    for (const hg::ShortenKind shorten :
+         {hg::ShortenKind::kAvg, hg::ShortenKind::kLinear, hg::ShortenKind::kAttention})
+      for (const bool image : {false, true}) {
+        hg::ModelConfig config;
+        config.hierarchy = text;
+        config.shorten = shorten;
+        config.upsample = shorten == hg::ShortenKind::kAttention ? hg::UpsampleKind::kAttention
+                                                                 : hg::UpsampleKind::kLinear;
+        const hg::Hierarchy h = hg::parse_hierarchy(text);
+        const hg::TokenWords words = hg::token_words(image);
+        EXPECT_NE(hg::hierarchy_tooltip(config).find(text), std::string::npos);
+        for (int l = 0; l < static_cast<int>(h.levels.size()); ++l) {
+          const hg::Level& level = h.levels[l];
+          const std::string tip = hg::level_tooltip(h, l, words);
+          SCOPED_TRACE(std::string(text) + " level " + std::to_string(l));
+          EXPECT_EQ(tip.rfind(hg::level_label(l, level.factor) + ": ", 0), 0u) << tip;
+          if (level.factor == 1)
+            EXPECT_NE(tip.find("at full length"), std::string::npos) << tip;
+          else
+            EXPECT_NE(tip.find(std::to_string(level.factor) +
+                               "x shorter: each of its tokens "
+                               "stands for " +
+                               std::to_string(level.factor) + " " + words.many),
+                      std::string::npos)
+                << tip;
+          const bool innermost = l + 1 == static_cast<int>(h.levels.size());
+          const int blocks = level.pre_layers + (innermost ? 0 : level.post_layers);
+          for (int b = 0; b < blocks; ++b) {
+            const std::string layer = hg::layer_tooltip(h, l, b, words);
+            EXPECT_EQ(
+                layer.rfind("Layer " + std::to_string(b) + " of level " + std::to_string(l), 0), 0u)
+                << layer;
+            EXPECT_NE(layer.find(innermost              ? "innermost"
+                                 : b < level.pre_layers ? "Before the shortening"
+                                                        : "After the upsampling"),
+                      std::string::npos)
+                << layer;
+          }
+          if (innermost) continue;
+          const std::string k = std::to_string(level.shorten_factor);
+          const std::string down = hg::shorten_tooltip(config, h, l, words);
+          EXPECT_EQ(down.rfind(hg::shorten_label(config, level) + ": shortening", 0), 0u) << down;
+          EXPECT_NE(down.find("Every " + k + " neighbouring tokens become one"), std::string::npos);
+          EXPECT_NE(down.find("shifted right by " + std::to_string(level.shorten_factor - 1)),
+                    std::string::npos);
+          const std::string up = hg::upsample_tooltip(config, h, l, words);
+          EXPECT_EQ(up.rfind(hg::upsample_label(config, level) + ": upsampling", 0), 0u) << up;
+          EXPECT_NE(up.find("becomes " + k + " tokens again"), std::string::npos) << up;
+          const bool attention = shorten == hg::ShortenKind::kAttention;
+          EXPECT_EQ(down.find("Click to show its attention") != std::string::npos, attention);
+          EXPECT_EQ(up.find("Click to show its attention") != std::string::npos, attention);
+        }
+      }
+}
+
+// The example the diagram must be able to say, word for word, and the other names it teaches.
+TEST(InspectorExplain, NamesLevelsBosPaddingAndSqrt) {
+  const hg::Hierarchy h = hg::parse_hierarchy("1@1 2@3 1@1");
+  EXPECT_NE(hg::level_tooltip(h, 1, hg::token_words(false))
+                .find("level 1 sees the text 3x shorter: each of its tokens stands for 3 "
+                      "characters"),
+            std::string::npos);
+  EXPECT_EQ(hg::level_label(1, 3), "L1 x3");
+  hg::ModelConfig config;
+  config.shorten = hg::ShortenKind::kLinear;
+  EXPECT_EQ(hg::shorten_label(config, h.levels[0]), "linear /3");
+  EXPECT_EQ(hg::upsample_label(config, h.levels[0]), "linear x3");
+  EXPECT_NE(hg::bos_tooltip().find(hg::kBosGlyph), std::string::npos);
+  EXPECT_NE(hg::bos_tooltip().find("BOS"), std::string::npos);
+  EXPECT_NE(hg::padding_tooltip(3).find("2 zero rows"), std::string::npos);
+  EXPECT_NE(hg::padding_tooltip(2).find("the zero row that"), std::string::npos);
+  EXPECT_NE(hg::sqrt_tooltip().find("square root"), std::string::npos);
+  for (const std::string& line : {hg::diagram_caption(), hg::input_caption(false),
+                                  hg::input_caption(true), hg::heatmap_caption()}) {
+    EXPECT_FALSE(line.empty());
+    EXPECT_EQ(line.find('\n'), std::string::npos) << "a caption is one line: " << line;
+  }
+  EXPECT_TRUE(hg::shows_attention("attention"));
+  EXPECT_TRUE(hg::shows_attention("attention+linear"));
+  EXPECT_FALSE(hg::shows_attention("linear"));
 }
 
 }  // namespace

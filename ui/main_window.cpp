@@ -8,6 +8,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDialog>
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
@@ -21,7 +22,9 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QStyleFactory>
+#include <QTextBrowser>
 #include <QTimer>
+#include <QVBoxLayout>
 
 #include "ui/inspector/inspector_panel.h"
 #include "ui/sampler/sampler_panel.h"
@@ -220,6 +223,10 @@ void MainWindow::create_menus() {
   view->addAction(tr("Reset &layout"), this, &MainWindow::reset_layout);
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
+  QAction* guide = help->addAction(tr("&Guide"), this, &MainWindow::show_guide);
+  guide->setShortcut(QKeySequence::HelpContents);
+  guide->setObjectName(QStringLiteral("guide"));
+  help->addSeparator();
   help->addAction(tr("&About Hourglass Studio"), this, &MainWindow::about);
   help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
 }
@@ -314,7 +321,15 @@ void MainWindow::open_run(const QString& run_dir, const QString& info) {
   }
   training_panel_->follow_run(dir, info);
   sampler_panel_->set_run_dir(dir);  // its checkpoints become model sources
+  inspector_panel_->set_run_dir(dir);
   add_recent_run(dir);
+}
+
+bool MainWindow::reopen_last_run() {
+  const QStringList runs = recent_runs();
+  if (runs.isEmpty() || !QFileInfo(runs.first()).isDir()) return false;
+  open_run(runs.first());
+  return true;
 }
 
 QStringList MainWindow::recent_runs() const { return QSettings().value(kRecentKey).toStringList(); }
@@ -325,13 +340,6 @@ void MainWindow::add_recent_run(const QString& run_dir) {
   runs.prepend(run_dir);
   while (runs.size() > kMaxRecentRuns) runs.removeLast();
   QSettings().setValue(kRecentKey, runs);
-bool MainWindow::reopen_last_run() {
-  const QStringList runs = recent_runs();
-  if (runs.isEmpty() || !QFileInfo(runs.first()).isDir()) return false;
-  open_run(runs.first());
-  return true;
-}
-
   rebuild_recent_menu();
 }
 
@@ -394,6 +402,29 @@ void MainWindow::about() {
          "2021).</p><table>%2</table><p>Free software under the MIT License: the LICENSE file of "
          "the source, installed as /usr/share/doc/hourglass-studio/copyright.</p>")
           .arg(QApplication::applicationVersion(), rows));
+}
+
+void MainWindow::show_guide() {
+  if (!guide_) {
+    guide_ = new QDialog(this);
+    guide_->setObjectName(QStringLiteral("guide_dialog"));
+    guide_->setWindowTitle(tr("Hourglass Studio Guide"));
+    auto* browser = new QTextBrowser;
+    browser->setObjectName(QStringLiteral("guide_text"));
+    QFile file(QStringLiteral(":/docs/GUIDE.md"));
+    if (file.open(QIODevice::ReadOnly))
+      browser->setMarkdown(QString::fromUtf8(file.readAll()));
+    else  // a build without its resources: say where the page lives instead of showing nothing
+      browser->setPlainText(
+          tr("The guide is missing from this build; it is docs/GUIDE.md in the "
+             "source."));
+    auto* layout = new QVBoxLayout(guide_);
+    layout->addWidget(browser);
+    guide_->resize(760, 640);
+  }
+  guide_->show();
+  guide_->raise();
+  guide_->activateWindow();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -11,6 +11,7 @@
 
 class QAction;
 class QApplication;
+class QDialog;
 class QDockWidget;
 class QLabel;
 class QMenu;
@@ -47,6 +48,7 @@ class MainWindow : public QMainWindow {
   TrainingPanel* training_panel() const { return training_panel_; }
   InspectorPanel* inspector_panel() const { return inspector_panel_; }
   SamplerPanel* sampler_panel() const { return sampler_panel_; }
+  QDialog* guide() const { return guide_; }  // null until Help -> Guide opens it
   QAction* start_action() const { return start_; }
   QAction* pause_action() const { return pause_; }
   QAction* resume_action() const { return resume_; }
@@ -70,11 +72,11 @@ class MainWindow : public QMainWindow {
   // Shows a run directory's curves and follows it; remembers it among the recent runs. `info`
   // is the line shown above the curves (empty: made from the run's config.json).
   void open_run(const QString& run_dir, const QString& info = {});
-
- Q_SIGNALS:
   // Opens the newest of the recent runs, when its folder still exists: a restarted studio shows
   // where the last session left off. False when there is none.
   bool reopen_last_run();
+
+ Q_SIGNALS:
   void start_requested(const hg::RunConfig& config, const QString& run_dir);
   void continue_requested(const QString& run_dir);
   void pause_requested();
@@ -103,6 +105,7 @@ class MainWindow : public QMainWindow {
   void choose_run_to_continue();
   void new_run();
   void about();
+  void show_guide();  // Help -> Guide: docs/GUIDE.md, built in
 
   RunPanel* run_panel_ = nullptr;
   TrainingPanel* training_panel_ = nullptr;
@@ -113,6 +116,7 @@ class MainWindow : public QMainWindow {
   SamplerPanel* sampler_panel_ = nullptr;
   QDockWidget* sampler_dock_ = nullptr;
   QMenu* recent_menu_ = nullptr;
+  QDialog* guide_ = nullptr;
 
   QAction* new_run_ = nullptr;
   QAction* open_run_ = nullptr;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <string>
 
+#include "model/io/inspection_files.h"
+#include "ui/inspector/inspector_explain.h"
 #include "ui/inspector/inspector_view.h"
 
 namespace hg {
@@ -20,15 +22,9 @@ std::string layer_name(int level, int block) {
   return "level" + std::to_string(level) + "_layer" + std::to_string(block);
 }
 
-// A clickable rectangle; returns whether it was clicked. Items first claim the hover, so cells
-// are submitted before the band behind them.
-bool hit(const char* id, ImVec2 p0, ImVec2 p1, bool* hovered) {
-  ImGui::SetCursorScreenPos(p0);
-  const bool clicked =
-      ImGui::InvisibleButton(id, ImVec2(std::max(1.0f, p1.x - p0.x), std::max(1.0f, p1.y - p0.y)));
-  *hovered = ImGui::IsItemHovered();
-  return clicked;
-}
+// The diagram's elements are explained_item()s (inspector_view.h): clickable, with a tooltip in
+// plain words (inspector_explain.h). Items first claim the hover, so cells are submitted before
+// the band behind them.
 
 void arrow(ImDrawList* draw, float x, float y0, float y1) {
   draw->AddLine(ImVec2(x, y0), ImVec2(x, y1), kArrow, 1.5f);
@@ -52,9 +48,11 @@ struct Bands {
 
 // Level l's layer cells inside its band [b0, b1], after its label: pre on the left half, post on
 // the right half (all of them for the innermost). A click selects the layer's attention.
-void draw_layer_cells(ImDrawList* draw, const Bands& bands, const Level& level, int l,
-                      bool innermost, float label_w, const InspectResult* result,
-                      InspectorSelection& selection) {
+void draw_layer_cells(ImDrawList* draw, const Bands& bands, const Hierarchy& hierarchy, int l,
+                      float label_w, const TokenWords& words, InspectorSelection& selection,
+                      InspectorTrace& trace) {
+  const Level& level = hierarchy.levels[static_cast<size_t>(l)];
+  const bool innermost = l + 1 == static_cast<int>(hierarchy.levels.size());
   const auto [b0, b1] = bands.band(l);
   const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text);
   const int pre = level.pre_layers, post = innermost ? 0 : level.post_layers;
@@ -69,7 +67,7 @@ void draw_layer_cells(ImDrawList* draw, const Bands& bands, const Level& level, 
     const ImVec2 c0(x0, cell_y0), c1(x0 + cell_w, cell_y1);
     const std::string name = layer_name(l, block);
     bool hovered = false;
-    if (hit(name.c_str(), c0, c1, &hovered)) {
+    if (explained_item(trace, name, c0, c1, layer_tooltip(hierarchy, l, block, words), &hovered)) {
       selection.map = name;
       selection.level = l;
     }
@@ -81,49 +79,47 @@ void draw_layer_cells(ImDrawList* draw, const Bands& bands, const Level& level, 
     if (size.x <= cell_w)
       draw->AddText(ImVec2((c0.x + c1.x - size.x) * 0.5f, (c0.y + c1.y - size.y) * 0.5f), text,
                     number.c_str());
-    if (hovered) {
-      const int64_t rows = result ? result->levels[l].count : 0;
-      ImGui::SetTooltip("level %d, layer %d (%s): causal self-attention\n%s%s", l, block,
-                        innermost ? "innermost"
-                        : is_pre  ? "pre, before the shortening"
-                                  : "post, after the upsampling",
-                        rows > 0 ? (std::to_string(rows) + " rows, ").c_str() : "",
-                        ("one per " + std::to_string(level.factor) + " tokens").c_str());
-    }
   }
 }
 
 // The shortening from level l down to the next (an arrow on the left) and the upsampling back
 // (on the right), labelled in the gap between the bands; an attention one is clickable.
 void draw_resamplings(ImDrawList* draw, const Bands& bands, const ModelConfig& config,
-                      const Level& level, int l, InspectorSelection& selection) {
+                      const Hierarchy& hierarchy, int l, const TokenWords& words,
+                      InspectorSelection& selection, InspectorTrace& trace) {
+  const Level& level = hierarchy.levels[static_cast<size_t>(l)];
   const auto [b0, b1] = bands.band(l);
   const auto [n0, n1] = bands.band(l + 1);
   const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text);
   const ImU32 dim = ImGui::GetColorU32(ImGuiCol_TextDisabled);
-  const float k = static_cast<float>(level.shorten_factor);
-  const struct {
-    const char* what;
+  struct {
     bool attention;
-    std::string label, name, kind;
+    std::string label, name, tooltip;
     float x;
     bool down;
   } links[] = {
-      {"shorten", config.shorten == ShortenKind::kAttention,
-       to_string(config.shorten) + " /" + std::to_string(level.shorten_factor),
-       "level" + std::to_string(l) + "_shorten", to_string(config.shorten), n0.x + 10.0f, true},
-      {"upsample", config.upsample == UpsampleKind::kAttention,
-       to_string(config.upsample) + " x" + std::to_string(level.shorten_factor),
-       "level" + std::to_string(l) + "_upsample", to_string(config.upsample), n1.x - 10.0f, false},
+      {shows_attention(to_string(config.shorten)), shorten_label(config, level),
+       "level" + std::to_string(l) + "_shorten", shorten_tooltip(config, hierarchy, l, words),
+       n0.x + 10.0f, true},
+      {shows_attention(to_string(config.upsample)), upsample_label(config, level),
+       "level" + std::to_string(l) + "_upsample", upsample_tooltip(config, hierarchy, l, words),
+       n1.x - 10.0f, false},
   };
-  for (const auto& link : links) {
+  // Between the two arrows both labels must fit side by side; else they lose the kind's name
+  // ("/4", "x4"), which their tooltips still give.
+  const float room = (n1.x - 18.0f) - (n0.x + 18.0f);
+  const bool full = ImGui::CalcTextSize(links[0].label.c_str()).x +
+                        ImGui::CalcTextSize(links[1].label.c_str()).x + 12.0f <=
+                    room;
+  for (auto& link : links) {
+    if (!full) link.label = link.label.substr(link.label.rfind(' ') + 1);
     arrow(draw, link.x, link.down ? b1.y : n0.y, link.down ? n0.y : b1.y);
     const ImVec2 size = ImGui::CalcTextSize(link.label.c_str());
     const float lx = link.down ? link.x + 8.0f : link.x - 8.0f - size.x;
     const ImVec2 l0(lx - 3.0f, b1.y + (bands.gap_h - size.y) * 0.5f - 1.0f);
     const ImVec2 l1(lx + size.x + 3.0f, l0.y + size.y + 2.0f);
     bool hovered = false;
-    if (hit(link.name.c_str(), l0, l1, &hovered) && link.attention) {
+    if (explained_item(trace, link.name, l0, l1, link.tooltip, &hovered) && link.attention) {
       selection.map = link.name;
       selection.level = l;
     }
@@ -131,17 +127,13 @@ void draw_resamplings(ImDrawList* draw, const Bands& bands, const ModelConfig& c
     if (link.attention)
       draw->AddRectFilled(l0, l1, chosen ? kAccent : hovered ? kCellHovered : kCell, 3.0f);
     draw->AddText(ImVec2(lx, l0.y + 1.0f), link.attention ? text : dim, link.label.c_str());
-    if (hovered)
-      ImGui::SetTooltip(
-          "%s from level %d to level %d by %.0f: %s%s", link.what, l, l + 1, k, link.kind.c_str(),
-          link.attention ? "\nclick to show its attention" : " (no attention to show)");
   }
 }
 
 }  // namespace
 
 void HierarchyDiagram::draw(const ModelConfig& config, const InspectResult* result,
-                            InspectorSelection& selection) {
+                            InspectorSelection& selection, InspectorTrace& trace) {
   Hierarchy hierarchy;
   try {
     hierarchy = parse_hierarchy(config.hierarchy);
@@ -161,38 +153,40 @@ void HierarchyDiagram::draw(const ModelConfig& config, const InspectResult* resu
   bands.inset = std::min(26.0f, bands.width * 0.09f);
   const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text);
 
+  const TokenWords words =
+      token_words(result ? result->origin.input_kind == "image" : image_channels(config) > 0);
   ImGui::TextUnformatted("Hierarchy");
+  const ImVec2 title0 = ImGui::GetCursorScreenPos();
   ImGui::TextDisabled("%s  (%s / %s)", config.hierarchy.c_str(), to_string(config.shorten).c_str(),
                       to_string(config.upsample).c_str());
+  const ImVec2 title1(ImGui::GetItemRectMax());
   bands.top = ImGui::GetCursorScreenPos().y + 2.0f;
+  explained_item(trace, "hierarchy", title0, title1, hierarchy_tooltip(config));
+  ImGui::SetCursorScreenPos(ImVec2(bands.origin.x, bands.top - 2.0f));
 
   for (int l = 0; l < levels; ++l) {
     const Level& level = hierarchy.levels[l];
     const auto [b0, b1] = bands.band(l);
     const bool innermost = l + 1 == levels;
-    const std::string label = "L" + std::to_string(l) + " x" + std::to_string(level.factor);
+    const std::string label = level_label(l, level.factor);
     const float label_w = ImGui::CalcTextSize(label.c_str()).x + 10.0f;
     draw->AddRectFilled(b0, b1, selection.level == l ? kBandSelected : kBand, 4.0f);
     if (selection.level == l) draw->AddRect(b0, b1, kAccent, 4.0f, 0, 1.5f);
     draw->AddText(ImVec2(b0.x + 6.0f, b0.y + (bands.row_h - bands.line) * 0.5f), text,
                   label.c_str());
-    draw_layer_cells(draw, bands, level, l, innermost, label_w, result, selection);
-    if (!innermost) draw_resamplings(draw, bands, config, level, l, selection);
-    // The band itself, submitted after its cells so that they claim the hover first.
-    bool hovered = false;
-    if (hit(("band" + std::to_string(l)).c_str(), b0, b1, &hovered)) {
+    draw_layer_cells(draw, bands, hierarchy, l, label_w, words, selection, trace);
+    if (!innermost) draw_resamplings(draw, bands, config, hierarchy, l, words, selection, trace);
+    // The band and its label, submitted after its cells so that they claim the hover first.
+    if (explained_item(trace, "level" + std::to_string(l), b0, b1,
+                       level_tooltip(hierarchy, l, words))) {
       selection.level = l;
       const std::string first = layer_name(l, 0);
       if (!result || find_attention(*result, first)) selection.map = first;
     }
-    if (hovered)
-      ImGui::SetTooltip("level %d: factor %d, %d pre + %d post layers%s", l, level.factor,
-                        level.pre_layers, level.post_layers,
-                        innermost ? " (innermost: its layers are all 'pre')" : "");
   }
   const float bottom = bands.top + levels * bands.row_h + std::max(0, levels - 1) * bands.gap_h;
   ImGui::SetCursorScreenPos(ImVec2(bands.origin.x, bottom + 4.0f));
-  ImGui::TextDisabled("click a layer, a level or an attention resampling");
+  ImGui::TextDisabled("hover any part for what it does");
   ImGui::PopID();
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "model/io/image_io.h"
+#include "ui/inspector/inspector_explain.h"
 #include "ui/inspector/inspector_view.h"
 
 namespace hg {
@@ -32,6 +33,27 @@ struct LevelScale {
     if (is_signed) return signed_color(hi > 0.0f ? v / hi : 0.0f);
     return heat_color(hi > lo ? (v - lo) / (hi - lo) : 0.5f);
   }
+  // Level l's colour bar: its range left to right, and what the numbers are.
+  ColourBarSpec bar(int l, int factor, int channel) const {
+    ColourBarSpec spec;
+    spec.label = "L" + std::to_string(l);
+    spec.lo = is_signed ? -hi : lo;
+    spec.hi = hi;
+    spec.unit = channel < 0 ? "norm" : "ch " + std::to_string(channel);
+    spec.meaning =
+        (channel < 0
+             ? "The length (L2 norm) of each level-" + std::to_string(l) +
+                   " token's vector, in the model's own units: how strongly "
+                   "it is written, not what it says."
+             : "Channel " + std::to_string(channel) + " of each level-" + std::to_string(l) +
+                   " token's vector: blue below zero, grey at zero, red above.") +
+        " One colour per token of the level, which stands for " + std::to_string(factor) +
+        (factor == 1 ? " position." : " positions.");
+    const LevelScale scale = *this;
+    spec.color = [scale](float t) { return scale.color(scale.bar_value(t)); };
+    return spec;
+  }
+  float bar_value(float t) const { return is_signed ? (2.0f * t - 1.0f) * hi : lo + t * (hi - lo); }
 };
 
 // The row of level `factor` that position p belongs to: row j covers max(0, jK - K + 1) .. jK
@@ -44,29 +66,55 @@ float max_of(const std::vector<float>& values) {
   return m > 0.0f ? m : 1.0f;
 }
 
-void mass_line(const InspectorFigures& figures) {
+// How much of the query's attention goes to BOS and to the shift's padding, both named.
+void mass_line(const InspectorFigures& figures, InspectorTrace& trace) {
   const float bos = figures.over_input.heat.empty() ? 0.0f : figures.over_input.heat[0];
   ImGui::TextDisabled(
-      "query %lld attends %.1f%% to BOS%s", static_cast<long long>(figures.query), 100.0f * bos,
+      "query %lld attends %.1f%% to BOS (%s, the start token)%s",
+      static_cast<long long>(figures.query), 100.0f * bos, kBosGlyph,
       figures.over_input.padding > 0.0f
           ? (", " +
              std::to_string(static_cast<int>(std::lround(100.0f * figures.over_input.padding))) +
-             "% to the shift's zero rows")
+             "% to the shift's padding")
                 .c_str()
           : "");
+  if (ImGui::IsItemHovered())
+    explain(trace, bos_tooltip() + (figures.over_input.padding > 0.0f
+                                        ? "\nThe shift's padding: the zero rows in front of the "
+                                          "shortening's keys; they stand for no input."
+                                        : ""));
 }
 
-// Tooltip lines: the row of every level that position p belongs to, and its value there.
-void level_rows_lines(const InspectResult& result, const InspectorFigures& figures, int64_t p) {
+// Tooltip lines: the row of every level that position p belongs to, and its value there, each
+// reading recorded in `trace` (a test hovers every position and checks each row exists).
+void level_rows_lines(const InspectResult& result, const InspectorFigures& figures, int64_t p,
+                      InspectorTrace& trace) {
+  trace.hovered_position = p;
   for (int l = 0; l < static_cast<int>(figures.activations.size()); ++l) {
     const int factor = result.levels[l].factor;
     const int64_t row = row_of(p, factor);
-    if (const float* v = level_value(figures.activations, l, factor, p))
+    InspectorTrace::LevelReading reading{l, row, false, 0.0f};
+    if (const float* v = level_value(figures.activations, l, factor, p)) {
+      reading.exists = true;
+      reading.value = *v;
       ImGui::Text("level %d row %lld: %s %.4g", l, static_cast<long long>(row),
                   figures.channel < 0 ? "norm" : "channel", *v);
-    else
+    } else {
       ImGui::Text("level %d: no row yet (its group of %d ends after the input)", l, factor);
+    }
+    trace.readings.push_back(reading);
   }
+}
+
+// Under a view: the attention's colour bar, then one per level, side by side while they fit.
+void draw_colour_bars(InspectorTrace& trace, const ColourBarSpec& attention,
+                      const InspectResult& result, const InspectorFigures& figures) {
+  const float width = std::clamp(ImGui::GetContentRegionAvail().x * 0.12f, 50.0f, 110.0f);
+  std::vector<ColourBarSpec> bars{attention};
+  for (int l = 0; l < static_cast<int>(figures.activations.size()); ++l)
+    bars.push_back(LevelScale(figures.activations[l], figures.channel >= 0)
+                       .bar(l, result.levels[l].factor, figures.channel));
+  colour_bars(trace, bars, width);
 }
 
 // The text view's geometry: a block per line of cells, each cell a character above one strip per
@@ -162,7 +210,8 @@ void draw_level_names(ImDrawList* draw, const TextLayout& t, ImVec2 corner, int 
 
 // The hovered cell becomes the query; a tooltip gives its attention and its rows' values.
 void hover_text_cell(const TextLayout& t, ImVec2 origin, const InspectResult& result,
-                     const InspectorFigures& figures, InspectorSelection& selection) {
+                     const InspectorFigures& figures, InspectorSelection& selection,
+                     InspectorTrace& trace) {
   const ImVec2 mouse = ImGui::GetIO().MousePos;
   const int64_t column = static_cast<int64_t>((mouse.x - origin.x) / t.cell_w);
   const int64_t line_index = static_cast<int64_t>((mouse.y - origin.y) / t.block_h);
@@ -172,10 +221,16 @@ void hover_text_cell(const TextLayout& t, ImVec2 origin, const InspectResult& re
   const std::vector<float>& heat = figures.over_input.heat;
   ImGui::BeginTooltip();
   ImGui::Text("position %lld  %s", static_cast<long long>(p), position_label(result, p).c_str());
+  if (p == 0) {
+    ImGui::PushTextWrapPos(ImGui::GetFontSize() * 32.0f);
+    ImGui::TextUnformatted(bos_tooltip().c_str());
+    ImGui::PopTextWrapPos();
+    trace.tooltip = bos_tooltip();
+  }
   if (p < static_cast<int64_t>(heat.size()))
     ImGui::Text("attention of query %lld here: %.5f", static_cast<long long>(figures.query),
                 heat[p]);
-  level_rows_lines(result, figures, p);
+  level_rows_lines(result, figures, p, trace);
   ImGui::EndTooltip();
 }
 
@@ -226,7 +281,7 @@ void draw_image_tile(ImDrawList* draw, const ImageTiles& tiles, const InspectRes
 }
 
 // Tile 1 + l: level l's values per sub-pixel (one stripe per channel), coloured by its row, with
-// the level's resolution as the title at `title_y` and its value range underneath.
+// the level's resolution as the title at `title_y` (its colour bar: draw_colour_bars).
 void draw_level_tile(ImDrawList* draw, const ImageTiles& tiles, const InspectResult& result,
                      const InspectorFigures& figures, int l, float title_y, bool selected) {
   const int side = kImageSide;
@@ -241,6 +296,9 @@ void draw_level_tile(ImDrawList* draw, const ImageTiles& tiles, const InspectRes
     title += factor == channels ? "per pixel" : "per " + std::to_string(factor / channels) + " px";
   else
     title += "per " + std::to_string(factor) + " sub-px";
+  // The short form ("L1 x4") when the whole title is wider than the tile: titles never overlap.
+  if (ImGui::CalcTextSize(title.c_str()).x > tiles.tile + tiles.gap - 4.0f)
+    title = level_label(l, factor);
   draw->AddText(ImVec2(tiles.x(1 + l), title_y),
                 selected ? IM_COL32(110, 170, 255, 255) : ImGui::GetColorU32(ImGuiCol_Text),
                 title.c_str());
@@ -256,11 +314,6 @@ void draw_level_tile(ImDrawList* draw, const ImageTiles& tiles, const InspectRes
     const ImU32 color = value ? scale.color(*value) : kNoValue;
     draw->AddRectFilled(c0, ImVec2(c0.x + stripe, c0.y + s), color);
   }
-  char range[64];
-  std::snprintf(range, sizeof range, "%s %.3g .. %.3g", figures.channel < 0 ? "norm" : "value",
-                scale.is_signed ? -scale.hi : scale.lo, scale.hi);
-  draw->AddText(ImVec2(tiles.x(1 + l), tiles.top.y + tiles.tile + 2.0f),
-                ImGui::GetColorU32(ImGuiCol_TextDisabled), range);
 }
 
 // The query's span, outlined on each of the `count` tiles (whole pixels on the image tile).
@@ -285,7 +338,7 @@ void outline_query(ImDrawList* draw, const ImageTiles& tiles, int count, Positio
 // the query, and a tooltip gives the pixel's attention and its rows' values.
 void hover_image_tile(const ImageTiles& tiles, int i, const InspectResult& result,
                       const InspectorFigures& figures, const std::vector<float>& pixel_heat,
-                      InspectorSelection& selection) {
+                      InspectorSelection& selection, InspectorTrace& trace) {
   const int side = kImageSide;
   const int channels = tiles.channels;
   const ImVec2 mouse = ImGui::GetIO().MousePos;
@@ -303,19 +356,19 @@ void hover_image_tile(const ImageTiles& tiles, int i, const InspectResult& resul
               static_cast<long long>(p));
   ImGui::Text("attention of query %lld on this pixel: %.5f", static_cast<long long>(figures.query),
               pixel_heat[static_cast<size_t>(pixel)]);
-  level_rows_lines(result, figures, p);
+  level_rows_lines(result, figures, p, trace);
   ImGui::EndTooltip();
 }
 
 }  // namespace
 
 void InputView::draw(const InspectResult& result, const InspectorFigures& figures,
-                     InspectorSelection& selection, float max_height) {
+                     InspectorSelection& selection, float max_height, InspectorTrace& trace) {
   ImGui::PushID("input");
   if (result.origin.input_kind == "image" && result.origin.image_channels > 0)
-    draw_image(result, figures, selection, max_height);
+    draw_image(result, figures, selection, max_height, trace);
   else
-    draw_text(result, figures, selection, max_height);
+    draw_text(result, figures, selection, max_height, trace);
   ImGui::PopID();
 }
 
@@ -331,16 +384,16 @@ ImVec2 InputView::position_center(int64_t position) const {
 }
 
 void InputView::draw_text(const InspectResult& result, const InspectorFigures& figures,
-                          InspectorSelection& selection, float max_height) {
+                          InspectorSelection& selection, float max_height, InspectorTrace& trace) {
   const int levels = static_cast<int>(result.levels.size());
+  caption(trace, input_caption(/*image=*/false));
   ImGui::Text("Input: %lld positions", static_cast<long long>(result.positions));
   ImGui::SameLine();
-  ImGui::TextDisabled("background: the query's attention; strips: %s per level (L0 on top)",
-                      figures.channel < 0 ? "activation norm"
-                                          : ("channel " + std::to_string(figures.channel)).c_str());
-  mass_line(figures);
+  mass_line(figures, trace);
 
-  const TextLayout t = text_layout(levels, result.positions, max_height);
+  // What the bars below take, so that the cells leave them room.
+  const float bars_h = 2.0f * ImGui::GetFrameHeightWithSpacing();
+  const TextLayout t = text_layout(levels, result.positions, max_height - bars_h);
   ImGui::BeginChild("##text", ImVec2(0.0f, std::max(t.block_h, t.height)));
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 corner = ImGui::GetCursorScreenPos();
@@ -355,12 +408,22 @@ void InputView::draw_text(const InspectResult& result, const InspectorFigures& f
   per_line_ = t.per_line;
   ImGui::SetCursorScreenPos(origin);
   ImGui::InvisibleButton("##cells", ImVec2(t.per_line * t.cell_w, t.lines * t.block_h));
-  if (ImGui::IsItemHovered()) hover_text_cell(t, origin, result, figures, selection);
+  if (ImGui::IsItemHovered()) hover_text_cell(t, origin, result, figures, selection, trace);
   ImGui::EndChild();
+  ColourBarSpec attention;
+  attention.label = "attention";
+  attention.unit = "weight, sqrt";
+  attention.meaning =
+      "The shading behind each character: the share of the query's attention that lands on it "
+      "(a key of a shortened level spreads its weight over the characters it stands for). "
+      "Coloured by the square root, so that small shares stay visible.";
+  attention.hi = max_of(figures.over_input.heat);
+  attention.color = [](float v) { return heat_color(std::sqrt(v)); };
+  draw_colour_bars(trace, attention, result, figures);
 }
 
 void InputView::draw_image(const InspectResult& result, const InspectorFigures& figures,
-                           InspectorSelection& selection, float max_height) {
+                           InspectorSelection& selection, float max_height, InspectorTrace& trace) {
   const int channels = result.origin.image_channels;
   const int side = kImageSide;
   const int levels = static_cast<int>(figures.activations.size());
@@ -370,17 +433,14 @@ void InputView::draw_image(const InspectResult& result, const InspectorFigures& 
   tiles.channels = channels;
   const float width = ImGui::GetContentRegionAvail().x;
   const float fit = std::floor(std::min((width - (count - 1) * tiles.gap) / (count * side),
-                                        (max_height - 4.0f * line - 16.0f) / side));
+                                        (max_height - 7.0f * line - 16.0f) / side));
   tiles.s = pixel_size > 0.0f ? pixel_size : std::clamp(fit, 3.0f, 9.0f);
   tiles.tile = tiles.s * side;
 
+  caption(trace, input_caption(/*image=*/true));
   ImGui::Text("Input: 32x32x%d image, %lld positions", channels,
               static_cast<long long>(result.positions));
-  ImGui::SameLine();
-  ImGui::TextDisabled(channels == 3
-                          ? "hover a pixel (its left/middle/right third picks R/G/B); click locks"
-                          : "hover a pixel to see where it looks; click locks");
-  mass_line(figures);
+  mass_line(figures, trace);
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   tiles.top = ImVec2(origin.x, origin.y + line + 4.0f);
@@ -391,8 +451,11 @@ void InputView::draw_image(const InspectResult& result, const InspectorFigures& 
 
   const std::vector<float> pixel_heat = attention_per_pixel(figures.over_input.heat, channels);
   const float heat_max = max_of(pixel_heat);
-  draw->AddText(ImVec2(tiles.x(0), origin.y), ImGui::GetColorU32(ImGuiCol_Text),
-                "image + attention");
+  const char* image_title =
+      ImGui::CalcTextSize("image + attention").x <= tiles.tile + tiles.gap - 4.0f
+          ? "image + attention"
+          : "image";
+  draw->AddText(ImVec2(tiles.x(0), origin.y), ImGui::GetColorU32(ImGuiCol_Text), image_title);
   draw_image_tile(draw, tiles, result, pixel_heat, heat_max);
   for (int l = 0; l < levels; ++l)
     draw_level_tile(draw, tiles, result, figures, l, origin.y, l == selection.level);
@@ -404,14 +467,19 @@ void InputView::draw_image(const InspectResult& result, const InspectorFigures& 
   for (int i = 0; i < count; ++i) {
     ImGui::SetCursorScreenPos(ImVec2(tiles.x(i), tiles.top.y));
     ImGui::InvisibleButton(("##tile" + std::to_string(i)).c_str(), ImVec2(tiles.tile, tiles.tile));
-    if (ImGui::IsItemHovered()) hover_image_tile(tiles, i, result, figures, pixel_heat, selection);
+    if (ImGui::IsItemHovered())
+      hover_image_tile(tiles, i, result, figures, pixel_heat, selection, trace);
   }
-  char heat_range[64];
-  std::snprintf(heat_range, sizeof heat_range, "attention per pixel 0 .. %.3g", heat_max);
-  draw->AddText(ImVec2(tiles.x(0), tiles.top.y + tiles.tile + 2.0f),
-                ImGui::GetColorU32(ImGuiCol_TextDisabled), heat_range);
-  ImGui::SetCursorScreenPos(ImVec2(origin.x, tiles.top.y + tiles.tile + line + 8.0f));
-  ImGui::Dummy(ImVec2(1.0f, 1.0f));
+  ImGui::SetCursorScreenPos(ImVec2(origin.x, tiles.top.y + tiles.tile + 6.0f));
+  ColourBarSpec attention;
+  attention.label = "attention";
+  attention.unit = "weight per pixel";
+  attention.meaning =
+      "The overlay on the image: the share of the query's attention that lands on each pixel "
+      "(its sub-pixels summed). Linear, and at most 70% opaque so the image stays visible.";
+  attention.hi = heat_max;
+  attention.color = [](float v) { return heat_color(v); };
+  draw_colour_bars(trace, attention, result, figures);
 }
 
 }  // namespace hg

@@ -25,9 +25,14 @@
 #include "model/data/data.h"
 #include "model/io/image_io.h"
 #include "ui/imgui/imgui_canvas.h"
+#include "ui/sampler/model_picker.h"
 
 namespace hg {
 namespace {
+
+// Fields stop growing here, so that a wide window leaves them readable (the rest is margin).
+constexpr int kMaxFieldWidth = 640;
+constexpr int kMaxPickerWidth = 420;
 
 // The first tile of a sample grid as the trainer writes it (model/io/image_io.h grid(): 2-pixel
 // gaps around 32x32 tiles); a plain 32x32 image as it is.
@@ -65,24 +70,16 @@ InspectorPanel::InspectorPanel(QWidget* parent) : QWidget(parent) {
   layout->addWidget(build_canvas(), 1);
 }
 
-// The source field (the bundled demo model when installed), its File/Run buttons, the training
-// run button and "follow"; also the model line (model_info_) shown under them.
+// The model picker (the Sampler's: demos, the open run's checkpoints, files, run folders), the
+// training run button and "follow"; also the model line (model_info_) shown under them.
 QWidget* InspectorPanel::build_model_row() {
-  source_ = new QLineEdit;
+  source_ = new ModelPicker;
   source_->setObjectName(QStringLiteral("inspector_source"));
-  source_->setPlaceholderText(tr("a run folder (its newest checkpoint) or a .safetensors file"));
-  connect(source_, &QLineEdit::editingFinished, this, &InspectorPanel::source_edited);
-  const QString demo =
-      QString::fromStdString(assets_dir()) + QStringLiteral("/models/demo-text.safetensors");
-  if (QFileInfo::exists(demo)) source_->setText(demo);
-  auto* open_file = new QToolButton;
-  open_file->setText(tr("File…"));
-  open_file->setToolTip(tr("Open a .safetensors checkpoint"));
-  connect(open_file, &QToolButton::clicked, this, &InspectorPanel::choose_source_file);
-  auto* open_folder = new QToolButton;
-  open_folder->setText(tr("Run…"));
-  open_folder->setToolTip(tr("Open a run folder: each inspection uses its newest checkpoint"));
-  connect(open_folder, &QToolButton::clicked, this, &InspectorPanel::choose_source_folder);
+  source_->setMaximumWidth(kMaxPickerWidth);
+  source_->setToolTip(
+      tr("The model to inspect: a bundled demo, a checkpoint of the open run (its newest is "
+         "re-read at each inspection), a weights file or a run folder"));
+  connect(source_, &ModelPicker::chosen, this, &InspectorPanel::source_edited);
   training_ = new QPushButton(tr("Training run"));
   training_->setObjectName(QStringLiteral("inspector_training"));
   training_->setToolTip(
@@ -92,11 +89,16 @@ QWidget* InspectorPanel::build_model_row() {
   connect(training_, &QPushButton::clicked, this, [this] { set_source(training_run_); });
   follow_ = new QCheckBox(tr("follow"));
   follow_->setObjectName(QStringLiteral("inspector_follow"));
-  follow_->setToolTip(tr("Inspect again whenever the training run saves a checkpoint"));
+  follow_->setToolTip(
+      tr("Follow the training run: inspect each checkpoint it saves, from the first one on"));
+  connect(follow_, &QCheckBox::toggled, this, &InspectorPanel::follow_toggled);
   model_info_ = new QLabel(tr("no model"));
   model_info_->setObjectName(QStringLiteral("inspector_model_info"));
   model_info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  return row_of({source_, open_file, open_folder, training_, follow_}, 0);
+  model_info_->setWordWrap(true);
+  auto* row = row_of({source_, training_, follow_}, -1);
+  static_cast<QHBoxLayout*>(row->layout())->addStretch(1);
+  return row;
 }
 
 // The input kind, the input itself (a page per kind), Inspect and Cancel.
@@ -120,9 +122,12 @@ QWidget* InspectorPanel::build_input_row() {
   cancel_->setEnabled(false);
   connect(cancel_, &QPushButton::clicked, this, [this] {
     Q_EMIT cancel_requested();
+    inspecting_ = false;
     set_status(tr("Cancelled."), false);
   });
-  return row_of({mode_, inputs, inspect_, cancel_}, 1);
+  auto* row = row_of({mode_, inputs, inspect_, cancel_}, -1);
+  static_cast<QHBoxLayout*>(row->layout())->addStretch(1);
+  return row;
 }
 
 // One page per Mode, in its order: a text, a dataset path and index, an image file, the sample.
@@ -159,6 +164,9 @@ QStackedWidget* InspectorPanel::build_input_pages() {
   inputs_->addWidget(row_of({image_, browse}, 0));
   inputs_->addWidget(sample_);
   inputs_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+  // Wide enough for a sentence or a path, not half of a 1920-pixel screen.
+  inputs_->setMinimumWidth(240);
+  inputs_->setMaximumWidth(kMaxFieldWidth);
   return inputs_;
 }
 
@@ -178,12 +186,11 @@ ImGuiCanvas* InspectorPanel::build_canvas() {
   return canvas_;
 }
 
-void InspectorPanel::set_source(const QString& source) {
-  source_->setText(source);
-  source_edited();
-}
+void InspectorPanel::set_source(const QString& source) { source_->select_source(source); }
 
-QString InspectorPanel::source() const { return source_->text().trimmed(); }
+QString InspectorPanel::source() const { return source_->source(); }
+
+void InspectorPanel::set_run_dir(const QString& run_dir) { source_->set_run_dir(run_dir); }
 
 void InspectorPanel::set_mode(Mode mode) { mode_->setCurrentIndex(static_cast<int>(mode)); }
 
@@ -206,17 +213,6 @@ void InspectorPanel::source_edited() {
   opened_source_ = source;
   set_status(tr("Opening %1…").arg(source), false);
   Q_EMIT open_requested(source);
-}
-
-void InspectorPanel::choose_source_file() {
-  const QString path = QFileDialog::getOpenFileName(this, tr("Open checkpoint"), source(),
-                                                    tr("Checkpoints (*.safetensors)"));
-  if (!path.isEmpty()) set_source(path);
-}
-
-void InspectorPanel::choose_source_folder() {
-  const QString dir = QFileDialog::getExistingDirectory(this, tr("Open run folder"), source());
-  if (!dir.isEmpty()) set_source(dir);
 }
 
 void InspectorPanel::choose_image_file() {
@@ -297,6 +293,7 @@ void InspectorPanel::inspect_now() {
   InspectRequest request;
   if (!make_request(&request)) return;
   opened_source_ = source();
+  inspecting_ = true;
   set_status(tr("Inspecting…"), false);
   Q_EMIT inspect_requested(request);
 }
@@ -305,15 +302,40 @@ void InspectorPanel::set_training_run(const QString& run_dir) {
   training_run_ = run_dir;
   training_->setEnabled(!run_dir.isEmpty());
   training_->setToolTip(tr("Inspect the newest checkpoint of %1").arg(run_dir));
-  if (source().isEmpty()) source_->setText(run_dir);  // opened once it has a checkpoint
+  source_->set_run_dir(run_dir);  // its checkpoints join the picker as they are saved
+  if (follow_->isChecked()) follow_toggled(true);
 }
 
 void InspectorPanel::on_training_checkpoint(const QString& run_dir) {
-  if (run_dir != training_run_ || source() != run_dir) return;
-  if (follow_->isChecked() && snapshot_ && !busy_)
-    inspect_now();
-  else
+  if (run_dir != training_run_) return;
+  source_->refresh_checkpoints();
+  if (follow_->isChecked()) {
+    if (source() != run_dir) source_->show_source(run_dir);
+    inspect_now();  // a request still queued is dropped for this newer one
+  } else if (source() == run_dir) {
     Q_EMIT open_requested(run_dir);  // refresh the model line with the new step
+  }
+}
+
+void InspectorPanel::set_follow(bool on) { follow_->setChecked(on); }
+
+// Following: the training run becomes the source, inspected now if it has a checkpoint, else at
+// its first one (on_training_checkpoint), without an error in between.
+void InspectorPanel::follow_toggled(bool on) {
+  if (!on) return;
+  if (training_run_.isEmpty()) {
+    set_status(tr("Following the training run: none is training yet."), false);
+    return;
+  }
+  source_->show_source(training_run_);
+  if (source_->run_steps().empty()) {
+    opened_source_ = training_run_;
+    set_status(tr("Following %1: its first checkpoint will be inspected when it is saved.")
+                   .arg(QFileInfo(training_run_).fileName()),
+               false);
+    return;
+  }
+  inspect_now();
 }
 
 void InspectorPanel::set_latest_sample(const QString& path) {
@@ -338,8 +360,12 @@ void InspectorPanel::show_model(InspectModelInfoPtr info) {
     if (!data.isEmpty()) data_->setText(data);
   }
   update_mode_for_model();
-  if (!busy_ && !snapshot_)
-    set_status(tr("Model ready: choose an input and press Inspect."), false);
+  // "Opening…" and any error before it give way; an inspection under way says its own.
+  if (!inspecting_)
+    set_status(tr("Opened %1%2: choose an input and press Inspect.")
+                   .arg(QFileInfo(QString::fromStdString(model_->weights)).fileName(),
+                        model_->step >= 0 ? tr(", step %1").arg(model_->step) : QString()),
+               false);
 }
 
 void InspectorPanel::update_model_line() {
@@ -366,6 +392,7 @@ void InspectorPanel::update_mode_for_model() {
 }
 
 void InspectorPanel::show_snapshot(InspectSnapshotPtr snapshot) {
+  inspecting_ = false;
   snapshot_ = std::move(snapshot);
   model_ = std::shared_ptr<const InspectModelInfo>(snapshot_, &snapshot_->model);
   update_model_line();
@@ -379,10 +406,14 @@ void InspectorPanel::show_snapshot(InspectSnapshotPtr snapshot) {
              false);
 }
 
-void InspectorPanel::show_error(const QString& message) { set_status(message, true); }
+void InspectorPanel::show_error(const QString& message) {
+  inspecting_ = false;
+  set_status(message, true);
+}
 
 void InspectorPanel::set_busy(bool busy) {
   busy_ = busy;
+  if (!busy) inspecting_ = false;  // cancelled, or its result dropped for a newer one
   cancel_->setEnabled(busy);
 }
 
@@ -393,5 +424,7 @@ void InspectorPanel::set_status(const QString& text, bool error) {
 }
 
 QString InspectorPanel::status_text() const { return status_->text(); }
+
+bool InspectorPanel::status_is_error() const { return status_->property("error").toBool(); }
 
 }  // namespace hg

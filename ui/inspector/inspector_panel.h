@@ -22,6 +22,8 @@ class QStackedWidget;
 
 namespace hg {
 
+class ModelPicker;
+
 class InspectorPanel : public QWidget {
   Q_OBJECT
 
@@ -31,8 +33,11 @@ class InspectorPanel : public QWidget {
   explicit InspectorPanel(QWidget* parent = nullptr);
 
   // A run directory (its newest checkpoint at each inspection) or a .safetensors file; opens it.
+  // The picker (ui/sampler/model_picker.h, the Sampler's) also lists the demo models and the
+  // open run's checkpoints.
   void set_source(const QString& source);
   QString source() const;
+  void set_run_dir(const QString& run_dir);  // the run whose checkpoints the picker lists
   // Asks to open the source shown (at start: the bundled demo text model, when installed).
   void open_source() { source_edited(); }
   void set_mode(Mode mode);
@@ -44,9 +49,10 @@ class InspectorPanel : public QWidget {
   void inspect_now();
 
   // From the studio: the run being trained, and its checkpoints. With "follow" on, the panel
-  // inspects the newest checkpoint again when one is saved.
+  // switches to the training run and inspects each checkpoint as it is saved, the first included.
   void set_training_run(const QString& run_dir);
   void on_training_checkpoint(const QString& run_dir);
+  void set_follow(bool on);
   // The run's newest sample file (a PNG grid or a .txt), offered as an input.
   void set_latest_sample(const QString& path);
 
@@ -61,6 +67,7 @@ class InspectorPanel : public QWidget {
   InspectorView& view() { return view_; }
   ImGuiCanvas* canvas() const { return canvas_; }
   QString status_text() const;
+  bool status_is_error() const;  // shown in red
 
  Q_SIGNALS:
   void open_requested(const QString& source);
@@ -75,9 +82,8 @@ class InspectorPanel : public QWidget {
   QLabel* build_status_label();
   ImGuiCanvas* build_canvas();
 
-  void choose_source_file();
-  void choose_source_folder();
   void choose_image_file();
+  void follow_toggled(bool on);
   void source_edited();
   void set_status(const QString& text, bool error);
   void update_mode_for_model();
@@ -91,9 +97,10 @@ class InspectorPanel : public QWidget {
   QString opened_source_;  // the source last asked to open
   QString training_run_;
   QString latest_sample_;
-  bool busy_ = false;
+  bool busy_ = false;        // the worker has an open or an inspection queued or running
+  bool inspecting_ = false;  // an inspection was asked for and has not answered yet
 
-  QLineEdit* source_ = nullptr;
+  ModelPicker* source_ = nullptr;
   QPushButton* training_ = nullptr;
   QCheckBox* follow_ = nullptr;
   QLabel* model_info_ = nullptr;

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "model/io/image_io.h"
+#include "ui/inspector/inspector_explain.h"
 
 namespace hg {
 namespace {
@@ -23,6 +25,84 @@ ImU32 mix(ImVec4 a, ImVec4 b, float t, float alpha) {
 ImVec4 rgb(int r, int g, int b) { return ImVec4(r / 255.0f, g / 255.0f, b / 255.0f, 1.0f); }
 
 }  // namespace
+
+const InspectorTrace::Element* InspectorTrace::find(const std::string& id) const {
+  for (const Element& e : elements)
+    if (e.id == id) return &e;
+  return nullptr;
+}
+
+void explain(InspectorTrace& trace, const std::string& text) {
+  ImGui::BeginTooltip();
+  ImGui::PushTextWrapPos(ImGui::GetFontSize() * 32.0f);
+  ImGui::TextUnformatted(text.c_str());
+  ImGui::PopTextWrapPos();
+  ImGui::EndTooltip();
+  trace.tooltip = text;
+}
+
+bool explained_item(InspectorTrace& trace, const std::string& id, ImVec2 p0, ImVec2 p1,
+                    const std::string& tooltip, bool* hovered) {
+  ImGui::SetCursorScreenPos(p0);
+  const bool clicked = ImGui::InvisibleButton(
+      id.c_str(), ImVec2(std::max(1.0f, p1.x - p0.x), std::max(1.0f, p1.y - p0.y)));
+  // Overlapping items (a band behind its layer chips) may all report the hover: the first one
+  // submitted keeps it, and the click.
+  const bool first = trace.tooltip.empty();
+  const bool over = first && ImGui::IsItemHovered();
+  if (over) explain(trace, tooltip);
+  if (hovered) *hovered = over;
+  trace.elements.push_back({id, p0, p1, tooltip});
+  return clicked && first;
+}
+
+void caption(InspectorTrace& trace, const std::string& text) {
+  ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(150, 190, 255, 255));
+  ImGui::TextWrapped("%s", text.c_str());
+  ImGui::PopStyleColor();
+  trace.captions.push_back(text);
+}
+
+void colour_bar(InspectorTrace& trace, const ColourBarSpec& bar, float width) {
+  const float line = ImGui::GetTextLineHeight();
+  ImGui::TextUnformatted(bar.label.c_str());
+  ImGui::SameLine();
+  const ImVec2 p0 = ImGui::GetCursorScreenPos();
+  const ImVec2 p1(p0.x + width, p0.y + line);
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  constexpr int kSteps = 48;
+  for (int i = 0; i < kSteps; ++i)
+    draw->AddRectFilled(ImVec2(p0.x + width * i / kSteps, p0.y + 2.0f),
+                        ImVec2(p0.x + width * (i + 1) / kSteps, p1.y - 2.0f),
+                        bar.color((i + 0.5f) / kSteps));
+  char numbers[64];
+  std::snprintf(numbers, sizeof numbers, "%.3g .. %.3g", bar.lo, bar.hi);
+  const std::string id = "colour_bar_" + bar.label;
+  const std::string tooltip = bar.label + ": " + numbers + " " + bar.unit + "\n" + bar.meaning;
+  bool hovered = false;
+  explained_item(trace, id, p0, p1, tooltip, &hovered);
+  ImGui::SameLine();
+  ImGui::TextDisabled("%s %s", numbers, bar.unit.c_str());
+  trace.colour_bars.push_back({bar.label, bar.unit, bar.lo, bar.hi});
+}
+
+void colour_bars(InspectorTrace& trace, const std::vector<ColourBarSpec>& bars, float width) {
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float right = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
+  constexpr float kGap = 18.0f;
+  for (size_t i = 0; i < bars.size(); ++i) {
+    char numbers[64];
+    std::snprintf(numbers, sizeof numbers, "%.3g .. %.3g ", bars[i].lo, bars[i].hi);
+    const float needed = ImGui::CalcTextSize(bars[i].label.c_str()).x + width +
+                         ImGui::CalcTextSize((numbers + bars[i].unit).c_str()).x +
+                         3.0f * style.ItemSpacing.x;
+    if (i > 0) {
+      ImGui::SameLine(0.0f, kGap);
+      if (ImGui::GetCursorScreenPos().x + needed > right) ImGui::NewLine();
+    }
+    colour_bar(trace, bars[i], width);
+  }
+}
 
 void update_figures(const InspectResult& result, InspectorSelection& selection,
                     InspectorFigures& figures) {
@@ -110,6 +190,7 @@ void InspectorView::draw(const InspectModelInfo* model, const InspectSnapshot* s
         "Pick a model (a run folder or a .safetensors checkpoint) and an input, then Inspect.");
     return;
   }
+  trace_.clear();
   const InspectResult* result = snapshot ? &snapshot->result : nullptr;
   if (result) update_figures(*result, selection, figures_);
   const ModelConfig& config = result ? result->config : model->config;
@@ -118,7 +199,8 @@ void InspectorView::draw(const InspectModelInfo* model, const InspectSnapshot* s
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float left_width = std::clamp(avail.x * 0.27f, 240.0f, 340.0f);
   ImGui::BeginChild("##left", ImVec2(left_width, 0.0f));
-  diagram.draw(config, result, selection);
+  caption(trace_, diagram_caption());
+  diagram.draw(config, result, selection, trace_);
   if (snapshot) draw_controls(*snapshot);
   ImGui::EndChild();
   ImGui::SameLine();
@@ -126,8 +208,8 @@ void InspectorView::draw(const InspectModelInfo* model, const InspectSnapshot* s
   if (!result) {
     ImGui::TextDisabled("Nothing inspected yet: choose an input and press Inspect.");
   } else {
-    input.draw(*result, figures_, selection, ImGui::GetContentRegionAvail().y * 0.5f);
-    heatmap.draw(*result, figures_, selection, ImGui::GetContentRegionAvail());
+    input.draw(*result, figures_, selection, ImGui::GetContentRegionAvail().y * 0.5f, trace_);
+    heatmap.draw(*result, figures_, selection, ImGui::GetContentRegionAvail(), trace_);
   }
   ImGui::EndChild();
   ImGui::PopID();
@@ -136,6 +218,7 @@ void InspectorView::draw(const InspectModelInfo* model, const InspectSnapshot* s
 void InspectorView::draw_controls(const InspectSnapshot& snapshot) {
   const InspectResult& result = snapshot.result;
   const AttentionMap* map = figures_.map;
+  ImGui::PushTextWrapPos(0.0f);  // a narrow column wraps its lines rather than cut them
   ImGui::Separator();
   if (map) {
     ImGui::Text("%s  (%s, level %d)", map->name.c_str(), to_string(map->kind).c_str(), map->level);
@@ -203,6 +286,7 @@ void InspectorView::draw_controls(const InspectSnapshot& snapshot) {
                          ? " (cut to the model's length)"
                          : "",
                      snapshot.seconds);
+  ImGui::PopTextWrapPos();
 }
 
 }  // namespace hg

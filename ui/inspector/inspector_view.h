@@ -8,6 +8,7 @@
 #include <imgui.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,56 @@ struct InspectorFigures {
   std::vector<std::vector<float>> activations;  // per level, per row: norm or `channel`
 };
 
+// What the last frame showed a user, kept so that tests read it back: every explained element with
+// its tooltip, the captions, the colour bars, the tooltip on screen, and what hovering a position
+// read at each level. Rebuilt by every frame.
+struct InspectorTrace {
+  struct Element {
+    std::string id;  // e.g. "level1", "level1_layer0", "level0_shorten", "sqrt", "bos"
+    ImVec2 p0, p1;   // where it was drawn (canvas pixels)
+    std::string tooltip;
+  };
+  struct ColourBar {
+    std::string label;  // what it colours, e.g. "attention" or "L1"
+    std::string unit;   // what its numbers are, e.g. "weight (share of the query's attention)"
+    float lo = 0.0f, hi = 0.0f;
+  };
+  struct LevelReading {
+    int level = 0;
+    int64_t row = 0;      // the row the position belongs to
+    bool exists = false;  // whether that row exists (a ragged last group has none)
+    float value = 0.0f;   // the value shown, when it exists
+  };
+  std::vector<Element> elements;
+  std::vector<std::string> captions;
+  std::vector<ColourBar> colour_bars;
+  std::string tooltip;                 // the explaining tooltip shown this frame, "" when none
+  int64_t hovered_position = -1;       // the input view's hovered position, -1 when none
+  std::vector<LevelReading> readings;  // its value at each level
+
+  void clear() { *this = InspectorTrace{}; }
+  const Element* find(const std::string& id) const;
+};
+
+// Draws `text` as a wrapped tooltip and records it in `trace`.
+void explain(InspectorTrace& trace, const std::string& text);
+// An invisible item over [p0, p1] with a tooltip when hovered, recorded as element `id`; returns
+// whether it was clicked. Of overlapping items, the one submitted first keeps the hover.
+bool explained_item(InspectorTrace& trace, const std::string& id, ImVec2 p0, ImVec2 p1,
+                    const std::string& tooltip, bool* hovered = nullptr);
+// A view's one-line caption (wrapped when the view is narrow), recorded in `trace`.
+void caption(InspectorTrace& trace, const std::string& text);
+// A horizontal colour bar at the cursor, `width` wide: `label`, the bar from `lo` (left) to `hi`
+// (right), the two numbers and `unit`; hovering it shows `meaning`. color(t) for t in [0, 1].
+struct ColourBarSpec {
+  std::string label, unit, meaning;
+  float lo = 0.0f, hi = 1.0f;
+  std::function<ImU32(float)> color;
+};
+void colour_bar(InspectorTrace& trace, const ColourBarSpec& bar, float width);
+// Several, side by side while they fit the window's width, else on the next line.
+void colour_bars(InspectorTrace& trace, const std::vector<ColourBarSpec>& bars, float width);
+
 // Brings `figures` up to date with `selection` (resolving its defaults) over `result`.
 void update_figures(const InspectResult& result, InspectorSelection& selection,
                     InspectorFigures& figures);
@@ -55,7 +106,8 @@ inline constexpr ImU32 kMaskedColor = IM_COL32(52, 52, 56, 255);
 // up, the shortening and upsampling between them. A click on a layer, a level or an attention
 // resampling selects it. Works from the config alone, before anything is inspected.
 struct HierarchyDiagram {
-  void draw(const ModelConfig& config, const InspectResult* result, InspectorSelection& selection);
+  void draw(const ModelConfig& config, const InspectResult* result, InspectorSelection& selection,
+            InspectorTrace& trace);
 };
 
 // The selected map as a queries x keys heatmap (binned when large), with token labels for text
@@ -63,10 +115,11 @@ struct HierarchyDiagram {
 struct AttentionHeatmap {
   bool sqrt_scale = true;  // colour by sqrt(weight / max): small weights stay visible
   void draw(const InspectResult& result, const InspectorFigures& figures,
-            InspectorSelection& selection, ImVec2 size);
+            InspectorSelection& selection, ImVec2 size, InspectorTrace& trace);
 
  private:
-  void draw_title(const AttentionMap& map, const InspectorFigures& figures);
+  void draw_title(const AttentionMap& map, const InspectorFigures& figures, InspectorTrace& trace);
+  void legend(const AttentionMap& map, InspectorTrace& trace);
 };
 
 // The input itself: text as character cells (the query's attention as their background) with a
@@ -75,16 +128,16 @@ struct AttentionHeatmap {
 struct InputView {
   float pixel_size = 0.0f;  // image tiles: screen pixels per image pixel (0: fit the width)
   void draw(const InspectResult& result, const InspectorFigures& figures,
-            InspectorSelection& selection, float max_height);
+            InspectorSelection& selection, float max_height, InspectorTrace& trace);
   // Where position p was drawn in the last frame (canvas pixels; on the image tile for images):
   // tests point the mouse there as a user would.
   ImVec2 position_center(int64_t position) const;
 
  private:
   void draw_text(const InspectResult& result, const InspectorFigures& figures,
-                 InspectorSelection& selection, float max_height);
+                 InspectorSelection& selection, float max_height, InspectorTrace& trace);
   void draw_image(const InspectResult& result, const InspectorFigures& figures,
-                  InspectorSelection& selection, float max_height);
+                  InspectorSelection& selection, float max_height, InspectorTrace& trace);
 
   // The last frame's layout, for position_center().
   bool drew_image_ = false;
@@ -104,11 +157,13 @@ struct InspectorView {
   // heatmap on the right. `model` alone draws the diagram; `snapshot` adds everything else.
   void draw(const InspectModelInfo* model, const InspectSnapshot* snapshot);
   const InspectorFigures& figures() const { return figures_; }
+  const InspectorTrace& trace() const { return trace_; }
 
  private:
   void draw_controls(const InspectSnapshot& snapshot);
 
   InspectorFigures figures_;
+  InspectorTrace trace_;
 };
 
 // One glyph for a text position, for cells one character wide: BOS as a guillemet, a newline as a

@@ -28,10 +28,13 @@ void ImageSampleView::draw(const SampleSnapshot& s) {
     ImGui::EndChild();
     return;
   }
-  const float z = static_cast<float>(std::max(zoom, kMinZoom));
-  const float tile = kSide * z, gap = 6.0f;
+  constexpr float gap = 6.0f;
   const float avail = ImGui::GetContentRegionAvail().x;
-  const int columns = std::max(1, std::min(s.n, static_cast<int>((avail + gap) / (tile + gap))));
+  int fitted = std::max(zoom, kMinZoom);
+  while (s.n >= 2 && fitted > kFitZoom && 2.0f * kSide * fitted + gap > avail) --fitted;
+  const float z = static_cast<float>(fitted);
+  const float tile = kSide * z;
+  columns = std::max(1, std::min(s.n, static_cast<int>((avail + gap) / (tile + gap))));
   const int rows = (s.n + columns - 1) / columns;
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   ImDrawList* draw = ImGui::GetWindowDrawList();

@@ -10,9 +10,13 @@
 struct ImageSampleView {
   static constexpr int kMinZoom = 8;  // nearest-neighbour, 8x or more: 32x32 tiles stay legible
   static constexpr int kMaxZoom = 16;
+  // A narrow canvas (1280 px wide with the Run dock open) draws smaller, down to this zoom, to
+  // keep two tiles a row: 5x is a 160-pixel tile, still legible.
+  static constexpr int kFitZoom = 5;
 
   int zoom = kMinZoom;
   int selected = 0;  // the tile "Save image" writes
+  int columns = 0;   // tiles per row in the last frame (a layout test reads it), 0 before any
 
   // Zoom control, then the grid filling the rest of the current window (scrolling when it does
   // not fit).

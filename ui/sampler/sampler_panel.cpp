@@ -1,25 +1,21 @@
-// The Sampler panel: its Qt controls, the list of model sources (demos, the open run's checkpoints,
-// opened files), and the job life cycle (start, streamed steps, finish, status). Samples arrive
-// from the controller as SampleStep values; nothing here touches torch or a worker thread. The
-// completion canvas, saving and the canvas frame are in sampler_panel_canvas.cpp.
+// The Sampler panel: its Qt controls, loading the model its picker chooses
+// (ui/sampler/model_picker.h), and the job life cycle (start, streamed steps, finish, status).
+// Samples arrive from the controller as SampleStep values; nothing here touches torch or a worker
+// thread. The completion canvas, saving and the canvas frame are in sampler_panel_canvas.cpp.
 #include "ui/sampler/sampler_panel.h"
 
 #include <QCheckBox>
 #include <QComboBox>
-#include <QDir>
 #include <QDoubleSpinBox>
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QGroupBox>
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRandomGenerator>
-#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QSplitter>
-#include <QStandardItemModel>
 #include <QThread>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -31,29 +27,7 @@
 namespace hg {
 namespace {
 
-constexpr int kPathRole = Qt::UserRole;
-constexpr int kBrowseRole = Qt::UserRole + 1;  // the "Open weights file…" entry
 constexpr int kDefaultImageSamples = 4;
-
-// The checkpoints of a run, newest first, from RUN/checkpoints/step_N.json (written last, so a
-// listed checkpoint is complete).
-std::vector<qint64> checkpoint_steps(const QString& run_dir) {
-  std::vector<qint64> steps;
-  const QRegularExpression name(QStringLiteral("^step_(\\d+)\\.json$"));
-  for (const QString& file : QDir(run_dir + QStringLiteral("/checkpoints"))
-                                 .entryList({QStringLiteral("step_*.json")}, QDir::Files)) {
-    const auto match = name.match(file);
-    if (match.hasMatch()) steps.push_back(match.captured(1).toLongLong());
-  }
-  std::sort(steps.rbegin(), steps.rend());
-  return steps;
-}
-
-QString checkpoint_weights(const QString& run_dir, qint64 step) {
-  return QStringLiteral("%1/checkpoints/step_%2.safetensors")
-      .arg(run_dir)
-      .arg(step, 8, 10, QLatin1Char('0'));
-}
 
 }  // namespace
 
@@ -67,7 +41,8 @@ SamplerPanel::SamplerPanel(QWidget* parent) : QWidget(parent) {
   scroll->setWidget(build_controls());
   scroll->setWidgetResizable(true);
   scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-  const int controls_width = scroll->widget()->sizeHint().width() + 20;
+  // The controls at their smallest, so that the canvas gets the rest of a narrow dock.
+  const int controls_width = scroll->widget()->minimumSizeHint().width() + 20;
   scroll->setMinimumWidth(controls_width);
   auto* splitter = new QSplitter(Qt::Horizontal);
   splitter->addWidget(scroll);
@@ -82,107 +57,13 @@ SamplerPanel::SamplerPanel(QWidget* parent) : QWidget(parent) {
   status_timer_ = new QTimer(this);
   status_timer_->setInterval(150);
   connect(status_timer_, &QTimer::timeout, this, &SamplerPanel::update_status);
-  checkpoint_timer_ = new QTimer(this);  // the trainer saves checkpoints without telling us
-  checkpoint_timer_->setInterval(3000);
-  connect(checkpoint_timer_, &QTimer::timeout, this, &SamplerPanel::refresh_checkpoints);
 
-  rebuild_sources();
-  source_->setCurrentIndex(std::max(0, source_->findData(demo_model(QStringLiteral("demo-text")))));
   set_mode_for(info_);
   update_buttons();
 }
 
 SamplerPanel::~SamplerPanel() {
   if (dataset_thread_) dataset_thread_->wait();
-}
-
-QString SamplerPanel::demo_model(const QString& name) {
-  const QString dir = QString::fromStdString(assets_dir());
-  const QString path = dir + QStringLiteral("/models/") + name + QStringLiteral(".safetensors");
-  return !dir.isEmpty() && QFileInfo::exists(path) ? QFileInfo(path).absoluteFilePath() : QString();
-}
-
-void SamplerPanel::rebuild_sources() {
-  const QString chosen = source();
-  const QSignalBlocker block(source_);
-  source_->clear();
-  const std::pair<QString, QString> demos[] = {
-      {QStringLiteral("demo-text"), tr("Demo: text (fortunes)")},
-      {QStringLiteral("demo-fashion"), tr("Demo: 32x32 images (Fashion-MNIST)")}};
-  for (const auto& [name, label] : demos) {
-    const QString path = demo_model(name);
-    source_->addItem(label, path);
-    if (path.isEmpty()) {  // an install without assets: listed, but not choosable
-      auto* item = qobject_cast<QStandardItemModel*>(source_->model());
-      if (item) item->item(source_->count() - 1)->setEnabled(false);
-    }
-  }
-  if (!run_dir_.isEmpty()) {
-    const QString name = QFileInfo(run_dir_).fileName();
-    source_->insertSeparator(source_->count());
-    source_->addItem(tr("Run %1: newest checkpoint").arg(name), run_dir_);
-    for (qint64 step : run_steps_)
-      source_->addItem(tr("Run %1: step %2").arg(name).arg(step),
-                       checkpoint_weights(run_dir_, step));
-  }
-  if (!extra_files_.isEmpty()) source_->insertSeparator(source_->count());
-  for (const QString& file : extra_files_)
-    source_->addItem(tr("File: %1").arg(QFileInfo(file).fileName()), file);
-  source_->insertSeparator(source_->count());
-  source_->addItem(tr("Open weights file…"));
-  source_->setItemData(source_->count() - 1, true, kBrowseRole);
-  const int index = source_->findData(chosen);
-  source_->setCurrentIndex(index >= 0 ? index : 0);
-}
-
-QString SamplerPanel::source() const {
-  return source_ ? source_->currentData(kPathRole).toString() : QString();
-}
-
-void SamplerPanel::set_run_dir(const QString& run_dir) {
-  run_dir_ = QFileInfo(run_dir).absoluteFilePath();
-  run_steps_ = checkpoint_steps(run_dir_);
-  rebuild_sources();
-  checkpoint_timer_->start();
-}
-
-void SamplerPanel::refresh_checkpoints() {
-  if (run_dir_.isEmpty()) return;
-  std::vector<qint64> steps = checkpoint_steps(run_dir_);
-  if (steps == run_steps_) return;
-  run_steps_ = std::move(steps);
-  rebuild_sources();
-}
-
-void SamplerPanel::select_source(const QString& path) {
-  const QString absolute = QFileInfo(path).absoluteFilePath();
-  int index = source_->findData(absolute);
-  if (index < 0 && QFileInfo(absolute).isDir()) {
-    set_run_dir(absolute);
-    index = source_->findData(absolute);
-  }
-  if (index < 0) {
-    extra_files_.append(absolute);
-    rebuild_sources();
-    index = source_->findData(absolute);
-  }
-  source_->setCurrentIndex(index);
-  load_current();
-}
-
-void SamplerPanel::source_activated(int index) {
-  if (source_->itemData(index, kBrowseRole).toBool()) {
-    const QString file = QFileDialog::getOpenFileName(this, tr("Open weights"), run_dir_,
-                                                      tr("Weights (*.safetensors)"));
-    if (file.isEmpty()) {  // back to the model in use
-      const int previous = source_->findData(info_.source);
-      source_->setCurrentIndex(std::max(0, previous));
-      return;
-    }
-    select_source(file);
-    return;
-  }
-  load_current();
 }
 
 void SamplerPanel::load_current() {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ui/sampler/image_sample_view.h"
+#include "ui/sampler/model_picker.h"
 #include "ui/sampler/paint_view.h"
 #include "ui/sampler/partial_image.h"
 #include "ui/sampler/sample_snapshot.h"
@@ -41,14 +42,16 @@ class SamplerPanel : public QWidget {
   ~SamplerPanel() override;  // waits for a dataset still loading
 
   // assets/models/<name>.safetensors, or "" when the assets folder does not have it.
-  static QString demo_model(const QString& name);
+  static QString demo_model(const QString& name) { return ModelPicker::demo_model(name); }
 
-  // Model sources: the demo models, the open run (its newest checkpoint, and each checkpoint),
-  // and files the user opened. The chosen one is loaded at once and used by Start.
-  void set_run_dir(const QString& run_dir);
-  void refresh_checkpoints();  // the open run's checkpoints, again (a checkpoint was saved)
-  void select_source(const QString& path);  // adds it when not listed, then loads it
-  QString source() const;
+  // Model sources (ui/sampler/model_picker.h): the demo models, the open run (its newest
+  // checkpoint, and each checkpoint), and files the user opened. The chosen one is loaded at once
+  // and used by Start.
+  void set_run_dir(const QString& run_dir) { source_->set_run_dir(run_dir); }
+  // The open run's checkpoints, again (a checkpoint was saved).
+  void refresh_checkpoints() { source_->refresh_checkpoints(); }
+  void select_source(const QString& path) { source_->select_source(path); }  // then loads it
+  QString source() const { return source_ ? source_->source() : QString(); }
   void load_current();  // asks for the chosen source (on opening, and after an error)
 
   // From the SamplerController.
@@ -101,8 +104,6 @@ class SamplerPanel : public QWidget {
   QGroupBox* build_settings_group();
   void add_button_rows(QVBoxLayout* column);
 
-  void rebuild_sources();
-  void source_activated(int index);
   void set_mode_for(const SamplerModelInfo& info);
   void update_buttons();
   void update_status();
@@ -119,11 +120,7 @@ class SamplerPanel : public QWidget {
                       const QString& error);
   void show_dataset_image(int index);
 
-  // Sources.
-  QString run_dir_;
-  std::vector<qint64> run_steps_;  // checkpoints listed for run_dir_, newest first
-  QStringList extra_files_;        // weights files the user opened
-  QString loading_source_;         // asked for, not loaded yet ("" when none)
+  QString loading_source_;  // asked for, not loaded yet ("" when none)
 
   // Model and samples.
   SamplerModelInfo info_;
@@ -149,7 +146,7 @@ class SamplerPanel : public QWidget {
   bool canvas_header_set_ = false;
 
   // Widgets.
-  QComboBox* source_ = nullptr;
+  ModelPicker* source_ = nullptr;
   QLabel* model_label_ = nullptr;
   QLabel* error_ = nullptr;
   QGroupBox* text_group_ = nullptr;
@@ -175,7 +172,6 @@ class SamplerPanel : public QWidget {
   QPushButton* save_selected_ = nullptr;
   QLabel* status_ = nullptr;
   QTimer* status_timer_ = nullptr;
-  QTimer* checkpoint_timer_ = nullptr;
   ImGuiCanvas* canvas_ = nullptr;
 };
 

@@ -46,14 +46,12 @@ QWidget* SamplerPanel::build_controls() {
 
 // The model source, the loaded model's description and the error line under it.
 void SamplerPanel::add_model_rows(QVBoxLayout* column) {
-  source_ = new QComboBox;
+  source_ = new ModelPicker;
   source_->setObjectName(QStringLiteral("sampler_source"));
   source_->setToolTip(
       tr("The model to sample: a bundled demo, a checkpoint of the open run (its "
-         "newest is re-read at every Start), or a weights file"));
-  source_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-  source_->setMinimumContentsLength(18);
-  connect(source_, &QComboBox::activated, this, &SamplerPanel::source_activated);
+         "newest is re-read at every Start), a weights file or a run folder"));
+  connect(source_, &ModelPicker::chosen, this, &SamplerPanel::load_current);
   model_label_ = new QLabel;
   model_label_->setObjectName(QStringLiteral("sampler_model"));
   model_label_->setWordWrap(true);
@@ -86,9 +84,10 @@ QGroupBox* SamplerPanel::build_text_group() {
 // Image models: completion on/off, what the canvas starts from, the brush, and cutting it.
 QGroupBox* SamplerPanel::build_image_group() {
   image_group_ = new QGroupBox(tr("Completion canvas"));
-  complete_ = new QCheckBox(tr("Complete the canvas (known pixels kept)"));
+  complete_ = new QCheckBox(tr("Complete the canvas"));
   complete_->setObjectName(QStringLiteral("sampler_complete"));
-  complete_->setToolTip(tr("Known pixels of the canvas are forced, the checkered ones sampled"));
+  complete_->setToolTip(
+      tr("Known pixels of the canvas are kept (forced), the checkered ones sampled"));
   connect(complete_, &QCheckBox::toggled, this, [this](bool on) { paint_view_.active = on; });
   paint_view_.active = false;
   auto* load_png = new QPushButton(tr("Load PNG…"));
