@@ -285,7 +285,8 @@ void expect_model_block(const json& m, const std::string& hierarchy, bool sample
   EXPECT_GT(flops.at("nanogpt_train").get<double>(), 0.0);
   for (const char* part : {"forward", "train"}) {
     EXPECT_GT(m.at(part).at("tokens_per_s").get<double>(), 0.0) << part;
-    EXPECT_EQ(m.at(part).at("peak_mem_bytes"), 0) << part << ": the CPU has no allocator peak";
+    // On the CPU the peak is of the tensors torch allocates (model/nn/device.h): some, at least.
+    EXPECT_GT(m.at(part).at("peak_mem_bytes").get<int64_t>(), 0) << part;
   }
   EXPECT_FALSE(m.at("train").contains("mfu")) << "no peak to compare with on the CPU";
   EXPECT_EQ(m.contains("sample"), sample);
@@ -315,7 +316,7 @@ TEST(Bench, ReportsBothModelsTheirRatiosAndSamplingOnTheCpu) {
   for (const char* key : {"train_tokens_per_s", "forward_tokens_per_s", "flops_per_token"})
     EXPECT_GT(r.at(key).get<double>(), 0.0) << key;
   EXPECT_LT(r.at("flops_per_token").get<double>(), 1.0) << "shortening must save FLOPs";
-  EXPECT_TRUE(r.at("train_peak_mem").is_null());
+  EXPECT_GT(r.at("train_peak_mem").get<double>(), 0.0);  // CPU tensors are counted too
   EXPECT_TRUE(r.contains("sample_image_incremental_tokens_per_s"));
 }
 
