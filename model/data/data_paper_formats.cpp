@@ -1,26 +1,23 @@
 // The paper's image datasets as they are distributed: downsampled ImageNet 32x32 and 64x64 as .npz
 // batches (a zip of .npy arrays, opened with minizip), and CIFAR-10/100 in their Python-pickle
-// layout, read by a small interpreter of the pickle opcodes those files use. It builds plain values
-// only: no Python object is made and no code runs; an opcode or a global it does not know is an
-// error. Not the binary CIFAR-10 batches or IDX (data_images.cpp).
+// layout (read as plain values by model/io/pickle_reader.h, which runs no code). Not the binary
+// CIFAR-10 batches or IDX (data_images.cpp).
 #include <minizip/unzip.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <memory>
-#include <unordered_map>
 
 #include "model/core/strings.h"
 #include "model/data/data_internal.h"
+#include "model/io/pickle_reader.h"
 #include "model/io/tensor_io.h"
 
 namespace hg::data_detail {
 namespace {
 
-// The most bytes one archive member or pickled string may hold: as for gzip data
-// (data_images.cpp), a member that claims more stops here instead of exhausting memory.
+// The most bytes one archive member may hold: as for gzip data (data_images.cpp), a member that
+// claims more stops here instead of exhausting memory.
 constexpr uint64_t kMaxMemberBytes = uint64_t{4} << 30;
 
 // The first bytes of a file; fewer when it is shorter, none when it cannot be read.
@@ -32,12 +29,6 @@ std::string first_bytes(const fs::path& file, size_t count) {
   in.read(bytes.data(), static_cast<std::streamsize>(count));
   bytes.resize(static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
   return bytes;
-}
-
-std::string hex_byte(int value) {
-  char text[8];
-  std::snprintf(text, sizeof text, "0x%02x", value & 0xff);
-  return text;
 }
 
 // Channel planes (R plane, G plane, B plane, each side x side in raster order) of `count` images,
@@ -172,342 +163,17 @@ size_t append_npz_images(const fs::path& file, size_t side, std::vector<uint8_t>
   return this_side;
 }
 
-// ---- pickle (CIFAR-10/100, python version)
-// -------------------------------------------------------
+// ---- pickle (CIFAR-10/100, python version) ------------------------------------------------------
 
-// A value of the pickle machine. Containers hold their items; a call (REDUCE) holds its callable
-// and arguments and, once BUILD has run, its state. Nothing is ever called.
-struct PickleValue {
-  enum class Kind {
-    kNone,
-    kBool,
-    kInt,
-    kFloat,
-    kBytes,
-    kText,
-    kTuple,
-    kList,
-    kDict,
-    kGlobal,
-    kCall
-  };
-  Kind kind = Kind::kNone;
-  int64_t number = 0;
-  std::string bytes;  // kBytes, kText (UTF-8), kGlobal ("module.name")
-  // kTuple, kList: the items; kDict: key, value, key, value...; kCall: callable, args, state.
-  std::vector<std::shared_ptr<PickleValue>> items;
-};
-using PickleRef = std::shared_ptr<PickleValue>;
-
-// The globals a numpy array is pickled with; any other is refused.
-constexpr const char* kKnownGlobals[] = {"numpy.core.multiarray._reconstruct",
-                                         "numpy._core.multiarray._reconstruct", "numpy.ndarray",
-                                         "numpy.dtype"};
-
-// Runs the opcodes of one pickle to its STOP and returns the value left on the stack.
-class PickleReader {
- public:
-  PickleReader(const fs::path& file, const std::vector<uint8_t>& bytes)
-      : file_(file), bytes_(bytes) {}
-  // Every value made is held here too, and unlinked before it goes: a deep or cyclic structure
-  // from a hostile file is then freed one value at a time, never by recursion.
-  ~PickleReader() {
-    for (const PickleRef& value : made_) value->items.clear();
-  }
-  PickleReader(const PickleReader&) = delete;
-  PickleReader& operator=(const PickleReader&) = delete;
-
-  PickleRef run() {
-    for (;;) {
-      if (pos_ >= bytes_.size()) bad("it ends before its STOP opcode; it is truncated");
-      const size_t at = pos_;
-      const uint8_t op = bytes_[pos_++];
-      switch (op) {
-        case 0x80:  // PROTO
-          if (take(1)[0] > 5) bad("it is pickle protocol " + std::to_string(bytes_[at + 1]));
-          break;
-        case 0x95:  // FRAME: a length hint only
-          take(8);
-          break;
-        case '.':  // STOP
-          if (stack_.size() != 1) bad("it stops with " + std::to_string(stack_.size()) + " values");
-          return stack_.back();
-        case '(':  // MARK
-          marks_.push_back(stack_.size());
-          break;
-        case '0':  // POP
-          pop();
-          break;
-        case '1':  // POP_MARK
-          since_mark();
-          break;
-        case 'N':
-          push(make(PickleValue::Kind::kNone));
-          break;
-        case 0x88:  // NEWTRUE
-        case 0x89:  // NEWFALSE
-          push(make(PickleValue::Kind::kBool, op == 0x88));
-          break;
-        case 'K':  // BININT1
-          push(make(PickleValue::Kind::kInt, static_cast<int64_t>(unsigned_le(1))));
-          break;
-        case 'M':  // BININT2
-          push(make(PickleValue::Kind::kInt, static_cast<int64_t>(unsigned_le(2))));
-          break;
-        case 'J':  // BININT: signed 32 bits
-          push(make(PickleValue::Kind::kInt,
-                    static_cast<int64_t>(static_cast<int32_t>(unsigned_le(4)))));
-          break;
-        case 0x8a: {  // LONG1: n bytes, two's complement
-          const size_t n = take(1)[0];
-          if (n > 8) bad("it holds an integer of " + std::to_string(n) + " bytes");
-          const uint8_t* p = take(n);
-          uint64_t value = 0;
-          for (size_t i = 0; i < n; ++i) value |= uint64_t{p[i]} << (8 * i);
-          if (n > 0 && n < 8 && (p[n - 1] & 0x80)) value |= ~uint64_t{0} << (8 * n);
-          push(make(PickleValue::Kind::kInt, static_cast<int64_t>(value)));
-          break;
-        }
-        case 'G':  // BINFLOAT: the value does not matter here, only its place
-          take(8);
-          push(make(PickleValue::Kind::kFloat));
-          break;
-        case 'U':  // SHORT_BINSTRING (Python 2 str, read as bytes)
-        case 'C':  // SHORT_BINBYTES
-          push_string(PickleValue::Kind::kBytes, unsigned_le(1));
-          break;
-        case 'T':  // BINSTRING
-        case 'B':  // BINBYTES
-          push_string(PickleValue::Kind::kBytes, unsigned_le(4));
-          break;
-        case 0x8e:  // BINBYTES8
-          push_string(PickleValue::Kind::kBytes, unsigned_le(8));
-          break;
-        case 0x8c:  // SHORT_BINUNICODE
-          push_string(PickleValue::Kind::kText, unsigned_le(1));
-          break;
-        case 'X':  // BINUNICODE
-          push_string(PickleValue::Kind::kText, unsigned_le(4));
-          break;
-        case 0x8d:  // BINUNICODE8
-          push_string(PickleValue::Kind::kText, unsigned_le(8));
-          break;
-        case ')':  // EMPTY_TUPLE
-        case ']':  // EMPTY_LIST
-        case '}':  // EMPTY_DICT
-          push(make(op == ')'   ? PickleValue::Kind::kTuple
-                    : op == ']' ? PickleValue::Kind::kList
-                                : PickleValue::Kind::kDict));
-          break;
-        case 't':    // TUPLE
-        case 'l':    // LIST
-        case 'd': {  // DICT
-          const PickleRef value = make(op == 't'   ? PickleValue::Kind::kTuple
-                                       : op == 'l' ? PickleValue::Kind::kList
-                                                   : PickleValue::Kind::kDict);
-          value->items = since_mark();
-          if (op == 'd' && value->items.size() % 2 != 0) bad("a DICT has an odd number of items");
-          push(value);
-          break;
-        }
-        case 0x85:  // TUPLE1, TUPLE2, TUPLE3
-        case 0x86:
-        case 0x87: {
-          const PickleRef value = make(PickleValue::Kind::kTuple);
-          value->items.resize(op - 0x84);
-          for (size_t i = value->items.size(); i-- > 0;) value->items[i] = pop();
-          push(value);
-          break;
-        }
-        case 'a': {  // APPEND
-          const PickleRef item = pop();
-          container(PickleValue::Kind::kList, "APPEND")->items.push_back(item);
-          break;
-        }
-        case 'e': {  // APPENDS
-          const std::vector<PickleRef> items = since_mark();
-          auto& list = container(PickleValue::Kind::kList, "APPENDS")->items;
-          list.insert(list.end(), items.begin(), items.end());
-          break;
-        }
-        case 's': {  // SETITEM
-          const PickleRef value = pop(), key = pop();
-          auto& dict = container(PickleValue::Kind::kDict, "SETITEM")->items;
-          dict.push_back(key);
-          dict.push_back(value);
-          break;
-        }
-        case 'u': {  // SETITEMS
-          const std::vector<PickleRef> items = since_mark();
-          if (items.size() % 2 != 0) bad("a SETITEMS has an odd number of items");
-          auto& dict = container(PickleValue::Kind::kDict, "SETITEMS")->items;
-          dict.insert(dict.end(), items.begin(), items.end());
-          break;
-        }
-        case 'q':  // BINPUT, LONG_BINPUT, MEMOIZE
-        case 'r':
-        case 0x94:
-          memo_[op == 'q' ? unsigned_le(1) : op == 'r' ? unsigned_le(4) : memo_.size()] = top();
-          break;
-        case 'h':  // BINGET, LONG_BINGET
-        case 'j': {
-          const uint64_t index = unsigned_le(op == 'h' ? 1 : 4);
-          const auto found = memo_.find(index);
-          if (found == memo_.end()) bad("it recalls memo " + std::to_string(index) + ", never set");
-          push(found->second);
-          break;
-        }
-        case 'c': {  // GLOBAL: "module\nname\n"
-          const std::string module = line(), name = line();
-          push(global(module + "." + name));
-          break;
-        }
-        case 0x93: {  // STACK_GLOBAL
-          const PickleRef name = pop(), module = pop();
-          if (name->kind != PickleValue::Kind::kText || module->kind != PickleValue::Kind::kText)
-            bad("a STACK_GLOBAL names its global with something other than text");
-          push(global(module->bytes + "." + name->bytes));
-          break;
-        }
-        case 'R': {  // REDUCE: a call, recorded and not made
-          const PickleRef args = pop(), callable = pop();
-          if (callable->kind != PickleValue::Kind::kGlobal ||
-              args->kind != PickleValue::Kind::kTuple)
-            bad("a REDUCE calls something other than a known global with a tuple");
-          const PickleRef call = make(PickleValue::Kind::kCall);
-          call->items = {callable, args};
-          push(call);
-          break;
-        }
-        case 'b': {  // BUILD: the state of a call's result
-          const PickleRef state = pop();
-          const PickleRef target = top();
-          if (target->kind != PickleValue::Kind::kCall || target->items.size() != 2)
-            bad("a BUILD sets the state of something that is not a fresh array or dtype");
-          target->items.push_back(state);
-          break;
-        }
-        default:
-          bad("opcode " + hex_byte(op) +
-              (op >= ' ' && op <= '~' ? std::string(" ('") + static_cast<char>(op) + "')" : "") +
-              " at byte " + std::to_string(at) + " is not one this reader knows (it reads " +
-              "dicts, lists, numbers, strings and numpy arrays, and runs no code)");
-      }
-    }
-  }
-
-  [[noreturn]] void bad(const std::string& what) const {
-    fail(file_.string() + " is not a pickle this reader can read: " + what +
-         ". HINT: give CIFAR-10 or CIFAR-100 as distributed (the python version) or pickled " +
-         "again with protocol 3 or 4, or the CIFAR-10 binary version (data_batch_*.bin)");
-  }
-
- private:
-  PickleRef make(PickleValue::Kind kind, int64_t number = 0) {
-    // A bound on the values one file can make: CIFAR's hold a few tens of thousands.
-    constexpr size_t kMaxValues = size_t{1} << 24;
-    if (made_.size() >= kMaxValues) bad("it makes more than 16M values");
-    made_.push_back(std::make_shared<PickleValue>());
-    made_.back()->kind = kind;
-    made_.back()->number = number;
-    return made_.back();
-  }
-
-  const uint8_t* take(uint64_t count) {
-    if (count > bytes_.size() - pos_)
-      bad("an opcode at byte " + std::to_string(pos_ - 1) + " needs " + std::to_string(count) +
-          " bytes past the end of the file; it is truncated");
-    const uint8_t* p = bytes_.data() + pos_;
-    pos_ += count;
-    return p;
-  }
-
-  uint64_t unsigned_le(int count) {
-    const uint8_t* p = take(count);
-    uint64_t value = 0;
-    for (int i = 0; i < count; ++i) value |= uint64_t{p[i]} << (8 * i);
-    return value;
-  }
-
-  void push_string(PickleValue::Kind kind, uint64_t length) {
-    if (length > kMaxMemberBytes) bad("it holds a string of " + std::to_string(length) + " bytes");
-    const uint8_t* p = take(length);
-    const PickleRef value = make(kind);
-    value->bytes.assign(reinterpret_cast<const char*>(p), length);
-    push(value);
-  }
-
-  std::string line() {
-    const uint8_t* begin = bytes_.data() + pos_;
-    const uint8_t* end = begin + std::min<size_t>(bytes_.size() - pos_, 256);
-    const uint8_t* newline = std::find(begin, end, '\n');
-    if (newline == end) bad("a GLOBAL's name does not end in a newline within 256 bytes");
-    pos_ += static_cast<size_t>(newline - begin) + 1;
-    return std::string(begin, newline);
-  }
-
-  PickleRef global(const std::string& name) {
-    for (const char* known : kKnownGlobals)
-      if (name == known) {
-        const PickleRef value = make(PickleValue::Kind::kGlobal);
-        value->bytes = name;
-        return value;
-      }
-    std::string shown = name.substr(0, 80);
-    for (char& c : shown) c = (c >= ' ' && c <= '~') ? c : '?';
-    bad("it names the global " + shown + ", which is not part of a numpy array");
-  }
-
-  void push(const PickleRef& value) { stack_.push_back(value); }
-
-  const PickleRef& top() const {
-    if (stack_.size() <= (marks_.empty() ? 0 : marks_.back())) bad("an opcode finds no value");
-    return stack_.back();
-  }
-
-  PickleRef pop() {
-    const PickleRef value = top();
-    stack_.pop_back();
-    return value;
-  }
-
-  std::vector<PickleRef> since_mark() {
-    if (marks_.empty()) bad("an opcode needs a MARK that was never set");
-    std::vector<PickleRef> items(stack_.begin() + marks_.back(), stack_.end());
-    stack_.resize(marks_.back());
-    marks_.pop_back();
-    return items;
-  }
-
-  const PickleRef& container(PickleValue::Kind kind, const char* op) const {
-    const PickleRef& value = top();
-    if (value->kind != kind) bad(std::string("a ") + op + " adds to the wrong kind of value");
-    return value;
-  }
-
-  fs::path file_;
-  const std::vector<uint8_t>& bytes_;
-  size_t pos_ = 0;
-  std::vector<PickleRef> stack_, made_;
-  std::vector<size_t> marks_;  // stack sizes at each MARK
-  std::unordered_map<uint64_t, PickleRef> memo_;
-};
-
-bool is_text(const PickleRef& value, const std::string& text) {
-  return (value->kind == PickleValue::Kind::kBytes || value->kind == PickleValue::Kind::kText) &&
-         value->bytes == text;
-}
-
-// The value under `key` of a pickled dict, or nullptr.
-PickleRef dict_get(const PickleRef& dict, const std::string& key) {
-  for (size_t i = 0; i + 1 < dict->items.size(); i += 2)
-    if (is_text(dict->items[i], key)) return dict->items[i + 1];
-  return nullptr;
+[[noreturn]] void not_cifar(const fs::path& file, const std::string& what) {
+  fail(file.string() + " is not a pickle this reader can read: " + what +
+       ". HINT: give CIFAR-10 or CIFAR-100 as distributed (the python version) or pickled again " +
+       "with protocol 3 or 4, or the CIFAR-10 binary version (data_batch_*.bin)");
 }
 
 // A pickled numpy array of uint8 N x 3072 (numpy's _reconstruct, then its state (version, shape,
 // dtype, is_fortran, raw bytes)), appended channel-interleaved to `out`; returns N.
-size_t append_pickled_images(const PickleReader& reader, const PickleRef& array,
+size_t append_pickled_images(const fs::path& file, const PickleRef& array,
                              std::vector<uint8_t>* out) {
   auto item = [](const PickleRef& v, size_t i) {
     return i < v->items.size() ? v->items[i] : nullptr;
@@ -515,28 +181,30 @@ size_t append_pickled_images(const PickleReader& reader, const PickleRef& array,
   const bool reconstructed = array && array->kind == PickleValue::Kind::kCall &&
                              array->items.size() == 3 &&
                              array->items[0]->bytes.find("_reconstruct") != std::string::npos;
-  if (!reconstructed) reader.bad("its 'data' is not a numpy array");
+  if (!reconstructed) not_cifar(file, "its 'data' is not a numpy array");
   const PickleRef state = array->items[2];
   const PickleRef shape = item(state, 1), dtype = item(state, 2), fortran = item(state, 3),
                   raw = item(state, 4);
   if (state->kind != PickleValue::Kind::kTuple || state->items.size() != 5 || !shape ||
       shape->kind != PickleValue::Kind::kTuple || !raw || raw->kind != PickleValue::Kind::kBytes)
-    reader.bad("its 'data' array has a state other than (version, shape, dtype, order, bytes)");
+    not_cifar(file,
+              "its 'data' array has a state other than (version, shape, dtype, order, bytes)");
   const PickleRef dtype_args = dtype->kind == PickleValue::Kind::kCall ? item(dtype, 1) : nullptr;
   if (!dtype_args || dtype->items[0]->bytes != "numpy.dtype" || dtype_args->items.empty() ||
       !is_text(dtype_args->items[0], "u1"))
-    reader.bad("its 'data' array is not of dtype uint8");
+    not_cifar(file, "its 'data' array is not of dtype uint8");
   if (fortran->kind != PickleValue::Kind::kBool || fortran->number != 0)
-    reader.bad("its 'data' array is in Fortran order");
+    not_cifar(file, "its 'data' array is in Fortran order");
   const bool two_ints = shape->items.size() == 2 &&
                         shape->items[0]->kind == PickleValue::Kind::kInt &&
                         shape->items[1]->kind == PickleValue::Kind::kInt &&
                         shape->items[0]->number >= 0 && shape->items[1]->number == 3072;
-  if (!two_ints) reader.bad("its 'data' array is not N x 3072 (32x32 RGB images, channel planes)");
+  if (!two_ints)
+    not_cifar(file, "its 'data' array is not N x 3072 (32x32 RGB images, channel planes)");
   const size_t count = static_cast<size_t>(shape->items[0]->number);
   if (count > kMaxMemberBytes / 3072 || raw->bytes.size() != count * 3072)
-    reader.bad("its 'data' array of " + std::to_string(count) + " x 3072 holds " +
-               std::to_string(raw->bytes.size()) + " bytes");
+    not_cifar(file, "its 'data' array of " + std::to_string(count) + " x 3072 holds " +
+                        std::to_string(raw->bytes.size()) + " bytes");
   append_interleaved(reinterpret_cast<const uint8_t*>(raw->bytes.data()), count, 32, out);
   return count;
 }
@@ -545,12 +213,17 @@ size_t append_pickled_images(const PickleReader& reader, const PickleRef& array,
 // channel-interleaved to `out`. Sets *hundred when the batch has CIFAR-100's b'fine_labels'.
 void append_cifar_pickle(const fs::path& file, std::vector<uint8_t>* out, bool* hundred) {
   const std::vector<uint8_t> bytes = read_file(file);
-  PickleReader reader(file, bytes);
-  const PickleRef root = reader.run();
-  if (root->kind != PickleValue::Kind::kDict) reader.bad("it holds no dict");
+  std::unique_ptr<Pickle> pickle;
+  try {
+    pickle = std::make_unique<Pickle>(bytes);
+  } catch (const PickleError& e) {
+    not_cifar(file, e.what());
+  }
+  const PickleRef& root = pickle->root();
+  if (root->kind != PickleValue::Kind::kDict) not_cifar(file, "it holds no dict");
   const PickleRef data = dict_get(root, "data");
-  if (!data) reader.bad("its dict has no key 'data'");
-  append_pickled_images(reader, data, out);
+  if (!data) not_cifar(file, "its dict has no key 'data'");
+  append_pickled_images(file, data, out);
   if (dict_get(root, "fine_labels")) *hundred = true;
 }
 
