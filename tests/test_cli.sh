@@ -181,6 +181,11 @@ err=$("$hg" sample "$work/run" --prompt "$prompt" --n 16 --length 120010 --out "
 # Numbers: words, not CLI11's 309-digit bounds or a conversion error without a limit.
 expect_error "1e20 is not a whole number from 1 to 1000000000" "$hg" train --data "$work/text.txt" \
   --steps 1e20 --out "$work/x"
+# An option given twice takes its last value (a script's options, then one more).
+expect_error "1e20 is not a whole number" "$hg" train --data "$work/text.txt" "${small[@]}" \
+  --steps 2 --steps 1e20 --out "$work/x"
+expect_error "out of memory: training" "$hg" train --data "$work/text.txt" "${small[@]}" \
+  --batch 1000000 --out "$work/x"
 expect_error "0 is not a number above 0, at most 10" "$hg" train --data "$work/text.txt" --lr 0 \
   --out "$work/x"
 expect_error "1e400 is not a whole number from 2 to 65536" "$hg" train --data "$work/text.txt" \
