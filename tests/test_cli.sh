@@ -25,6 +25,9 @@ expect_error "--force" "$hg" train --data "$work/text.txt" "${small[@]}" --steps
 
 line=$("$hg" eval "$work/run" --split test 2>/dev/null) || fail "eval"
 grep -q '"bits_per_token"' <<<"$line" || fail "eval printed: $line"
+grep -q '"eval":"windows ' <<<"$line" || fail "eval does not name its protocol: $line"
+grep '"split":"val"' "$work/run/metrics.jsonl" | grep -q '"eval":"windows [0-9]*x48"' ||
+  fail "the trainer's val lines do not name their protocol"
 # --full scores every byte of the split: as many tokens as the test split (the last 5%) holds.
 size=$(stat -c %s "$work/text.txt")
 line=$("$hg" eval "$work/run" --split test --full --json 2>/dev/null) || fail "eval --full"

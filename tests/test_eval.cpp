@@ -93,6 +93,9 @@ TEST(FullEval, StrideEqualToContextIsTheMeanOverDisjointWindows) {
   EXPECT_NEAR(full.loss, disjoint.loss, 1e-5 * disjoint.loss);
   EXPECT_NEAR(full.bits, disjoint.bits_per_token, 1e-5 * disjoint.bits_per_token);
   EXPECT_LT(full.loss, 0.95 * std::log(256.0));  // the model learned something to compare
+  // The trainer's own figure names its protocol, here and in its metrics line.
+  EXPECT_EQ(disjoint.eval, "windows 7x48");
+  EXPECT_NE(disjoint.to_json_line().find("\"eval\":\"windows 7x48\""), std::string::npos);
 }
 
 TEST(FullEval, RaggedSplitIsScoredByteByByteAsOneWindowAtATime) {

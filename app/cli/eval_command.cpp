@@ -70,6 +70,7 @@ class EvalCommand final : public Command {
     std::cout << nlohmann::json{{"source", source_},
                                 {"step", source.step},
                                 {"split", split_},
+                                {"eval", m.eval},
                                 {"loss", m.loss},
                                 {"bits_per_token", m.bits_per_token},
                                 {"tokens_per_s", m.tokens_per_s}}

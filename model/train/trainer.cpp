@@ -403,6 +403,10 @@ Metrics Trainer::evaluate(Split split) {
   m.lr = learning_rate(config_.train, std::max<int64_t>(0, step_ - 1));
   m.mem_bytes = peak_memory_bytes(device_);
   count_compute(m);
+  // The protocol, so this quick figure is never taken for a whole-split one (model/tools/
+  // full_eval.h): N disjoint windows of seq_len tokens, each from BOS.
+  m.eval = "windows " + std::to_string(tokens / batcher_->seq_len()) + "x" +
+           std::to_string(batcher_->seq_len());
   return m;
 }
 
