@@ -320,6 +320,28 @@ TEST(Training, ForceSwapsInTheNewRunAtItsFirstCheckpoint) {
   EXPECT_TRUE(fs::exists(dir / "run/metrics.jsonl"));
 }
 
+// What a --force killed mid-swap left beside the run (RUN.new-PID, RUN.old-PID of a process that
+// is gone) goes at the next start; the same names of a live process, or not runs, stay.
+TEST(Training, OrphansOfAKilledForceAreRemovedAtTheNextStart) {
+  TempDir dir;
+  RunConfig config = tiny_run(write_text(dir));
+  config.train.steps = 1;
+  Trainer::create(config, dir / "run", false)->run(nullptr, nullptr);
+  const std::string gone = "999999999";  // above pid_max: no such process
+  fs::copy(dir / "run", dir / ("run.new-" + gone), fs::copy_options::recursive);
+  fs::copy(dir / "run", dir / ("run.old-" + gone), fs::copy_options::recursive);
+  fs::copy(dir / "run", dir / ("run.new-" + std::to_string(getppid())),
+           fs::copy_options::recursive);
+  fs::create_directories(dir / ("run.old-" + gone + "x"));
+  fs::create_directories(dir / ("run.new-1/notes"));  // not a run, whatever its name says
+  Trainer::create(config, dir / "run", true)->run(nullptr, nullptr);
+  EXPECT_FALSE(fs::exists(dir / ("run.new-" + gone)));
+  EXPECT_FALSE(fs::exists(dir / ("run.old-" + gone)));
+  EXPECT_TRUE(fs::exists(dir / ("run.new-" + std::to_string(getppid()))));  // alive
+  EXPECT_TRUE(fs::exists(dir / ("run.old-" + gone + "x")));
+  EXPECT_TRUE(fs::exists(dir / "run.new-1/notes"));
+}
+
 // A new run that fails before its first checkpoint leaves nothing: the folders it made go, and a
 // folder that was there and empty is empty again.
 TEST(Training, ARunWithoutACheckpointIsRemoved) {

@@ -3,6 +3,7 @@
 #include "model/train/run_dir.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -98,8 +99,26 @@ void swap_in_run(const fs::path& fresh, const fs::path& old) {
   fs::remove_all(retired, ignored);
 }
 
+void remove_orphan_runs(const fs::path& target) {
+  std::error_code error;
+  const std::string stem = target.filename().string();
+  for (const auto& entry : fs::directory_iterator(target.parent_path(), error)) {
+    const std::string name = entry.path().filename().string();
+    for (const std::string tag : {".new-", ".old-"}) {
+      const std::string prefix = stem + tag;
+      if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::string digits = name.substr(prefix.size());
+      if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) break;
+      const pid_t pid = static_cast<pid_t>(std::stol(digits));
+      if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) break;  // alive, or not ours
+      if (is_run_directory(entry.path())) fs::remove_all(entry.path(), error);
+    }
+  }
+}
+
 NewRunDir::NewRunDir(fs::path target, bool replaces)
     : target_(std::move(target)), replaces_(replaces) {
+  remove_orphan_runs(target_);
   path_ = replaces_ ? fs::path(target_.string() + ".new-" + std::to_string(getpid())) : target_;
   // The highest folder that does not exist yet is the one to remove on failure.
   for (fs::path p = path_; !p.empty() && !fs::exists(p); p = p.parent_path()) {

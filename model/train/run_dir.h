@@ -21,11 +21,16 @@ bool is_run_directory(const std::filesystem::path& dir, std::string* why = nullp
 // step (renameat2's RENAME_EXCHANGE) where the file system can, so there is always a run at `old`.
 void swap_in_run(const std::filesystem::path& fresh, const std::filesystem::path& old);
 
+// Removes what a killed --force left beside `target`: TARGET.new-PID and TARGET.old-PID folders
+// that are runs, of a process that no longer exists.
+void remove_orphan_runs(const std::filesystem::path& target);
+
 // A run directory being made, until its first checkpoint: a new run is written in its place (its
 // folder made, with any missing folder above it); one that replaces a run is written beside it,
 // in TARGET.new-PID, and swapped in by commit(), so that a run which fails before it has anything
 // to keep costs nothing. Until commit(), discard() (or the destructor) removes exactly what this
-// made: the folders it created, or in a folder that was there and empty, the files it wrote.
+// made: the folders it created, or in a folder that was there and empty, the files it wrote. It
+// starts by removing what a killed run left beside the target (remove_orphan_runs).
 class NewRunDir {
  public:
   // `target` as checked_run_path returns it; `replaces`: a run is there, which --force replaces.
