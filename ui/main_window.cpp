@@ -19,6 +19,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPalette>
+#include <QScreen>
 #include <QSettings>
 #include <QStatusBar>
 #include <QStyleFactory>
@@ -102,7 +103,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(run_panel_, &RunPanel::validity_changed, this, &MainWindow::update_actions);
 
   QSettings settings;
-  resize(1280, 800);
+  // 1280x800, or the screen when that is smaller (a 1280x720 laptop), so none of it is off screen.
+  const QSize wanted(1280, 800);
+  resize(screen() ? wanted.boundedTo(screen()->availableGeometry().size()) : wanted);
   restoreGeometry(settings.value(kGeometryKey).toByteArray());
   restoreState(settings.value(kStateKey).toByteArray());
   rebuild_recent_menu();

@@ -157,8 +157,10 @@ void HierarchyDiagram::draw(const ModelConfig& config, const InspectResult* resu
       token_words(result ? result->origin.input_kind == "image" : image_channels(config) > 0);
   ImGui::TextUnformatted("Hierarchy");
   const ImVec2 title0 = ImGui::GetCursorScreenPos();
+  ImGui::PushTextWrapPos(0.0f);  // a long hierarchy wraps in a narrow column rather than cut
   ImGui::TextDisabled("%s  (%s / %s)", config.hierarchy.c_str(), to_string(config.shorten).c_str(),
                       to_string(config.upsample).c_str());
+  ImGui::PopTextWrapPos();
   const ImVec2 title1(ImGui::GetItemRectMax());
   bands.top = ImGui::GetCursorScreenPos().y + 2.0f;
   explained_item(trace, "hierarchy", title0, title1, hierarchy_tooltip(config));
