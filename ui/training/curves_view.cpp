@@ -550,9 +550,12 @@ const CurvesView::Plotted& CurvesView::plotted(const CurveSeries& series, const 
 }
 
 void CurvesView::draw_plots(const CurvesSnapshot& snapshot) {
-  // The data kinds in the order their runs first appear; one plot each, stacked.
+  // The data kinds in the order their runs first appear; one plot each, stacked (only kinds with
+  // a series of this group: an image run without memory figures adds no empty memory plot).
+  const std::vector<std::string> metrics = group_metrics(metric_group);
   std::vector<std::string> kinds;
   for (const CurveSeries& s : snapshot.series) {
+    if (std::find(metrics.begin(), metrics.end(), s.metric) == metrics.end()) continue;
     const auto kind = snapshot.run_kind.find(s.run);
     const std::string name = kind == snapshot.run_kind.end() ? std::string() : kind->second;
     if (std::find(kinds.begin(), kinds.end(), name) == kinds.end()) kinds.push_back(name);
@@ -612,10 +615,18 @@ void CurvesView::draw_plot(const CurvesSnapshot& snapshot, const std::string& ki
                                                         "training FLOPs (cost model)"};
   const char* x_title = x_axis == kXTime ? unit.label : kXTitles[std::clamp(x_axis, 0, 3)];
   std::string y_title = std::string(kAxisNames[metric_group]) + (log_y ? "  [log]" : "");
-  if (titled) y_title += "   —   " + (kind.empty() ? std::string("runs of unknown data") : kind);
+  if (titled) y_title += "   ·   " + (kind.empty() ? std::string("runs of unknown data") : kind);
   draw_titles(draw, frame, origin.y, y_title, x_title);
   if (!have_data) {
-    const std::string empty = std::string("no ") + group_name(metric_group) + " data yet";
+    // Runs without config.json have no tokens or FLOPs to place their points by.
+    const bool unplaced =
+        (x_axis == kXTokens || x_axis == kXFlops) &&
+        std::any_of(prepared.begin(), prepared.end(),
+                    [](const PreparedSeries& p) { return !p.hidden && !p.plottable; });
+    const std::string empty =
+        unplaced
+            ? std::string("no ") + x_axis_name(x_axis) + " counts for these runs (no config.json)"
+            : std::string("no ") + group_name(metric_group) + " data yet";
     const ImVec2 empty_size = ImGui::CalcTextSize(empty.c_str());
     draw->AddText(ImVec2((frame.p0.x + frame.p1.x - empty_size.x) * 0.5f,
                          (frame.p0.y + frame.p1.y - empty_size.y) * 0.5f),
