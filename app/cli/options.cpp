@@ -52,6 +52,16 @@ CLI::Validator whole_number(int64_t low, int64_t high) {
       "a whole number from " + std::to_string(low) + " to " + std::to_string(high);
   return CLI::Validator(
       [=](std::string& text) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const long long value = std::strtoll(text.c_str(), &end, 10);
+        const bool whole = !text.empty() && *end == '\0' && errno == 0;
+        if (whole && value >= low && value <= high) return "";
+        return text + " is not " + allowed;
+      },
+      "INT in " + std::to_string(low) + ".." + std::to_string(high), "whole number");
+}
+
 void RunOptions::add_to(CLI::App* app) {
   app->add_option("--data", data,
                   "Dataset: a text file or folder, IDX, CIFAR batches (binary or pickled), "
@@ -75,16 +85,6 @@ void RunOptions::apply(RunConfig& config) const {
   if (seed) config.train.seed = *seed;
   if (eval_every) config.train.eval_every = *eval_every;
   if (save_every) config.train.save_every = *save_every;
-}
-
-        errno = 0;
-        char* end = nullptr;
-        const long long value = std::strtoll(text.c_str(), &end, 10);
-        const bool whole = !text.empty() && *end == '\0' && errno == 0;
-        if (whole && value >= low && value <= high) return "";
-        return text + " is not " + allowed;
-      },
-      "INT in " + std::to_string(low) + ".." + std::to_string(high), "whole number");
 }
 
 CLI::Validator real_number(double low, double high, bool above_low) {

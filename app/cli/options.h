@@ -24,7 +24,6 @@ struct ModelOptions {
   RunConfig resolve() const;
 };
 
-// Checks of the numbers a user types, which say in words what is allowed ("--steps: 1e20 is not a
 // The data and schedule options of `train` and `compare`; unset ones keep the preset's values.
 struct RunOptions {
   std::string data, format;
@@ -36,6 +35,7 @@ struct RunOptions {
   void apply(RunConfig& config) const;
 };
 
+// Checks of the numbers a user types, which say in words what is allowed ("--steps: 1e20 is not a
 // whole number from 1 to 1000000000"), where CLI11's own ranges print unbounded limits as 309-digit
 // numbers and a number it cannot convert names no limit. Every size has a limit.
 CLI::Validator whole_number(int64_t low, int64_t high);
