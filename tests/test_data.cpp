@@ -579,100 +579,6 @@ TEST(ImageFolder, FoldersWithNoLoadableImageAreErrors) {
   EXPECT_NE(message.find("x.jpg"), std::string::npos) << message;
 }
 
-TEST(ImageIo, DownscalingAveragesAreasAndUpscalingKeepsFlatColours) {
-  Bytes stripes;  // 96x96, every third column white, the others black
-  for (int y = 0; y < 96; ++y)
-    for (int x = 0; x < 96; ++x) {
-      const uint8_t v = x % 3 == 0 ? 255 : 0;
-      stripes.insert(stripes.end(), {v, v, v, 255});
-    }
-  // The area filter averages each 3x3 block to 255 / 3; bilinear or nearest would pick one column.
-  const Image down = fit_rgba_32(stripes.data(), 96, 96, 3);
-  EXPECT_EQ(down.pixels, Bytes(32 * 32 * 3, 85));
-
-  Bytes flat;  // 16x16 of one colour
-  for (int p = 0; p < 256; ++p) flat.insert(flat.end(), {50, 100, 150, 255});
-  const Image up = fit_rgba_32(flat.data(), 16, 16, 3);
-  for (int p = 0; p < 1024; ++p)
-    ASSERT_EQ(Bytes(&up.pixels[3 * p], &up.pixels[3 * p + 3]), (Bytes{50, 100, 150})) << p;
-
-  const Bytes red = {255, 0, 0, 255};
-  EXPECT_EQ(fit_rgba_32(red.data(), 1, 1, 1).pixels[0], 76);  // luminance: 0.299 * 255
-}
-
-TEST(ImageIo, WritePngThenLoadGivesTheSamePixels) {
-  TempDir dir;
-  for (int channels : {1, 3}) {
-    Bytes pixels(32 * 32 * channels);
-    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i * 37 + 11);
-    const std::string path = dir / ("round" + std::to_string(channels) + ".png");
-    write_png(path, 32, 32, channels, pixels.data());
-    const Image back = load_image_32(path, channels);
-    EXPECT_EQ(back.channels, channels);
-    EXPECT_EQ(back.pixels, pixels) << channels << " channels";
-  }
-  // Only the two PNGs: no temporary file left behind.
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
-
-  const Bytes pixel = {1, 2, 3};
-  std::string message =
-      error_of([&] { write_png(dir / "no/such/folder/x.png", 1, 1, 3, pixel.data()); });
-  EXPECT_NE(message.find("write_png: "), std::string::npos) << message;
-  EXPECT_NE(message.find("no/such/folder"), std::string::npos) << message;
-  message = error_of([&] { load_image_32(dir / "missing.png", 3); });
-  EXPECT_NE(message.find(dir / "missing.png"), std::string::npos) << message;
-}
-
-TEST(ImageIo, GridTilesImagesWithGaps) {
-  const Bytes images = {1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};  // three 2x2 gray images
-  const Image g = grid(images.data(), 3, 2, 2, 1, /*columns=*/0, /*gap=*/1, /*gap_value=*/9);
-  ASSERT_EQ(g.width, 7);  // 2 columns: 1 + 2 + 1 + 2 + 1
-  ASSERT_EQ(g.height, 7);
-  auto at = [&](int y, int x) { return g.pixels[y * g.width + x]; };
-  EXPECT_EQ(at(0, 0), 9);
-  EXPECT_EQ(at(1, 1), 1);
-  EXPECT_EQ(at(2, 2), 1);
-  EXPECT_EQ(at(1, 3), 9);
-  EXPECT_EQ(at(1, 4), 2);
-  EXPECT_EQ(at(5, 2), 3);
-  EXPECT_EQ(at(4, 4), 9);  // the empty fourth slot
-}
-
-// ---- the Debian defaults, when installed ------------------------------------------------------
-
-TEST(DebianDefaults, FashionMnistIs55000_5000_10000GrayImages) {
-  if (!fs::exists(kDefaultGrayPath)) GTEST_SKIP() << "apt install dataset-fashion-mnist";
-  const Dataset data = load_dataset(kDefaultGrayPath);
-  EXPECT_EQ(data.format, DataFormat::kIdx);
-  EXPECT_EQ(data.count(Split::kTrain), 55000u);
-  EXPECT_EQ(data.count(Split::kVal), 5000u);
-  EXPECT_EQ(data.count(Split::kTest), 10000u);
-  EXPECT_EQ(data.image_bytes(), 32u * 32u);
-  std::cout << data.description << "\n";
-}
-
-TEST(DebianDefaults, FortunesAreText) {
-  if (!fs::exists(kDefaultTextPath)) GTEST_SKIP() << "apt install fortunes";
-  const Dataset data = load_dataset(kDefaultTextPath);
-  EXPECT_EQ(data.format, DataFormat::kText);
-  const size_t total = data.train.size() + data.val.size() + data.test.size();
-  EXPECT_GT(total, 1'000'000u);
-  EXPECT_EQ(data.train.size(), text_bounds(total).val_begin);
-  std::cout << data.description << "\n";
-}
-
-TEST(DebianDefaults, TangoIconsAreColourImages) {
-  if (!fs::exists(kDefaultColorPath)) GTEST_SKIP() << "apt install tango-icon-theme";
-  const Dataset data = load_dataset(kDefaultColorPath);
-  EXPECT_EQ(data.format, DataFormat::kImages);
-  EXPECT_EQ(data.channels, 3);
-  EXPECT_GT(data.count(Split::kTrain), 100u);
-  EXPECT_EQ(data.skipped, 0);
-  std::cout << data.description << "\n";
-}
-
-}  // namespace
-}  // namespace hg
 // A PNG written byte by byte, for the kinds write_png does not make: `color_type` 0 gray, 2 RGB,
 // 3 palette, 4 gray+alpha, 6 RGBA; `rows` are the filtered scanlines' bytes (filter 0 is added).
 // `palette` (RGB triples) becomes a PLTE chunk when not empty.
@@ -793,6 +699,88 @@ TEST(IconSet, ThemesAreOneDatasetOf32x32IconsWithoutDuplicates) {
       << data.description;
 }
 
+TEST(ImageIo, DownscalingAveragesAreasAndUpscalingKeepsFlatColours) {
+  Bytes stripes;  // 96x96, every third column white, the others black
+  for (int y = 0; y < 96; ++y)
+    for (int x = 0; x < 96; ++x) {
+      const uint8_t v = x % 3 == 0 ? 255 : 0;
+      stripes.insert(stripes.end(), {v, v, v, 255});
+    }
+  // The area filter averages each 3x3 block to 255 / 3; bilinear or nearest would pick one column.
+  const Image down = fit_rgba_32(stripes.data(), 96, 96, 3);
+  EXPECT_EQ(down.pixels, Bytes(32 * 32 * 3, 85));
+
+  Bytes flat;  // 16x16 of one colour
+  for (int p = 0; p < 256; ++p) flat.insert(flat.end(), {50, 100, 150, 255});
+  const Image up = fit_rgba_32(flat.data(), 16, 16, 3);
+  for (int p = 0; p < 1024; ++p)
+    ASSERT_EQ(Bytes(&up.pixels[3 * p], &up.pixels[3 * p + 3]), (Bytes{50, 100, 150})) << p;
+
+  const Bytes red = {255, 0, 0, 255};
+  EXPECT_EQ(fit_rgba_32(red.data(), 1, 1, 1).pixels[0], 76);  // luminance: 0.299 * 255
+}
+
+TEST(ImageIo, WritePngThenLoadGivesTheSamePixels) {
+  TempDir dir;
+  for (int channels : {1, 3}) {
+    Bytes pixels(32 * 32 * channels);
+    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i * 37 + 11);
+    const std::string path = dir / ("round" + std::to_string(channels) + ".png");
+    write_png(path, 32, 32, channels, pixels.data());
+    const Image back = load_image_32(path, channels);
+    EXPECT_EQ(back.channels, channels);
+    EXPECT_EQ(back.pixels, pixels) << channels << " channels";
+  }
+  // Only the two PNGs: no temporary file left behind.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
+
+  const Bytes pixel = {1, 2, 3};
+  std::string message =
+      error_of([&] { write_png(dir / "no/such/folder/x.png", 1, 1, 3, pixel.data()); });
+  EXPECT_NE(message.find("write_png: "), std::string::npos) << message;
+  EXPECT_NE(message.find("no/such/folder"), std::string::npos) << message;
+  message = error_of([&] { load_image_32(dir / "missing.png", 3); });
+  EXPECT_NE(message.find(dir / "missing.png"), std::string::npos) << message;
+}
+
+TEST(ImageIo, GridTilesImagesWithGaps) {
+  const Bytes images = {1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};  // three 2x2 gray images
+  const Image g = grid(images.data(), 3, 2, 2, 1, /*columns=*/0, /*gap=*/1, /*gap_value=*/9);
+  ASSERT_EQ(g.width, 7);  // 2 columns: 1 + 2 + 1 + 2 + 1
+  ASSERT_EQ(g.height, 7);
+  auto at = [&](int y, int x) { return g.pixels[y * g.width + x]; };
+  EXPECT_EQ(at(0, 0), 9);
+  EXPECT_EQ(at(1, 1), 1);
+  EXPECT_EQ(at(2, 2), 1);
+  EXPECT_EQ(at(1, 3), 9);
+  EXPECT_EQ(at(1, 4), 2);
+  EXPECT_EQ(at(5, 2), 3);
+  EXPECT_EQ(at(4, 4), 9);  // the empty fourth slot
+}
+
+// ---- the Debian defaults, when installed ------------------------------------------------------
+
+TEST(DebianDefaults, FashionMnistIs55000_5000_10000GrayImages) {
+  if (!fs::exists(kDefaultGrayPath)) GTEST_SKIP() << "apt install dataset-fashion-mnist";
+  const Dataset data = load_dataset(kDefaultGrayPath);
+  EXPECT_EQ(data.format, DataFormat::kIdx);
+  EXPECT_EQ(data.count(Split::kTrain), 55000u);
+  EXPECT_EQ(data.count(Split::kVal), 5000u);
+  EXPECT_EQ(data.count(Split::kTest), 10000u);
+  EXPECT_EQ(data.image_bytes(), 32u * 32u);
+  std::cout << data.description << "\n";
+}
+
+TEST(DebianDefaults, FortunesAreText) {
+  if (!fs::exists(kDefaultTextPath)) GTEST_SKIP() << "apt install fortunes";
+  const Dataset data = load_dataset(kDefaultTextPath);
+  EXPECT_EQ(data.format, DataFormat::kText);
+  const size_t total = data.train.size() + data.val.size() + data.test.size();
+  EXPECT_GT(total, 1'000'000u);
+  EXPECT_EQ(data.train.size(), text_bounds(total).val_begin);
+  std::cout << data.description << "\n";
+}
+
 // The "Icons (RGB)" set: every Debian icon theme installed as one dataset; prints how many icons it
 // holds and from which packages.
 TEST(DebianDefaults, IconSetHoldsTheInstalledThemes) {
@@ -809,3 +797,15 @@ TEST(DebianDefaults, IconSetHoldsTheInstalledThemes) {
   std::cout << data.description << "\n";
 }
 
+TEST(DebianDefaults, TangoIconsAreColourImages) {
+  if (!fs::exists(kDefaultColorPath)) GTEST_SKIP() << "apt install tango-icon-theme";
+  const Dataset data = load_dataset(kDefaultColorPath);
+  EXPECT_EQ(data.format, DataFormat::kImages);
+  EXPECT_EQ(data.channels, 3);
+  EXPECT_GT(data.count(Split::kTrain), 100u);
+  EXPECT_EQ(data.skipped, 0);
+  std::cout << data.description << "\n";
+}
+
+}  // namespace
+}  // namespace hg

@@ -34,14 +34,14 @@ inline const char kDefaultTextPath[] = "/usr/share/games/fortunes";  // fortunes
 inline const char kDefaultGrayPath[] =
     "/usr/share/datasets/fashion-mnist";                                 // dataset-fashion-mnist
 inline const char kDefaultColorPath[] = "/usr/share/icons/Tango/32x32";  // tango-icon-theme
+// The RGB icon set: the 32x32 PNG icons of every Debian icon theme installed there (Tango, Oxygen,
+// GNOME, Adwaita, MATE, elementary-xfce), one dataset without duplicates (data_icons.cpp).
+inline const char kDefaultIconsPath[] = "/usr/share/icons";
 
 enum class Split { kTrain, kVal, kTest };
 std::string to_string(Split split);  // "train", "val", "test"
 
 struct Dataset {
-// The RGB icon set: the 32x32 PNG icons of every Debian icon theme installed there (Tango, Oxygen,
-// GNOME, Adwaita, MATE, elementary-xfce), one dataset without duplicates (data_icons.cpp).
-inline const char kDefaultIconsPath[] = "/usr/share/icons";
   DataFormat format = DataFormat::kText;
   std::string path;
   std::string description;  // one line for logs and the Run panel, e.g. "fortunes: text, 2.5 MB"
