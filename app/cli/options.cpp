@@ -15,10 +15,14 @@ void ModelOptions::add_to(CLI::App* app) {
   app->add_option("--hierarchy", hierarchy,
                   "Layers@factor pairs, a palindrome: \"2@1 4@3 2@1\"; \"8@1\" is vanilla")
       ->each([this](const std::string&) { hierarchy_given = true; });
-  app->add_option("--shorten", shorten, "Shortening: avg, linear or attention")
-      ->check(CLI::IsMember({"avg", "linear", "attention"}));
-  app->add_option("--upsample", upsample, "Upsampling: repeat, linear or attention")
-      ->check(CLI::IsMember({"repeat", "linear", "attention"}));
+  app->add_option("--shorten", shorten,
+                  "Shortening: avg, linear, attention (over the average) or attention+linear")
+      ->check(CLI::IsMember(shorten_names()));
+  app->add_option("--upsample", upsample,
+                  "Upsampling: repeat, linear, attention (over repeat) or attention+linear")
+      ->check(CLI::IsMember(upsample_names()));
+  app->add_flag("--resample-norm", resample_norm,
+                "A LayerNorm on every shortened and upsampled vector, as the authors' code does");
   app->add_option("--d-model", d_model, "Model width D")->check(whole_number(2, 65536));
   app->add_option("--heads", heads, "Attention heads (must divide D)")
       ->check(whole_number(1, 65536));
@@ -37,6 +41,7 @@ RunConfig ModelOptions::resolve() const {
   if (hierarchy_given) c.model.hierarchy = hierarchy;
   if (!shorten.empty()) c.model.shorten = parse_shorten(shorten);
   if (!upsample.empty()) c.model.upsample = parse_upsample(upsample);
+  if (resample_norm) c.model.resample_norm = true;
   if (d_model) c.model.d_model = *d_model;
   if (heads) c.model.n_heads = *heads;
   if (seq_len) c.model.seq_len = *seq_len;
@@ -45,21 +50,6 @@ RunConfig ModelOptions::resolve() const {
   if (!device.empty()) c.train.device = device;
   c.model.validate();
   return c;
-}
-
-CLI::Validator whole_number(int64_t low, int64_t high) {
-  const std::string allowed =
-      "a whole number from " + std::to_string(low) + " to " + std::to_string(high);
-  return CLI::Validator(
-      [=](std::string& text) -> std::string {
-        errno = 0;
-        char* end = nullptr;
-        const long long value = std::strtoll(text.c_str(), &end, 10);
-        const bool whole = !text.empty() && *end == '\0' && errno == 0;
-        if (whole && value >= low && value <= high) return "";
-        return text + " is not " + allowed;
-      },
-      "INT in " + std::to_string(low) + ".." + std::to_string(high), "whole number");
 }
 
 void RunOptions::add_to(CLI::App* app) {
@@ -85,6 +75,21 @@ void RunOptions::apply(RunConfig& config) const {
   if (seed) config.train.seed = *seed;
   if (eval_every) config.train.eval_every = *eval_every;
   if (save_every) config.train.save_every = *save_every;
+}
+
+CLI::Validator whole_number(int64_t low, int64_t high) {
+  const std::string allowed =
+      "a whole number from " + std::to_string(low) + " to " + std::to_string(high);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const long long value = std::strtoll(text.c_str(), &end, 10);
+        const bool whole = !text.empty() && *end == '\0' && errno == 0;
+        if (whole && value >= low && value <= high) return "";
+        return text + " is not " + allowed;
+      },
+      "INT in " + std::to_string(low) + ".." + std::to_string(high), "whole number");
 }
 
 CLI::Validator real_number(double low, double high, bool above_low) {

@@ -16,6 +16,7 @@ namespace hg::cli {
 struct ModelOptions {
   std::string preset, hierarchy, shorten, upsample, device;
   bool hierarchy_given = false;  // --hierarchy "" is an error, not the default
+  bool resample_norm = false;    // --resample-norm: on; without it, the preset's setting
   std::optional<int> d_model, heads, seq_len, batch;
   std::optional<double> lr;
 

@@ -69,7 +69,8 @@ void ModelPicker::rebuild() {
   clear();
   const std::pair<QString, QString> demos[] = {
       {QStringLiteral("demo-text"), tr("Demo: text (fortunes)")},
-      {QStringLiteral("demo-fashion"), tr("Demo: 32x32 images (Fashion-MNIST)")}};
+      {QStringLiteral("demo-fashion"), tr("Demo: 32x32 grayscale (Fashion-MNIST)")},
+      {QStringLiteral("demo-icons"), tr("Demo: 32x32 RGB (icons)")}};
   for (const auto& [name, label] : demos) {
     const QString path = demo_model(name);
     addItem(label, path);

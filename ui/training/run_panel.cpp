@@ -70,9 +70,9 @@ QSpinBox* spin(const char* name, int lo, int hi, int step = 1) {
   return box;
 }
 
-QComboBox* combo(std::initializer_list<const char*> items) {
+QComboBox* combo(const std::vector<std::string>& items) {
   auto* box = new QComboBox;
-  for (const char* item : items) box->addItem(QString::fromLatin1(item));
+  for (const std::string& item : items) box->addItem(QString::fromStdString(item));
   return box;
 }
 
@@ -206,8 +206,8 @@ void RunPanel::add_model_rows(QFormLayout* form) {
       tr("layers@factor pairs, a palindrome: \"2@1 4@3 2@1\"; \"8@1\" is the "
          "vanilla transformer"));
   form->addRow(tr("Hierarchy"), hierarchy_);
-  shorten_ = combo({"avg", "linear", "attention"});
-  upsample_ = combo({"repeat", "linear", "attention"});
+  shorten_ = combo(shorten_names());
+  upsample_ = combo(upsample_names());
   auto* resampling = new QHBoxLayout;
   resampling->addWidget(new QLabel(tr("shorten")));
   resampling->addWidget(shorten_, 1);
