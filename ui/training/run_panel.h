@@ -81,8 +81,8 @@ class RunPanel : public QWidget {
   static QString validation_error(const RunConfig& config);
   void fill_cost_table(const RunConfig& config);
   void show_estimate(const RunConfig& config);
-  void save_settings() const;  // the fields as a RunConfig, and the run folder
-  bool restore_settings();     // false when none were saved or they no longer parse
+  void save_settings() const;                // the fields as a RunConfig, and the run folder
+  bool restore_settings();                   // false when none were saved or they no longer parse
   void show_validity(const QString& error);  // the message, the named field in red, the signal
   void choose_data_file();
   void choose_data_folder();
