@@ -282,6 +282,27 @@ TEST(IdxData, DamagedFilesAreErrorsNamingTheFileAndTheNumbers) {
   EXPECT_NE(message.find("40x40"), std::string::npos) << message;
 }
 
+// A gzip that inflates far past what its header declares (a gzip bomb) is read no further than the
+// header's size; a header that declares more than a dataset file may hold is refused unread.
+TEST(IdxData, GzipBombsAndHugeHeadersAreRefusedByTheirHeader) {
+  TempDir dir;
+  Bytes bomb = idx_file(2, 28, 28);
+  bomb.resize(bomb.size() + (size_t{64} << 20), 0);  // 64 MiB of zeros past the two images
+  write_gzip(dir / "bomb-idx3-ubyte.gz", bomb);
+  EXPECT_LT(fs::file_size(dir / "bomb-idx3-ubyte.gz"), size_t{1} << 20);
+  std::string message = error_of([&] { load_dataset(dir / "bomb-idx3-ubyte.gz"); });
+  EXPECT_NE(message.find("longer than its header says: header says 2 images of 28x28"),
+            std::string::npos)
+      << message;
+
+  Bytes huge = idx_file(1, 28, 28);
+  huge[4] = huge[5] = huge[6] = huge[7] = 0xff;  // 4,294,967,295 images of 28x28
+  write_gzip(dir / "huge-idx3-ubyte.gz", huge);
+  message = error_of([&] { load_dataset(dir / "huge-idx3-ubyte.gz"); });
+  EXPECT_NE(message.find("declares 4294967295 images of 28x28, more than 4 GiB"), std::string::npos)
+      << message;
+}
+
 TEST(IdxData, FolderWithoutTestImagesIsAnError) {
   TempDir dir;
   write_file(dir / "train-images-idx3-ubyte", idx_file(40, 28, 28));

@@ -95,38 +95,36 @@ class DuplicateFilter {
 
 // ---- IDX -------------------------------------------------------------------------------------
 
-// The most bytes one dataset file may hold once decompressed: a gzip bomb stops here, with the
-// file's name, instead of exhausting memory.
+// The most bytes one dataset file may hold once decompressed, and the images made of it: a
+// header that declares more is refused before anything is read.
 constexpr size_t kMaxDataBytes = size_t{4} << 30;
 
-// A file's bytes, gunzipped when it is gzip: zlib's gzread passes plain files through unchanged.
-std::vector<uint8_t> read_maybe_gzip(const fs::path& file) {
+// The first `at_most` bytes of a file, gunzipped when it is gzip (zlib's gzread passes plain
+// files through unchanged), plus whether more follow. The buffer is sized once, from `at_most`,
+// so a gzip bomb costs no more memory than the size its caller expects.
+std::pair<std::vector<uint8_t>, bool> read_maybe_gzip(const fs::path& file, size_t at_most) {
   gzFile gz = gzopen(file.c_str(), "rb");
   if (gz == nullptr) fail("cannot open " + file.string() + " (permissions?)");
-  std::vector<uint8_t> bytes;
-  constexpr unsigned kChunk = 1 << 20;
-  for (;;) {
-    const size_t size = bytes.size();
-    bytes.resize(size + kChunk);
-    const int got = gzread(gz, bytes.data() + size, kChunk);
+  std::vector<uint8_t> bytes(at_most + 1);  // one more, to see whether the file goes on
+  size_t size = 0;
+  while (size < bytes.size()) {
+    const unsigned chunk = static_cast<unsigned>(std::min<size_t>(bytes.size() - size, 1 << 20));
+    const int got = gzread(gz, bytes.data() + size, chunk);
     if (got < 0) {
       int code = 0;
       const std::string reason = gzerror(gz, &code);
       gzclose(gz);
       fail(file.string() + " is damaged (zlib: " + reason + "). " + damaged_hint(file));
     }
-    bytes.resize(size + got);
     if (got == 0) break;
-    if (bytes.size() > kMaxDataBytes) {
-      gzclose(gz);
-      fail(file.string() + " holds more than " + std::to_string(kMaxDataBytes >> 30) +
-           " GiB (decompressed), more than a dataset file is read whole here. HINT: give a "
-           "smaller file, or check that it is the dataset you meant");
-    }
+    size += static_cast<size_t>(got);
   }
-  if (gzclose(gz) == Z_BUF_ERROR)
+  const bool more = size > at_most;
+  const int closed = gzclose(gz);
+  if (!more && closed == Z_BUF_ERROR)
     fail(file.string() + " is truncated: its gzip stream ends early. " + damaged_hint(file));
-  return bytes;
+  bytes.resize(std::min(size, at_most));
+  return {std::move(bytes), more};
 }
 
 uint32_t big_endian_u32(const uint8_t* p) {
@@ -136,12 +134,12 @@ uint32_t big_endian_u32(const uint8_t* p) {
 // An IDX image file (magic 0x00000803: unsigned bytes, 3 dimensions N x rows x cols), each image
 // padded with zeros, centred, to 32x32 (MNIST's 28x28 gets 2 pixels each side).
 std::vector<uint8_t> read_idx_images(const fs::path& file) {
-  const std::vector<uint8_t> bytes = read_maybe_gzip(file);
   constexpr size_t kHeader = 16;
-  if (bytes.size() < kHeader)
-    fail(file.string() + " is too short for an IDX header: " + std::to_string(bytes.size()) +
+  const std::vector<uint8_t> header = read_maybe_gzip(file, kHeader).first;
+  if (header.size() < kHeader)
+    fail(file.string() + " is too short for an IDX header: " + std::to_string(header.size()) +
          " bytes, need 16. " + damaged_hint(file));
-  const uint32_t magic = big_endian_u32(&bytes[0]);
+  const uint32_t magic = big_endian_u32(&header[0]);
   if (magic == 0x00000801)
     fail(file.string() + " holds IDX labels, not images. HINT: give the *-images-idx3-ubyte " +
          "file, or the folder that holds it");
@@ -152,18 +150,26 @@ std::vector<uint8_t> read_idx_images(const fs::path& file) {
          ", expected 0x00000803 (bytes, 3 dimensions). HINT: give MNIST-style " +
          "*-images-idx3-ubyte[.gz] files, or --format text|cifar|images");
   }
-  const size_t count = big_endian_u32(&bytes[4]);
-  const size_t rows = big_endian_u32(&bytes[8]), cols = big_endian_u32(&bytes[12]);
+  const size_t count = big_endian_u32(&header[4]);
+  const size_t rows = big_endian_u32(&header[8]), cols = big_endian_u32(&header[12]);
   const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
   if (rows == 0 || cols == 0 || rows > kImageSide || cols > kImageSide)
     fail(file.string() + " holds images of " + shape + "; only sizes up to 32x32 can be padded " +
          "to the model's 32x32. HINT: convert them to PNG and load the folder (--format images)");
-  const size_t expected = count * rows * cols, found = bytes.size() - kHeader;
-  if (found != expected)
-    fail(file.string() + " is " + (found < expected ? "truncated" : "longer than its header says") +
+  const size_t expected = count * rows * cols;
+  // Checked before anything is read: the header decides how much memory the file may take.
+  if (expected > kMaxDataBytes || count * kPlane > kMaxDataBytes)
+    fail(file.string() + " declares " + std::to_string(count) + " images of " + shape +
+         ", more than " + std::to_string(kMaxDataBytes >> 30) +
+         " GiB, more than a dataset file is read whole here. HINT: give a smaller file, or " +
+         "check that it is the dataset you meant");
+  const auto [bytes, more] = read_maybe_gzip(file, kHeader + expected);
+  const size_t found = bytes.size() - kHeader;
+  if (found != expected || more)
+    fail(file.string() + " is " + (more ? "longer than its header says" : "truncated") +
          ": header says " + std::to_string(count) + " images of " + shape + " (" +
-         std::to_string(expected) + " bytes), found " + std::to_string(found) + " bytes. " +
-         damaged_hint(file));
+         std::to_string(expected) + " bytes), found " +
+         (more ? "more" : std::to_string(found) + " bytes") + ". " + damaged_hint(file));
 
   std::vector<uint8_t> images(count * kPlane, 0);
   const size_t top = (kImageSide - rows) / 2, left = (kImageSide - cols) / 2;
