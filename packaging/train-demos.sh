@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Retrains the studio's three bundled demo models (presets demo-text, demo-fashion, demo-icons) on
-# one GPU, and copies each run's checkpoint with the lowest validation loss to
-# assets/models/<preset>.safetensors (weights only: the optimizer state stays in the run).
+# Trains the studio's three demo models on one GPU from the presets gpu-demo-text,
+# gpu-demo-fashion and gpu-demo-icons, and copies each run's checkpoint with the lowest validation
+# loss to assets/models/demo-<kind>.safetensors (weights only: the optimizer state stays in the
+# run).
 #
 #   bash packaging/train-demos.sh [HOURGLASS] [RUNS_DIR]
 #
@@ -20,8 +21,9 @@ declare -A data=(
   [demo-icons]=${ICONS:-/usr/share/icons})
 mkdir -p "$runs" assets/models
 for demo in ${DEMOS:-demo-text demo-fashion demo-icons}; do
+  preset="gpu-$demo"
   run="$runs/$demo"
-  "$hourglass" train --preset "$demo" --data "${data[$demo]}" --device cuda \
+  "$hourglass" train --preset "$preset" --data "${data[$demo]}" --device cuda \
     --max-time "$seconds" --out "$run" --force
   # The saved step with the lowest validation loss (metrics.jsonl: one JSON object a line).
   best=$(python3 - "$run" <<'PY'
