@@ -316,6 +316,10 @@ QString Controller::default_run_dir() {
   return dir;
 }
 
+int Controller::gpu_count() {
+  return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
+
 QString Controller::default_device() {
   try {
     set_cpu_threads(studio_threads());  // what a run will use (per thread under OpenMP)

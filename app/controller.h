@@ -50,6 +50,8 @@ class Controller : public QObject {
   static QString default_run_dir();
   // The device a run with device "auto" would use, e.g. "cpu (2 threads)".
   static QString default_device();
+  // CUDA GPUs this build and machine have: 0 with a CPU libtorch or without a driver.
+  static int gpu_count();
 
  Q_SIGNALS:
   void state_changed(hg::RunState state);

@@ -52,6 +52,7 @@ void connect_studio(MainWindow& window, Controller& controller) {
   QObject::connect(&controller, &Controller::run_finished, &window, &MainWindow::on_run_finished);
   QObject::connect(&controller, &Controller::error, &window, &MainWindow::show_error);
 
+  window.run_panel()->set_gpu_count(Controller::gpu_count());
   window.set_device(Controller::default_device());  // sets the thread count a run will use, so
   const BuildInfo build = build_info();             // About's device line agrees with the label
   window.set_about_info(

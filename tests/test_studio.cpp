@@ -2,6 +2,7 @@
 // started through the UI produces curve points; pause, resume, save and stop work; a run folder
 // opened from disk shows its curves and follows appended lines; bad input is shown, not fatal.
 // Waits with QTRY_* and signals, never sleeps. Not the engine's tests (test_training.cpp).
+#include <QComboBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
@@ -76,6 +77,7 @@ class TestStudio : public QObject {
   void training_through_the_ui_pause_resume_stop();
   void run_panel_intervals_and_estimate();
   void data_buttons_pick_the_matching_preset();
+  void gpu_preset_on_the_cpu_says_so();
   void pause_and_stop_write_a_sample();
   void run_panel_settings_and_last_run_are_restored();
   void opened_run_folder_is_followed();
@@ -300,6 +302,37 @@ void TestStudio::run_panel_intervals_and_estimate() {
   const QString before = panel->estimate_text();
   batch->setValue(batch->value() * 2);
   QVERIFY(panel->estimate_text() != before);
+}
+
+void TestStudio::gpu_preset_on_the_cpu_says_so() {
+  RunPanel* panel = window_->run_panel();
+  auto* device = panel->findChild<QComboBox*>(QStringLiteral("device"));
+  QVERIFY(device);
+  panel->set_gpu_count(0);
+  QVERIFY(panel->load_preset(QStringLiteral("gpu-text")));
+  panel->set_data_path(text_path_);
+  // Made for a GPU, on a machine without one: Start is refused with what to do instead.
+  QCOMPARE(device->currentText(), QStringLiteral("cuda"));
+  QVERIFY(!panel->is_valid());
+  QVERIFY2(panel->error_text().contains(QStringLiteral("no CUDA GPU")),
+           qPrintable(panel->error_text()));
+  QVERIFY(panel->estimate_text().startsWith(QStringLiteral("Made for a GPU")));
+  // On the CPU it may start, and the estimate warns with the CPU's time per step.
+  device->setCurrentText(QStringLiteral("cpu"));
+  QVERIFY2(panel->is_valid(), qPrintable(panel->error_text()));
+  QCOMPARE(panel->run_config().train.device, std::string("cpu"));
+  QVERIFY2(panel->estimate_text().startsWith(QStringLiteral("Made for a GPU")) &&
+               panel->estimate_text().contains(QStringLiteral("a step")),
+           qPrintable(panel->estimate_text()));
+  // With a GPU, cuda is what the preset asks for and nothing warns.
+  panel->set_gpu_count(1);
+  device->setCurrentText(QStringLiteral("cuda"));
+  QVERIFY2(panel->is_valid(), qPrintable(panel->error_text()));
+  QVERIFY(!panel->estimate_text().startsWith(QStringLiteral("Made for a GPU")));
+  // A CPU preset never warns.
+  panel->set_gpu_count(0);
+  QVERIFY(panel->load_preset(QStringLiteral("tiny-cpu")));
+  QVERIFY(!panel->estimate_text().startsWith(QStringLiteral("Made for a GPU")));
 }
 
 void TestStudio::data_buttons_pick_the_matching_preset() {

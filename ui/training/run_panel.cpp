@@ -234,6 +234,15 @@ void RunPanel::add_schedule_rows(QFormLayout* form) {
   sample_every_ = spin("sample_every", 0, 100000000, 10);
   sample_every_->setSpecialValueText(tr("with saves"));
   form->addRow(tr("eval every"), field_pair(eval_every_, tr("sample every"), sample_every_));
+  device_ = combo({"auto", "cpu", "cuda"});
+  device_->setObjectName(QStringLiteral("device"));
+  device_->setToolTip(tr("auto: the GPU when there is one, else the CPU"));
+  form->addRow(tr("device"), device_);
+}
+
+void RunPanel::set_gpu_count(int count) {
+  gpu_count_ = count;
+  update_cost();
 }
 
 QLayout* RunPanel::build_run_dir_field() {
@@ -306,7 +315,7 @@ void RunPanel::connect_edits() {
   connect(hierarchy_, &QLineEdit::textChanged, this, update);
   connect(lr_, &QLineEdit::textChanged, this, update);
   connect(run_dir_, &QLineEdit::textChanged, this, update);
-  for (QComboBox* box : {shorten_, upsample_})
+  for (QComboBox* box : {shorten_, upsample_, device_})
     connect(box, &QComboBox::currentIndexChanged, this, update);
   for (QSpinBox* box : {d_model_, heads_, seq_len_, batch_, steps_, eval_every_, sample_every_})
     connect(box, &QSpinBox::valueChanged, this, update);
@@ -328,6 +337,7 @@ RunConfig RunPanel::run_config() const {
   c.train.steps = steps_->value();
   c.train.eval_every = eval_every_->value();
   c.train.sample_every = sample_every_->value();
+  c.train.device = device_->currentText().toStdString();
   bool ok = false;
   const double lr = lr_->text().trimmed().toDouble(&ok);
   c.train.lr = ok ? lr : -1.0;  // validate() names it
@@ -351,6 +361,7 @@ void RunPanel::set_run_config(const RunConfig& config) {
   sample_every_->setValue(
       static_cast<int>(std::min<int64_t>(config.train.sample_every, sample_every_->maximum())));
   lr_->setText(QString::number(config.train.lr, 'g', 6));
+  device_->setCurrentText(QString::fromStdString(config.train.device));
   preset_->setCurrentIndex(preset_->findText(QString::fromStdString(config.train.preset)));
   loading_ = false;
   update_cost();
@@ -430,6 +441,11 @@ void RunPanel::update_cost() {
   show_data_kind();  // before run_config(): image data fixes seq_len
   const RunConfig config = run_config();
   if (error.isEmpty()) error = validation_error(config);
+  if (error.isEmpty() && config.train.device == "cuda" && gpu_count_ == 0)
+    error =
+        tr("device: cuda, but this machine has no CUDA GPU (or this build's libtorch is the "
+           "CPU one). HINT: choose device cpu (the estimate below says how long a step "
+           "takes), or a preset made for a CPU: tiny-cpu, lesson-fashion, lesson-icons");
   fill_cost_table(config);
   show_estimate(config);
   show_validity(error);
@@ -440,12 +456,19 @@ void RunPanel::update_cost() {
 void RunPanel::show_estimate(const RunConfig& config) {
   try {
     const RunEstimate e = estimate_run(config);
-    estimate_->setText(tr("About %1 a step on a 2-core CPU: %2 steps in about %3. Memory: about "
+    // A preset made for a GPU (its device is cuda) that would run on the CPU says so first.
+    const bool on_cpu = config.train.device == "cpu" || gpu_count_ == 0;
+    const QString warning = on_cpu && base_.train.device == "cuda"
+                                ? tr("Made for a GPU, this preset would train on the CPU here. ")
+                                : QString();
+    estimate_->setText(warning +
+                       tr("About %1 a step on a 2-core CPU: %2 steps in about %3. Memory: about "
                           "%4B.")
                            .arg(duration(e.seconds_per_step))
                            .arg(config.train.steps)
                            .arg(duration(e.total_seconds))
                            .arg(engineering(e.memory_bytes)));
+    estimate_->setStyleSheet(warning.isEmpty() ? QString() : QStringLiteral("color: #e0a030;"));
   } catch (const std::invalid_argument&) {
     estimate_->clear();  // the hierarchy does not parse: the error says why
   }

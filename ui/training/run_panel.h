@@ -44,6 +44,11 @@ class RunPanel : public QWidget {
   QString run_dir() const;
   void set_run_dir(const QString& dir);
 
+  // How many CUDA GPUs this build and machine have (0 on Debian's CPU libtorch): decides whether
+  // the device field may say "cuda", and whether a preset made for a GPU is about to run on the
+  // CPU (then the estimate warns, with the CPU's time per step).
+  void set_gpu_count(int count);
+
   bool is_valid() const { return valid_; }
   QString error_text() const;  // the validation message shown in place; empty when valid
   // A "Start" button at the foot of the panel that triggers `start` (the window's action).
@@ -106,6 +111,8 @@ class RunPanel : public QWidget {
   QSpinBox* steps_ = nullptr;
   QSpinBox* eval_every_ = nullptr;
   QSpinBox* sample_every_ = nullptr;
+  QComboBox* device_ = nullptr;
+  int gpu_count_ = 0;
   QLineEdit* run_dir_ = nullptr;
   QTableWidget* cost_ = nullptr;
   QLabel* error_ = nullptr;
