@@ -30,9 +30,9 @@ struct BenchOptions {
   // Non-empty: also profile the GPU kernels of each measurement (CUDA builds; profile.h) and
   // write the traces into this folder (created if missing).
   std::string profile_dir;
-  // Sampling sizes; 0 picks the studio's sizes on CUDA (text 2048 tokens, 16 RGB images of 3072) and a
-  // smoke-test size on the CPU, where full recompute is slow (text 128 tokens, 2 "images" of 192:
-  // 8x8 RGB). The JSON reports the sizes used.
+  // Sampling sizes; 0 picks the studio's sizes on CUDA (text 2048 tokens, 16 RGB images of 3072)
+  // and a smoke-test size on the CPU, where full recompute is slow (text 128 tokens, 2 "images" of
+  // 192: 8x8 RGB). The JSON reports the sizes used.
   int64_t text_length = 0;   // tokens per text sample
   int text_batch = 0;        // text samples decoded together (0: 1)
   int64_t image_length = 0;  // tokens per image sample
